@@ -1,0 +1,59 @@
+# The commands people type. `make run` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+GOVUK := 6.3.0
+HTMX := 2.0.11
+HTMX_WS := 2.0.4
+
+.PHONY: run test test-unit test-browser lint format vendor bench clean
+
+$(BIN)/patchwork: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: $(BIN)/patchwork
+	$(BIN)/patchwork db upgrade
+	$(BIN)/patchwork demo --password "$${PATCHWORK_DEMO_PASSWORD:-patchwork-demo-2026}"
+	$(BIN)/patchwork serve --host 127.0.0.1 --port $(PORT)
+
+test: $(BIN)/patchwork node_modules/.package-lock.json
+	$(BIN)/pytest tests --ignore=tests/browser
+	$(BIN)/pytest tests/browser -p no:asyncio
+
+test-unit: $(BIN)/patchwork
+	$(BIN)/pytest tests --ignore=tests/browser
+
+test-browser: $(BIN)/patchwork node_modules/.package-lock.json
+	$(BIN)/pytest tests/browser -p no:asyncio
+
+lint: $(BIN)/patchwork
+	$(BIN)/ruff check patchwork tests
+	$(BIN)/ruff format --check patchwork tests
+	$(BIN)/mypy patchwork
+
+format: $(BIN)/patchwork
+	$(BIN)/ruff format patchwork tests
+	$(BIN)/ruff check --fix patchwork tests
+
+vendor: node_modules/.package-lock.json
+	rm -f static/vendor/govuk-frontend-* static/vendor/htmx-*
+	mkdir -p static/vendor
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.css static/vendor/govuk-frontend-$(GOVUK).min.css
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js static/vendor/govuk-frontend-$(GOVUK).min.js
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx-$(HTMX).min.js
+	cp node_modules/htmx-ext-ws/dist/ws.min.js static/vendor/htmx-ext-ws-$(HTMX_WS).min.js
+	sed -i 's|/\*# sourceMappingURL=[^*]*\*/||; s|//# sourceMappingURL=.*||' static/vendor/*.min.css static/vendor/*.min.js
+
+bench: $(BIN)/patchwork
+	$(BIN)/patchwork bench signin
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Who someone is: passwords, sessions, tokens, second factors."""

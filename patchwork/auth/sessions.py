@@ -1,0 +1,113 @@
+"""Server-side browser sessions and API tokens: hashed, expiring, revocable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from patchwork.auth.tokens import digest, new_secret
+from patchwork.clock import utcnow
+from patchwork.models import Account, AccountStatus, ApiToken, WebSession
+
+TOUCH_EVERY = timedelta(seconds=30)
+SECOND_FACTOR_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    idle: timedelta
+    absolute: timedelta
+
+
+@dataclass(frozen=True)
+class Resolved:
+    account: Account
+    session_id: str
+    second_factor_pending: bool
+
+
+def start_web_session(
+    *, session: Session, account_id: str, timeouts: Timeouts, second_factor_pending: bool = False
+) -> str:
+    token = new_secret()
+    now = utcnow()
+    lifetime = SECOND_FACTOR_WINDOW if second_factor_pending else timeouts.absolute
+    session.add(
+        WebSession(
+            token_hash=digest(token),
+            account_id=account_id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + lifetime,
+            second_factor_pending=second_factor_pending,
+        )
+    )
+    session.flush()
+    return token
+
+
+def resolve_web_session(*, session: Session, token: str, timeouts: Timeouts) -> Resolved | None:
+    """The live session for a cookie, or None when it is unknown, revoked, idle too long or too old."""
+    row = session.exec(select(WebSession).where(WebSession.token_hash == digest(token))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    if now >= row.expires_at or now - row.last_seen_at >= timeouts.idle:
+        row.revoked_at = now
+        session.add(row)
+        return None
+    account = session.get(Account, row.account_id)
+    if account is None or account.status != AccountStatus.active:
+        return None
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        row.last_seen_at = now
+        session.add(row)
+    return Resolved(account=account, session_id=row.id, second_factor_pending=row.second_factor_pending)
+
+
+def end_web_session(*, session: Session, session_id: str) -> None:
+    session.execute(
+        update(WebSession)
+        .where(col(WebSession.id) == session_id, col(WebSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def revoke_everything(*, session: Session, account_id: str, except_session_id: str | None = None) -> None:
+    """Sign out everywhere: every browser session (but one, if asked) and every API token."""
+    now = utcnow()
+    sessions = update(WebSession).where(col(WebSession.account_id) == account_id, col(WebSession.revoked_at).is_(None))
+    if except_session_id is not None:
+        sessions = sessions.where(col(WebSession.id) != except_session_id)
+    session.execute(sessions.values(revoked_at=now))
+    session.execute(
+        update(ApiToken)
+        .where(col(ApiToken.account_id) == account_id, col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def issue_api_token(*, session: Session, account_id: str, lifetime: timedelta) -> tuple[str, ApiToken]:
+    token = "pw_" + new_secret()
+    now = utcnow()
+    row = ApiToken(token_hash=digest(token), account_id=account_id, created_at=now, expires_at=now + lifetime)
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def resolve_api_token(*, session: Session, token: str) -> tuple[ApiToken, Account] | None:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
+    if row is None or row.revoked_at is not None or utcnow() >= row.expires_at:
+        return None
+    account = session.get(Account, row.account_id)
+    if account is None or account.status != AccountStatus.active:
+        return None
+    return row, account
+
+
+def revoke_api_token(*, session: Session, token_id: str) -> None:
+    session.execute(update(ApiToken).where(col(ApiToken.id) == token_id).values(revoked_at=utcnow()))

@@ -1,0 +1,178 @@
+"""The `patchwork` console: serve, demo, db upgrade, createadmin, bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from patchwork.settings import ConfigurationError, Settings, load_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        print(f"patchwork: {error}", file=sys.stderr)
+        return 2
+    result: int = args.handler(settings, args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="patchwork", description="Patchwork: the network around a child.")
+    commands = parser.add_subparsers(title="commands")
+
+    serve = commands.add_parser("serve", help="run the web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=_serve)
+
+    demo = commands.add_parser("demo", help="create demo organisations and accounts (idempotent)")
+    demo.add_argument("--password", help="give every demo account this password and no second factor")
+    demo.add_argument("--json", action="store_true", help="print the accounts as JSON")
+    demo.set_defaults(handler=_demo)
+
+    db = commands.add_parser("db", help="database commands")
+    db_commands = db.add_subparsers(title="database commands")
+    upgrade = db_commands.add_parser("upgrade", help="apply migrations")
+    upgrade.set_defaults(handler=_db_upgrade)
+
+    admin = commands.add_parser("createadmin", help="create a system admin")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", default="System admin")
+    admin.set_defaults(handler=_createadmin)
+
+    bench = commands.add_parser("bench", help="measure performance")
+    bench_commands = bench.add_subparsers(title="benchmarks")
+    signin = bench_commands.add_parser("signin", help="sign-in throughput and event-loop responsiveness")
+    signin.add_argument("--requests", type=int, default=200)
+    signin.add_argument("--background", type=int, default=50, help="other requests kept in flight")
+    signin.set_defaults(handler=_bench_signin)
+    return parser
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from patchwork.migrate import upgrade
+
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    if args.workers > 1 and not settings.redis_url:
+        print("patchwork: several workers need PATCHWORK_REDIS_URL for live updates; using 1 worker", file=sys.stderr)
+        args.workers = 1
+    for name, value in (("PATCHWORK_SECRET_KEY", settings.secret_key), ("PATCHWORK_DATA_KEY", settings.data_key)):
+        os.environ.setdefault(name, value)
+    uvicorn.run(
+        "patchwork.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        access_log=False,
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from patchwork.db import Database
+    from patchwork.migrate import upgrade
+    from patchwork.runtime import passwords_for
+    from patchwork.services.demo import create_demo
+
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    if args.password is not None and len(args.password) < 12:
+        print("patchwork: --password must be 12 characters or more", file=sys.stderr)
+        return 2
+    db = Database(settings.database_url)
+    try:
+        result = asyncio.run(create_demo(db=db, passwords=passwords_for(settings), password=args.password))
+    finally:
+        db.dispose()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "accounts": [
+                        {"email": a.email, "kind": a.kind, "roles": a.roles, "organisation": a.organisation}
+                        for a in result.accounts
+                    ],
+                    "networks": [],
+                }
+            )
+        )
+        return 0
+    print(f"Demo data ready ({result.created} records created). Accounts:")
+    for account in result.accounts:
+        secret = account.password or "(unchanged; run with --password to reset)"
+        print(f"  {account.email:<60} {', '.join(account.roles):<26} {secret}")
+    return 0
+
+
+def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from patchwork.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print("Database is up to date.")
+    return 0
+
+
+def _createadmin(settings: Settings, args: argparse.Namespace) -> int:
+    from patchwork.db import Database
+    from patchwork.errors import Invalid
+    from patchwork.migrate import upgrade
+    from patchwork.runtime import passwords_for
+    from patchwork.services.admins import create_system_admin
+
+    password = os.environ.get("PATCHWORK_ADMIN_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print("patchwork: set PATCHWORK_ADMIN_PASSWORD or run in a terminal", file=sys.stderr)
+            return 2
+        password = getpass.getpass("Password for the new admin: ")
+        if getpass.getpass("Again: ") != password:
+            print("patchwork: the passwords do not match", file=sys.stderr)
+            return 2
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        account = asyncio.run(
+            create_system_admin(
+                db=db, passwords=passwords_for(settings), email=args.email, name=args.name, password=password
+            )
+        )
+    except Invalid as problem:
+        for field, message in problem.fields.items():
+            print(f"patchwork: {field}: {message}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    print(f"System admin {account.email} created.")
+    return 0
+
+
+def _bench_signin(settings: Settings, args: argparse.Namespace) -> int:
+    from patchwork.bench.signin import run
+
+    print(json.dumps(asyncio.run(run(settings, requests=args.requests, background=args.background)), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Everything a running app holds: settings, database, broker, hashers, ciphers. Built in the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from patchwork.auth.passwords import Passwords
+from patchwork.auth.sessions import Timeouts
+from patchwork.bus import Broker, broker_for
+from patchwork.crypto import DataCipher
+from patchwork.db import Database
+from patchwork.services.throttle import Limits
+from patchwork.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    broker: Broker
+    passwords: Passwords
+    cipher: DataCipher
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return Timeouts(
+            idle=timedelta(minutes=self.settings.session_idle_minutes),
+            absolute=timedelta(hours=self.settings.session_absolute_hours),
+        )
+
+    @property
+    def sign_in_limits(self) -> Limits:
+        return Limits(
+            per_account=self.settings.sign_in_account_limit,
+            per_address=self.settings.sign_in_address_limit,
+            window=timedelta(minutes=self.settings.sign_in_window_minutes),
+        )
+
+    @property
+    def production(self) -> bool:
+        return self.settings.env == "production"
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Runtime:
+        broker = broker_for(settings.redis_url, prefix=settings.redis_prefix)
+        await broker.connect()
+        return cls(
+            settings=settings,
+            db=Database(settings.database_url),
+            broker=broker,
+            passwords=passwords_for(settings),
+            cipher=DataCipher(settings.data_key),
+        )
+
+    async def stop(self) -> None:
+        await self.broker.disconnect()
+        self.db.dispose()
+
+
+def passwords_for(settings: Settings) -> Passwords:
+    return Passwords(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        threads=settings.password_hashing_threads,
+    )

@@ -1,0 +1,1 @@
+"""Use-cases: validate, write, return what happened. No web framework here."""

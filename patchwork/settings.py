@@ -1,0 +1,139 @@
+"""One typed configuration, read from PATCHWORK_* environment variables."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///patchwork.db"
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development", "insecure"})
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the settings cannot run safely; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PATCHWORK_", extra="ignore")
+
+    env: Literal["local", "production"] = "local"
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    redis_prefix: str = "patchwork"
+    secret_key: str = ""
+    data_key: str = ""
+
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    api_token_hours: int = Field(default=12, ge=1)
+
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+    password_hashing_threads: int = Field(default=4, ge=1)
+
+    sign_in_account_limit: int = Field(default=5, ge=1)
+    sign_in_address_limit: int = Field(default=30, ge=1)
+    sign_in_window_minutes: int = Field(default=15, ge=1)
+
+    search_rate_limit: int = Field(default=30, ge=1)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+    demo_banner: bool = False
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _empty_redis_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _secrets_fit_the_mode(self) -> Settings:
+        if self.env == "production":
+            problems = []
+            if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+                problems.append("PATCHWORK_SECRET_KEY must be set to a random value of at least 32 characters")
+            if not self.data_key:
+                problems.append("PATCHWORK_DATA_KEY must be set (32 random bytes, URL-safe base64)")
+            if problems:
+                raise ConfigurationError("Production mode refuses to start: " + "; ".join(problems) + ".")
+        if self.data_key:
+            decode_data_key(self.data_key)
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def second_factor_required_for_privileged(self) -> bool:
+        return self.env == "production"
+
+    def with_local_secrets(self) -> Settings:
+        """Fill missing secrets in local mode from a key file kept beside the database."""
+        if self.secret_key and self.data_key:
+            return self
+        if self.env != "local":
+            raise ConfigurationError("Secrets are generated only in local mode.")
+        stored = _load_or_create_local_secrets(local_secrets_path(self.database_url))
+        return self.model_copy(
+            update={
+                "secret_key": self.secret_key or stored["secret_key"],
+                "data_key": self.data_key or stored["data_key"],
+            }
+        )
+
+
+def decode_data_key(value: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(value.encode())
+    except (binascii.Error, ValueError) as error:
+        raise ConfigurationError("PATCHWORK_DATA_KEY is not URL-safe base64.") from error
+    if len(raw) != 32:
+        raise ConfigurationError("PATCHWORK_DATA_KEY must decode to exactly 32 bytes.")
+    return raw
+
+
+def new_data_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix):
+        return None
+    path = database_url[len(prefix) :].split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+def local_secrets_path(database_url: str) -> Path:
+    database_file = sqlite_path(database_url)
+    if database_file is not None:
+        return database_file.with_name(database_file.name + ".keys.json")
+    return Path("patchwork-local.keys.json")
+
+
+def _load_or_create_local_secrets(path: Path) -> dict[str, str]:
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+        return stored
+    stored = {"secret_key": secrets.token_urlsafe(48), "data_key": new_data_key()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(stored, handle)
+    return stored
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, with local secrets filled in where allowed."""
+    settings = Settings()
+    return settings if settings.env == "production" else settings.with_local_secrets()

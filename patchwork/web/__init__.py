@@ -1,0 +1,1 @@
+"""The edge: pages, API, sockets. Thin: parse, call a service, render."""

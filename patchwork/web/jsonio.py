@@ -1,0 +1,66 @@
+"""Reading JSON bodies strictly and answering with JSON, for the API."""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from patchwork.errors import DomainError, Invalid, Unauthenticated
+from patchwork.web.viewer import Viewer
+
+Model = TypeVar("Model", bound=BaseModel)
+MAX_JSON_BYTES = 256 * 1024
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "too_large"
+
+
+async def parse_json(request: Request, model: type[Model]) -> Model:
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != "application/json":
+        raise UnsupportedMediaType("Send JSON with Content-Type: application/json")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_JSON_BYTES:
+            raise PayloadTooLarge("The request body is too large")
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DomainError(f"The body is not valid JSON: {error}", code="malformed_json") from error
+    if not isinstance(data, dict):
+        raise DomainError("The body must be a JSON object", code="malformed_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise Invalid(_field_messages(error), "Some fields are invalid") from error
+
+
+def _field_messages(error: ValidationError) -> dict[str, str]:
+    messages: dict[str, str] = {}
+    for problem in error.errors(include_url=False):
+        location = ".".join(str(part) for part in problem["loc"]) or "body"
+        messages.setdefault(location, problem["msg"])
+    return messages
+
+
+def require_viewer(request: Request) -> Viewer:
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    if viewer is None:
+        raise Unauthenticated("Send a valid bearer token in the Authorization header")
+    return viewer
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> JSONResponse:
+    return JSONResponse(model.model_dump(mode="json"), status_code=status_code)

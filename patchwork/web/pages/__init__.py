@@ -1,0 +1,1 @@
+"""HTML pages. Each works without JavaScript; htmx only enhances."""

@@ -1,0 +1,167 @@
+"""The signed-in person's own account: details, password, two-step verification."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from patchwork import policy
+from patchwork.auth import totp
+from patchwork.errors import Invalid
+from patchwork.services import accounts, organisations, signin
+from patchwork.web.pages.common import form_of, redirect, render, runtime, signed_in
+
+
+async def home(request: Request) -> Response:
+    signed_in(request)
+    return render(request, "home.html", {})
+
+
+async def account_page(request: Request) -> Response:
+    viewer = signed_in(request, allow_without_second_factor=True)
+    account = viewer.account
+    rt = runtime(request)
+
+    def load(session):  # type: ignore[no-untyped-def]
+        organisation = (
+            organisations.get_organisation(session=session, organisation_id=account.organisation_id)
+            if account.organisation_id
+            else None
+        )
+        return organisation, signin.unused_recovery_codes(session=session, account_id=account.id)
+
+    organisation, recovery_left = await rt.db.run(load)
+    return render(
+        request,
+        "account.html",
+        {
+            "organisation": organisation,
+            "roles": accounts.roles_of(account),
+            "recovery_left": recovery_left,
+            "second_factor_required": bool(_second_factor_required(request)),
+        },
+    )
+
+
+def _second_factor_required(request: Request) -> policy.Decision:
+    account = signed_in(request, allow_without_second_factor=True).account
+    return policy.second_factor_required(
+        kind=account.kind, is_org_admin=account.is_org_admin, is_lead=False, production=runtime(request).production
+    )
+
+
+async def password_form(request: Request) -> Response:
+    signed_in(request)
+    return render(request, "change_password.html", {"errors": {}})
+
+
+async def change_password(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    form = await form_of(request)
+    try:
+        await accounts.change_password(
+            db=rt.db,
+            passwords=rt.passwords,
+            account_id=viewer.account.id,
+            keep_session_id=viewer.session_id,
+            current=form.get("current_password"),
+            new=form.get("new_password"),
+            confirm=form.get("confirm_password"),
+        )
+    except Invalid as problem:
+        return render(request, "change_password.html", {"errors": problem.fields}, 422)
+    return redirect("/account?notice=password-changed")
+
+
+def _enrolment_context(request: Request, secret: str, errors: dict[str, str]) -> dict[str, object]:
+    viewer = signed_in(request, allow_without_second_factor=True)
+    enrolment = totp.enrolment_for(secret, viewer.account.email)
+    return {
+        "enrolment": enrolment,
+        "sealed_secret": signin.seal_enrolment(
+            cipher=runtime(request).cipher, account_id=viewer.account.id, secret=secret
+        ),
+        "errors": errors,
+        "second_factor_required": bool(_second_factor_required(request)),
+    }
+
+
+async def two_factor_form(request: Request) -> Response:
+    viewer = signed_in(request, allow_without_second_factor=True)
+    if viewer.account.has_second_factor:
+        return redirect("/account")
+    secret = totp.new_enrolment(viewer.account.email).secret
+    return render(request, "two_factor_setup.html", _enrolment_context(request, secret, {}))
+
+
+async def two_factor_confirm(request: Request) -> Response:
+    viewer = signed_in(request, allow_without_second_factor=True)
+    rt = runtime(request)
+    form = await form_of(request)
+    account_id = viewer.account.id
+    try:
+        codes = await rt.db.run(
+            lambda session: signin.confirm_enrolment(
+                session=session,
+                cipher=rt.cipher,
+                account_id=account_id,
+                sealed_secret=form.get("sealed_secret", ""),
+                code=form.get("code"),
+            )
+        )
+    except Invalid as problem:
+        try:
+            secret = rt.cipher.decrypt(form.get("sealed_secret", ""), context=f"totp-enrolment:{account_id}")
+        except ValueError:
+            secret = totp.new_enrolment(viewer.account.email).secret
+        return render(request, "two_factor_setup.html", _enrolment_context(request, secret, problem.fields), 422)
+    return render(request, "recovery_codes.html", {"codes": codes})
+
+
+async def two_factor_remove(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    if _second_factor_required(request):
+        return render(
+            request,
+            "error.html",
+            {"status": 403, "title": "You cannot do that", "message": "Your role must use two-step verification."},
+            403,
+        )
+    form = await form_of(request)
+    password = form.get("password", "")
+    if not password or not await rt.passwords.verify(viewer.account.password_hash, password):
+        organisation_id = viewer.account.organisation_id
+        organisation = (
+            await rt.db.run(lambda s: organisations.get_organisation(session=s, organisation_id=organisation_id))
+            if organisation_id
+            else None
+        )
+        return render(
+            request,
+            "account.html",
+            {
+                "organisation": organisation,
+                "roles": accounts.roles_of(viewer.account),
+                "recovery_left": 0,
+                "second_factor_required": False,
+                "errors": {"password": "Enter your current password to turn off two-step verification"},
+            },
+            422,
+        )
+    account_id = viewer.account.id
+    await rt.db.run(lambda session: signin.remove_second_factor(session=session, account_id=account_id))
+    return redirect("/account?notice=two-factor-removed")
+
+
+routes = [
+    Route("/", home, methods=["GET"]),
+    Route("/account", account_page, methods=["GET"]),
+    Route("/account/password", password_form, methods=["GET"]),
+    Route("/account/password", change_password, methods=["POST"]),
+    Route("/account/two-factor", two_factor_form, methods=["GET"]),
+    Route("/account/two-factor", two_factor_confirm, methods=["POST"]),
+    Route("/account/two-factor/remove", two_factor_remove, methods=["POST"]),
+]

@@ -1,0 +1,197 @@
+"""Organisation admins decide account requests and deactivate accounts; system admins keep organisations."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from patchwork import policy
+from patchwork.errors import Forbidden, Invalid, NotFound
+from patchwork.services import accounts, organisations
+from patchwork.services.organisations import TYPE_CHOICES
+from patchwork.web.pages.common import form_of, redirect, render, runtime, signed_in
+
+
+async def organisation_accounts(request: Request) -> Response:
+    viewer = signed_in(request)
+    organisation_id = request.path_params.get("organisation_id") or viewer.account.organisation_id
+    if not organisation_id or not policy.manage_accounts_of(viewer.actor, organisation_id):
+        raise NotFound()
+
+    def load(session):  # type: ignore[no-untyped-def]
+        organisation = organisations.get_organisation(session=session, organisation_id=organisation_id)
+        found = accounts.accounts_of_organisation(session=session, actor=viewer.actor, organisation_id=organisation_id)
+        return organisation, found
+
+    organisation, found = await runtime(request).db.run(load)
+    return render(
+        request,
+        "organisation_accounts.html",
+        {
+            "organisation": organisation,
+            "pending": [a for a in found if a.status == "pending"],
+            "active": [a for a in found if a.status == "active"],
+            "inactive": [a for a in found if a.status in ("deactivated", "refused")],
+            "values": {},
+            "errors": {},
+        },
+    )
+
+
+def _back_to(organisation_id: str | None, notice: str) -> str:
+    return f"/organisations/{organisation_id}/accounts?notice={notice}"
+
+
+async def _change_account(request: Request, action: str) -> Response:
+    viewer = signed_in(request)
+    account_id = request.path_params["account_id"]
+    form = await form_of(request) if action == "decide" else {}
+
+    def change(session):  # type: ignore[no-untyped-def]
+        if action == "decide":
+            if form.get("decision") not in ("approve", "refuse"):
+                raise Invalid({"decision": "Choose approve or refuse"}, "Choose approve or refuse")
+            return accounts.decide_request(
+                session=session, actor=viewer.actor, account_id=account_id, approve=form["decision"] == "approve"
+            )
+        if action == "deactivate":
+            return accounts.deactivate(session=session, actor=viewer.actor, account_id=account_id)
+        return accounts.reactivate(session=session, actor=viewer.actor, account_id=account_id)
+
+    account = await runtime(request).db.run(change)
+    notice = {
+        "decide": "account-approved" if account.status == "active" else "account-refused",
+        "deactivate": "account-deactivated",
+        "reactivate": "account-reactivated",
+    }[action]
+    return redirect(_back_to(account.organisation_id, notice))
+
+
+async def decide(request: Request) -> Response:
+    return await _change_account(request, "decide")
+
+
+async def deactivate(request: Request) -> Response:
+    return await _change_account(request, "deactivate")
+
+
+async def reactivate(request: Request) -> Response:
+    return await _change_account(request, "reactivate")
+
+
+async def add_account(request: Request) -> Response:
+    viewer = signed_in(request)
+    organisation_id = request.path_params["organisation_id"]
+    rt = runtime(request)
+    form = await form_of(request)
+    try:
+        await accounts.create_account(
+            db=rt.db,
+            passwords=rt.passwords,
+            actor=viewer.actor,
+            details=accounts.AccountDetails(
+                name=form.get("name"),
+                email=form.get("email"),
+                job_title=form.get("job_title", ""),
+                organisation_id=organisation_id,
+                password=form.get("password"),
+                role=form.get("role", "practitioner"),
+            ),
+        )
+    except Forbidden as error:
+        raise NotFound() from error
+    except Invalid as problem:
+        response = await organisation_accounts(request)
+        return _with_form_errors(request, response, form, problem.fields)
+    return redirect(_back_to(organisation_id, "account-created"))
+
+
+def _with_form_errors(request: Request, page: Response, form: dict[str, str], errors: dict[str, str]) -> Response:
+    context = dict(getattr(page, "context", {}))
+    context.update(values={k: v for k, v in form.items() if k != "password"}, errors=errors)
+    return render(request, "organisation_accounts.html", context, 422)
+
+
+async def organisations_page(request: Request) -> Response:
+    viewer = signed_in(request)
+    if not policy.manage_organisations(viewer.actor):
+        raise NotFound()
+    found = await runtime(request).db.run(lambda session: organisations.list_organisations(session=session))
+    return render(
+        request,
+        "organisations.html",
+        {"organisations": found, "types": TYPE_CHOICES, "values": {}, "errors": {}},
+    )
+
+
+async def add_organisation(request: Request) -> Response:
+    viewer = signed_in(request)
+    if not policy.manage_organisations(viewer.actor):
+        raise NotFound()
+    form = await form_of(request)
+    rt = runtime(request)
+    try:
+        await rt.db.run(
+            lambda session: organisations.create_organisation(
+                session=session, actor=viewer.actor, name=form.get("name"), type=form.get("type")
+            )
+        )
+    except Invalid as problem:
+        found = await rt.db.run(lambda session: organisations.list_organisations(session=session))
+        return render(
+            request,
+            "organisations.html",
+            {"organisations": found, "types": TYPE_CHOICES, "values": form, "errors": problem.fields},
+            422,
+        )
+    return redirect("/organisations?notice=organisation-saved")
+
+
+async def edit_organisation(request: Request) -> Response:
+    viewer = signed_in(request)
+    if not policy.manage_organisations(viewer.actor):
+        raise NotFound()
+    organisation_id = request.path_params["organisation_id"]
+    form = await form_of(request)
+    rt = runtime(request)
+    try:
+        await rt.db.run(
+            lambda session: organisations.update_organisation(
+                session=session,
+                actor=viewer.actor,
+                organisation_id=organisation_id,
+                name=form.get("name"),
+                type=form.get("type"),
+                active=form.get("active") == "yes",
+            )
+        )
+    except Invalid as problem:
+        found = await rt.db.run(lambda session: organisations.list_organisations(session=session))
+        return render(
+            request,
+            "organisations.html",
+            {
+                "organisations": found,
+                "types": TYPE_CHOICES,
+                "values": {},
+                "errors": {},
+                "edit_errors": {organisation_id: problem.fields},
+                "edit_values": {organisation_id: form},
+            },
+            422,
+        )
+    return redirect("/organisations?notice=organisation-saved")
+
+
+routes = [
+    Route("/organisation/accounts", organisation_accounts, methods=["GET"]),
+    Route("/organisations/{organisation_id}/accounts", organisation_accounts, methods=["GET"]),
+    Route("/organisations/{organisation_id}/accounts", add_account, methods=["POST"]),
+    Route("/accounts/{account_id}/decision", decide, methods=["POST"]),
+    Route("/accounts/{account_id}/deactivate", deactivate, methods=["POST"]),
+    Route("/accounts/{account_id}/reactivate", reactivate, methods=["POST"]),
+    Route("/organisations", organisations_page, methods=["GET"]),
+    Route("/organisations", add_organisation, methods=["POST"]),
+    Route("/organisations/{organisation_id}", edit_organisation, methods=["POST"]),
+]

@@ -1,0 +1,89 @@
+"""Jinja2 with the GOV.UK Frontend macros, and the context every page gets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+from patchwork import __version__
+from patchwork.auth.csrf import csrf_token
+from patchwork.web.middleware import CSRF_FIELD, csrf_binding
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+
+NOTICES = {
+    "signed-out": ("Success", "You have signed out."),
+    "signed-out-everywhere": ("Success", "You have signed out on every device."),
+    "session-ended": ("Important", "Your session has ended. Sign in again to carry on."),
+    "account-requested": (
+        "Success",
+        "Your request has been sent. Your organisation's admin will review it; you can sign in once it is approved.",
+    ),
+    "password-changed": ("Success", "Your password has been changed. You have been signed out on your other devices."),
+    "two-factor-removed": ("Success", "Two-step verification has been turned off."),
+    "organisation-saved": ("Success", "The organisation has been saved."),
+    "account-approved": ("Success", "The account has been approved."),
+    "account-refused": ("Success", "The request has been refused."),
+    "account-deactivated": ("Success", "The account has been deactivated and signed out everywhere."),
+    "account-reactivated": ("Success", "The account has been reactivated."),
+    "account-created": ("Success", "The account has been created."),
+}
+
+
+def build_templates() -> Jinja2Templates:
+    environment = Environment(
+        loader=ChoiceLoader(
+            [
+                FileSystemLoader(TEMPLATES),
+                PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+            ]
+        ),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals["error_list"] = error_list
+    environment.globals["message"] = field_message
+    environment.globals["select_items"] = select_items
+    return Jinja2Templates(env=environment, context_processors=[_page_context])
+
+
+def error_list(errors: dict[str, str], order: list[str]) -> list[dict[str, str]]:
+    """The error summary's links, in the order the fields appear on the page."""
+    ranked = sorted(errors, key=lambda name: order.index(name) if name in order else len(order))
+    return [{"text": errors[name], "href": f"#{name}"} for name in ranked]
+
+
+def field_message(errors: dict[str, str] | None, name: str) -> dict[str, str] | None:
+    """A govuk macro's errorMessage for one field, or None when it has no error."""
+    if errors and errors.get(name):
+        return {"text": errors[name]}
+    return None
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    runtime = request.state.runtime
+    notice = NOTICES.get(request.query_params.get("notice", ""))
+    return {
+        "viewer": getattr(request.state, "viewer", None),
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": csrf_token(runtime.settings.secret_key, csrf_binding(request.scope["state"])),
+        "notice": notice,
+        "version": __version__,
+        "demo_banner": runtime.settings.demo_banner,
+    }
+
+
+def select_items(
+    choices: list[tuple[str, str]] | dict[str, str], selected: str | None, placeholder: str | None = None
+) -> list[dict[str, object]]:
+    pairs = list(choices.items()) if isinstance(choices, dict) else choices
+    items: list[dict[str, object]] = [{"value": "", "text": placeholder}] if placeholder else []
+    items += [{"value": value, "text": text, "selected": value == selected} for value, text in pairs]
+    return items

@@ -1,0 +1,29 @@
+"""Who is asking: the signed-in account for this request, however they proved it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from patchwork import policy
+from patchwork.models import Account
+from patchwork.services.accounts import actor_of
+
+
+@dataclass(frozen=True)
+class Viewer:
+    account: Account
+    session_id: str | None = None
+    token_id: str | None = None
+    second_factor_pending: bool = False
+
+    @property
+    def actor(self) -> policy.Actor:
+        return actor_of(self.account)
+
+    @property
+    def is_system_admin(self) -> bool:
+        return self.account.kind == "admin"
+
+    @property
+    def is_org_admin(self) -> bool:
+        return self.account.is_org_admin
