@@ -26,13 +26,13 @@ run: $(BIN)/patchwork
 
 test: $(BIN)/patchwork node_modules/.package-lock.json
 	$(BIN)/pytest tests --ignore=tests/browser
-	$(BIN)/pytest tests/browser -p no:asyncio
+	$(BIN)/pytest tests/browser
 
 test-unit: $(BIN)/patchwork
 	$(BIN)/pytest tests --ignore=tests/browser
 
 test-browser: $(BIN)/patchwork node_modules/.package-lock.json
-	$(BIN)/pytest tests/browser -p no:asyncio
+	$(BIN)/pytest tests/browser
 
 lint: $(BIN)/patchwork
 	$(BIN)/ruff check patchwork tests

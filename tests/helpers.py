@@ -1,0 +1,44 @@
+"""Small helpers for driving pages through the TestClient like a browser would."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.testclient import TestClient
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def page_token(client: TestClient, path: str = "/sign-in") -> str:
+    response = client.get(path)
+    assert response.status_code == 200, response.text
+    return csrf_from(response.text)
+
+
+def post_form(client: TestClient, path: str, data: dict[str, str], *, token_from: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
+    token = page_token(client, token_from or path)
+    return client.post(path, data={"csrf_token": token, **data}, follow_redirects=False, **kwargs)
+
+
+def sign_in(client: TestClient, email: str, password: str):  # type: ignore[no-untyped-def]
+    return post_form(client, "/sign-in", {"email": email, "password": password})
+
+
+def api_token(client: TestClient, email: str, password: str, totp: str | None = None) -> str:
+    body = {"email": email, "password": password}
+    if totp:
+        body["totp"] = totp
+    response = client.post("/api/v1/tokens", json=body)
+    assert response.status_code == 201, response.text
+    token: str = response.json()["token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
