@@ -13,7 +13,7 @@ from patchwork.auth.tokens import digest
 from patchwork.clock import utcnow
 from patchwork.crypto import DataCipher
 from patchwork.db import Database
-from patchwork.errors import Invalid, TooManyRequests, Unauthenticated
+from patchwork.errors import Forbidden, Invalid, TooManyRequests, Unauthenticated
 from patchwork.models import Account, AccountStatus, RecoveryCode
 from patchwork.services import throttle
 
@@ -185,3 +185,15 @@ def unused_recovery_codes(*, session: Session, account_id: str) -> int:
     return session.exec(
         select(func.count()).where(RecoveryCode.account_id == account_id, col(RecoveryCode.used_at).is_(None))
     ).one()
+
+
+async def turn_off_second_factor(
+    *, db: Database, passwords: Passwords, account: Account, password: object, required: bool
+) -> None:
+    """Removes the second factor after the person confirms their password, unless their role needs one."""
+    if required:
+        raise Forbidden("Your role must use two-step verification")
+    password_text = password if isinstance(password, str) else ""
+    if not password_text or not await passwords.verify(account.password_hash, password_text):
+        raise Invalid({"password": "Enter your current password to turn off two-step verification"})
+    await db.run(lambda session: remove_second_factor(session=session, account_id=account.id))

@@ -241,3 +241,39 @@ def test_change_password_keeps_this_session_and_ends_others(settings, world: Wor
         assert phone.get("/", follow_redirects=False).headers["location"] == "/sign-in"
     with TestClient(app) as fresh:
         assert sign_in(fresh, "nurse@example.org", "a quite different passphrase").status_code == 303
+
+
+def test_sign_in_logs_outcomes_without_passwords(client: TestClient, world: World, caplog) -> None:  # type: ignore[no-untyped-def]
+    world.account("nurse@example.org", organisation=world.organisation())
+    with caplog.at_level("INFO", logger="patchwork"):
+        sign_in(client, "nurse@example.org", "a wrong password typed")
+        sign_in(client, "nurse@example.org", PASSWORD)
+    events = [record.getMessage() for record in caplog.records if record.name == "patchwork.signin"]
+    assert "sign_in.failed" in events and "sign_in.password_ok" in events
+    logged = " ".join(str(record.__dict__) for record in caplog.records)
+    assert PASSWORD not in logged and "a wrong password typed" not in logged
+
+
+def test_turning_off_the_second_factor_needs_the_password(client: TestClient, world: World) -> None:
+    world.account("lead@example.org", organisation=world.organisation())
+    sign_in(client, "lead@example.org", PASSWORD)
+    _enrol(client)
+    wrong = post_form(client, "/account/two-factor/remove", {"password": "not it at all"}, token_from="/account")
+    assert wrong.status_code == 422 and "Enter your current password" in wrong.text
+    ok = post_form(client, "/account/two-factor/remove", {"password": PASSWORD}, token_from="/account")
+    assert ok.headers["location"] == "/account?notice=two-factor-removed"
+    assert "Set up two-step verification" in client.get("/account").text
+
+
+def test_production_sends_admins_to_set_up_a_second_factor(settings, world: World) -> None:  # type: ignore[no-untyped-def]
+    from patchwork.app import create_app
+    from patchwork.models import AccountKind
+    from tests.conftest import make_settings
+
+    world.account("root@example.org", kind=AccountKind.admin)
+    with TestClient(
+        create_app(make_settings(settings.database_url, env="production")), base_url="https://testserver"
+    ) as c:
+        sign_in(c, "root@example.org", PASSWORD)
+        assert c.get("/organisations", follow_redirects=False).headers["location"] == "/account/two-factor"
+        assert "must use two-step verification" in c.get("/account/two-factor").text

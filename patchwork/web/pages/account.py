@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -9,6 +10,7 @@ from starlette.routing import Route
 from patchwork import policy
 from patchwork.auth import totp
 from patchwork.errors import Invalid
+from patchwork.models import Organisation
 from patchwork.services import accounts, organisations, signin
 from patchwork.web.pages.common import form_of, redirect, render, runtime, signed_in
 
@@ -18,12 +20,11 @@ async def home(request: Request) -> Response:
     return render(request, "home.html", {})
 
 
-async def account_page(request: Request) -> Response:
+async def account_page(request: Request, errors: dict[str, str] | None = None, status: int = 200) -> Response:
     viewer = signed_in(request, allow_without_second_factor=True)
     account = viewer.account
-    rt = runtime(request)
 
-    def load(session):  # type: ignore[no-untyped-def]
+    def load(session: Session) -> tuple[Organisation | None, int]:
         organisation = (
             organisations.get_organisation(session=session, organisation_id=account.organisation_id)
             if account.organisation_id
@@ -31,17 +32,15 @@ async def account_page(request: Request) -> Response:
         )
         return organisation, signin.unused_recovery_codes(session=session, account_id=account.id)
 
-    organisation, recovery_left = await rt.db.run(load)
-    return render(
-        request,
-        "account.html",
-        {
-            "organisation": organisation,
-            "roles": accounts.roles_of(account),
-            "recovery_left": recovery_left,
-            "second_factor_required": bool(_second_factor_required(request)),
-        },
-    )
+    organisation, recovery_left = await runtime(request).db.run(load)
+    context = {
+        "organisation": organisation,
+        "roles": accounts.roles_of(account),
+        "recovery_left": recovery_left,
+        "second_factor_required": bool(_second_factor_required(request)),
+        "errors": errors or {},
+    }
+    return render(request, "account.html", context, status)
 
 
 def _second_factor_required(request: Request) -> policy.Decision:
@@ -123,36 +122,17 @@ async def two_factor_confirm(request: Request) -> Response:
 async def two_factor_remove(request: Request) -> Response:
     viewer = signed_in(request)
     rt = runtime(request)
-    if _second_factor_required(request):
-        return render(
-            request,
-            "error.html",
-            {"status": 403, "title": "You cannot do that", "message": "Your role must use two-step verification."},
-            403,
-        )
     form = await form_of(request)
-    password = form.get("password", "")
-    if not password or not await rt.passwords.verify(viewer.account.password_hash, password):
-        organisation_id = viewer.account.organisation_id
-        organisation = (
-            await rt.db.run(lambda s: organisations.get_organisation(session=s, organisation_id=organisation_id))
-            if organisation_id
-            else None
+    try:
+        await signin.turn_off_second_factor(
+            db=rt.db,
+            passwords=rt.passwords,
+            account=viewer.account,
+            password=form.get("password"),
+            required=bool(_second_factor_required(request)),
         )
-        return render(
-            request,
-            "account.html",
-            {
-                "organisation": organisation,
-                "roles": accounts.roles_of(viewer.account),
-                "recovery_left": 0,
-                "second_factor_required": False,
-                "errors": {"password": "Enter your current password to turn off two-step verification"},
-            },
-            422,
-        )
-    account_id = viewer.account.id
-    await rt.db.run(lambda session: signin.remove_second_factor(session=session, account_id=account_id))
+    except Invalid as problem:
+        return await account_page(request, problem.fields, 422)
     return redirect("/account?notice=two-factor-removed")
 
 
