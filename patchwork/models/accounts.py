@@ -1,4 +1,4 @@
-"""SQLModel tables: organisations, accounts and what signs them in."""
+"""Organisations, accounts and what signs them in."""
 
 from __future__ import annotations
 
