@@ -17,7 +17,7 @@ def test_security_headers_everywhere(client: TestClient, path: str) -> None:
     assert "script-src 'self'" in csp and "style-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert headers["x-content-type-options"] == "nosniff"
-    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["referrer-policy"] == "same-origin"
     assert headers["x-request-id"]
     assert "strict-transport-security" not in headers, "HSTS only over https"
 
