@@ -54,6 +54,7 @@ class Runtime:
         )
 
     async def stop(self) -> None:
+        self.passwords.close()
         await self.broker.disconnect()
         self.db.dispose()
 

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
-    password_hashing_threads: int = Field(default=4, ge=1)
+    password_hashing_threads: int = Field(default=2, ge=1)
 
     sign_in_account_limit: int = Field(default=5, ge=1)
     sign_in_address_limit: int = Field(default=30, ge=1)
