@@ -11,13 +11,14 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+import patchwork.web.api_networks  # noqa: F401  (registers the networks operations on the API)
 from patchwork.errors import DomainError
 from patchwork.logs import configure as configure_logging
 from patchwork.runtime import Runtime
 from patchwork.settings import Settings, load_settings
 from patchwork.web import api, errors, health
 from patchwork.web.middleware import Authentication, CsrfProtection, RequestContext, SecurityHeaders
-from patchwork.web.pages import account, admin, auth
+from patchwork.web.pages import account, admin, auth, networks
 from patchwork.web.pages.common import Redirect, redirect_handler
 from patchwork.web.templating import STATIC, build_templates
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *auth.routes,
         *account.routes,
         *admin.routes,
+        *networks.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

@@ -59,6 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     signin.add_argument("--requests", type=int, default=200)
     signin.add_argument("--background", type=int, default=50, help="other requests kept in flight")
     signin.set_defaults(handler=_bench_signin)
+    bench_audit = bench_commands.add_parser("audit", help="audit-chain verification speed on a throwaway database")
+    bench_audit.add_argument("--events", type=int, default=100_000)
+    bench_audit.add_argument("--database-url", help="PostgreSQL admin URL (default: a temporary SQLite file)")
+    bench_audit.set_defaults(handler=_bench_audit)
+
+    audit = commands.add_parser("audit", help="audit trail commands")
+    audit_commands = audit.add_subparsers(title="audit commands")
+    audit_verify = audit_commands.add_parser("verify", help="check the audit chain; names the first bad event")
+    audit_verify.add_argument("--checkpoint", metavar="FILE", help="a checkpoint saved by `patchwork audit checkpoint`")
+    audit_verify.set_defaults(handler=_audit_verify)
+    audit_checkpoint = audit_commands.add_parser("checkpoint", help="print the chain's head as JSON")
+    audit_checkpoint.set_defaults(handler=_audit_checkpoint)
     return parser
 
 
@@ -172,6 +184,29 @@ def _bench_signin(settings: Settings, args: argparse.Namespace) -> int:
 
     print(json.dumps(asyncio.run(run(settings, requests=args.requests, background=args.background)), indent=2))
     return 0
+
+
+def _bench_audit(settings: Settings, args: argparse.Namespace) -> int:
+    from patchwork.bench.audit import BenchError, run_verify_bench
+
+    try:
+        print(json.dumps(run_verify_bench(args.database_url, args.events), indent=2))
+    except BenchError as error:
+        print(f"patchwork: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from patchwork.audit_cli import verify_command
+
+    return verify_command(settings, args.checkpoint)
+
+
+def _audit_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
+    from patchwork.audit_cli import checkpoint_command
+
+    return checkpoint_command(settings)
 
 
 if __name__ == "__main__":

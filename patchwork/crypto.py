@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from patchwork.settings import decode_data_key
 
@@ -48,3 +52,32 @@ class DataCipher:
             return AESGCM(key).decrypt(raw[:12], raw[12:], context.encode()).decode()
         except InvalidTag as error:
             raise DecryptionError("ciphertext failed its integrity check") from error
+
+
+def derive_key(master: bytes, purpose: bytes) -> bytes:
+    """A separate key for each purpose, so one use can never be confused with another."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master)
+
+
+class BlindIndex:
+    """Keyed hashes of normalised identifiers: exact matches can be found, values cannot be read back."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    @classmethod
+    def from_data_key(cls, data_key: str) -> BlindIndex:
+        return cls(derive_key(decode_data_key(data_key), b"patchwork-child-index"))
+
+    def __call__(self, kind: str, *parts: str) -> str:
+        message = "\x1f".join((kind, *parts)).encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The keys a use-case may need: encryption at rest, blind indexes, and the audit chain's HMAC key."""
+
+    cipher: DataCipher
+    index: BlindIndex
+    audit: bytes

@@ -8,8 +8,9 @@ from datetime import timedelta
 from patchwork.auth.passwords import Passwords
 from patchwork.auth.sessions import Timeouts
 from patchwork.bus import Broker, broker_for
-from patchwork.crypto import DataCipher
+from patchwork.crypto import BlindIndex, DataCipher, Keyring
 from patchwork.db import Database
+from patchwork.services.audit import audit_key
 from patchwork.services.throttle import Limits
 from patchwork.settings import Settings
 
@@ -20,7 +21,11 @@ class Runtime:
     db: Database
     broker: Broker
     passwords: Passwords
-    cipher: DataCipher
+    keys: Keyring
+
+    @property
+    def cipher(self) -> DataCipher:
+        return self.keys.cipher
 
     @property
     def timeouts(self) -> Timeouts:
@@ -50,7 +55,7 @@ class Runtime:
             db=Database(settings.database_url),
             broker=broker,
             passwords=passwords_for(settings),
-            cipher=DataCipher(settings.data_key),
+            keys=keyring_for(settings),
         )
 
     async def stop(self) -> None:
@@ -65,4 +70,12 @@ def passwords_for(settings: Settings) -> Passwords:
         memory_kib=settings.argon2_memory_kib,
         parallelism=settings.argon2_parallelism,
         threads=settings.password_hashing_threads,
+    )
+
+
+def keyring_for(settings: Settings) -> Keyring:
+    return Keyring(
+        cipher=DataCipher(settings.data_key),
+        index=BlindIndex.from_data_key(settings.data_key),
+        audit=audit_key(settings),
     )

@@ -92,12 +92,28 @@ def _empty(url: str) -> None:
             else:
                 for table in _sqlite_delete_order(tables):
                     connection.execute(text(f'DELETE FROM "{table}"'))
+            if "audit_head" in tables:
+                # The audit chain's head row comes from the migration: put it back as an empty trail's head.
+                connection.execute(
+                    text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :genesis)"), {"genesis": "0" * 64}
+                )
     finally:
         db.dispose()
 
 
 def _sqlite_delete_order(tables: list[str]) -> list[str]:
-    children_first = ["recovery_code", "web_session", "api_token", "sign_in_failure", "account", "organisation"]
+    children_first = [
+        "recovery_code",
+        "web_session",
+        "api_token",
+        "sign_in_failure",
+        "involvement",
+        "network",
+        "child_search_key",
+        "child",
+        "account",
+        "organisation",
+    ]
     return [t for t in children_first if t in tables] + [t for t in tables if t not in children_first]
 
 

@@ -13,6 +13,16 @@ from patchwork.models.accounts import (
     WebSession,
     new_id,
 )
+from patchwork.models.audit import AuditEvent, AuditHead
+from patchwork.models.networks import (
+    Child,
+    ChildSearchKey,
+    HistoryRule,
+    Involvement,
+    InvolvementStatus,
+    Network,
+    NetworkStatus,
+)
 
 __all__ = [
     "ORGANISATION_TYPE_LABELS",
@@ -20,6 +30,15 @@ __all__ = [
     "AccountKind",
     "AccountStatus",
     "ApiToken",
+    "AuditEvent",
+    "AuditHead",
+    "Child",
+    "ChildSearchKey",
+    "HistoryRule",
+    "Involvement",
+    "InvolvementStatus",
+    "Network",
+    "NetworkStatus",
     "Organisation",
     "OrganisationType",
     "RecoveryCode",

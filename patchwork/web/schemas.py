@@ -82,3 +82,120 @@ class ErrorBody(BaseModel):
 class Health(BaseModel):
     status: str
     checks: dict[str, str] | None = None
+
+
+class ChildIn(Strict):
+    given_name: str = Field(max_length=200)
+    family_name: str = Field(max_length=200)
+    date_of_birth: str = Field(max_length=10, description="ISO 8601 date, YYYY-MM-DD")
+    nhs_number: str | None = Field(default=None, max_length=20)
+    postcode: str | None = Field(default=None, max_length=12)
+    known_as: str | None = Field(default=None, max_length=200)
+
+
+class ChildOut(BaseModel):
+    given_name: str
+    family_name: str
+    date_of_birth: str
+    nhs_number: str | None
+    postcode: str | None
+    known_as: str | None
+
+
+class InvolvementIn(Strict):
+    role_label: str = Field(max_length=200)
+    reason: str = Field(max_length=1000)
+    contact: str = Field(default="", max_length=400)
+    sensitive: bool = False
+
+
+class NetworkCreate(InvolvementIn):
+    child: ChildIn
+
+
+class InvolvementOut(BaseModel):
+    id: str
+    user_id: str
+    name: str
+    role_label: str
+    organisation: OrganisationOut
+    contact: str
+    status: Literal["active", "ended"]
+    is_lead: bool
+    sensitive: bool
+    since: str
+
+
+class LeadOut(BaseModel):
+    user_id: str
+    name: str
+    involvement_id: str
+
+
+class NetworkOut(BaseModel):
+    id: str
+    status: Literal["open", "closed", "merged"]
+    child: ChildOut
+    involvements: list[InvolvementOut]
+    leads: list[LeadOut]
+    history_rule: Literal["from_joining", "full"]
+    created_at: str
+    last_activity_at: str
+
+
+class NetworkSummary(BaseModel):
+    id: str
+    status: Literal["open", "closed", "merged"]
+    child: ChildOut
+    role_label: str
+    is_lead: bool
+    member_count: int
+    last_activity_at: str
+
+
+class NetworkList(BaseModel):
+    networks: list[NetworkSummary]
+
+
+class SearchRequest(Strict):
+    family_name: str = Field(max_length=200)
+    date_of_birth: str = Field(max_length=10)
+    given_name: str | None = Field(default=None, max_length=200)
+    nhs_number: str | None = Field(default=None, max_length=20)
+
+
+class SearchInvolvement(BaseModel):
+    id: str
+    name: str
+    role_label: str
+    organisation: OrganisationOut
+    contact: str
+
+
+class SearchMatchOut(BaseModel):
+    network_id: str
+    involvements: list[SearchInvolvement]
+
+
+class SearchResponse(BaseModel):
+    match: SearchMatchOut | None
+
+
+class LeadCreate(Strict):
+    user_id: str = Field(max_length=36)
+
+
+class NetworkUpdate(Strict):
+    history_rule: Literal["from_joining", "full"] | None = None
+    status: Literal["open", "closed"] | None = None
+
+
+class MergeRequest(Strict):
+    source_id: str = Field(max_length=36)
+    target_id: str = Field(max_length=36)
+    reason: str = Field(max_length=1000)
+
+
+class MergeResponse(BaseModel):
+    id: str
+    merged: str

@@ -33,6 +33,14 @@ NOTICES = {
     "account-deactivated": ("Success", "The account has been deactivated and signed out everywhere."),
     "account-reactivated": ("Success", "The account has been reactivated."),
     "account-created": ("Success", "The account has been created."),
+    "network-started": ("Success", "The network has been started. You are its first member."),
+    "joined": ("Success", "Your involvement has been registered."),
+    "left-network": ("Success", "You have left the network."),
+    "involvement-ended": ("Success", "The involvement has been ended."),
+    "lead-appointed": ("Success", "The lead professional has been appointed."),
+    "stepped-down": ("Success", "You are no longer a lead professional of this network."),
+    "network-saved": ("Success", "The network has been updated."),
+    "networks-merged": ("Success", "The networks have been merged."),
 }
 
 

@@ -11,13 +11,19 @@ from patchwork import policy
 from patchwork.auth import totp
 from patchwork.errors import Invalid
 from patchwork.models import Organisation
-from patchwork.services import accounts, organisations, signin
+from patchwork.services import accounts, networks, organisations, signin
 from patchwork.web.pages.common import form_of, redirect, render, runtime, signed_in
 
 
 async def home(request: Request) -> Response:
-    signed_in(request)
-    return render(request, "home.html", {})
+    viewer = signed_in(request)
+    rt = runtime(request)
+    mine = (
+        await rt.db.run(lambda session: networks.my_networks(session=session, keys=rt.keys, actor=viewer.actor))
+        if viewer.account.kind == "practitioner"
+        else []
+    )
+    return render(request, "home.html", {"networks": mine})
 
 
 async def account_page(request: Request, errors: dict[str, str] | None = None, status: int = 200) -> Response:

@@ -1,0 +1,90 @@
+"""Children, their networks of concern, and the practitioners involved."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, text
+from sqlmodel import Field, SQLModel
+
+from patchwork.clock import utcnow
+from patchwork.models.accounts import new_id
+
+
+class NetworkStatus(StrEnum):
+    open = "open"
+    closed = "closed"
+    merged = "merged"
+
+
+class HistoryRule(StrEnum):
+    from_joining = "from_joining"
+    full = "full"
+
+
+class InvolvementStatus(StrEnum):
+    active = "active"
+    ended = "ended"
+
+
+class Child(SQLModel, table=True):
+    """Identifiers are encrypted at rest; search and duplicate checks use keyed blind indexes."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    sealed_identity: str = Field(max_length=2000)
+    dob_index: str = Field(max_length=64, index=True)
+    nhs_index: str | None = Field(default=None, max_length=64, index=True)
+    postcode_family_index: str | None = Field(default=None, max_length=64, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ChildSearchKey(SQLModel, table=True):
+    """One exact-match key per way of naming the child (given name, known-as name, NHS number)."""
+
+    __tablename__ = "child_search_key"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    child_id: str = Field(foreign_key="child.id", max_length=36, index=True)
+    kind: str = Field(max_length=16)
+    key: str = Field(max_length=64, index=True)
+
+
+class Network(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    child_id: str = Field(foreign_key="child.id", max_length=36, unique=True)
+    status: str = Field(default=NetworkStatus.open, max_length=16)
+    history_rule: str = Field(default=HistoryRule.from_joining, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by_id: str = Field(foreign_key="account.id", max_length=36)
+    last_activity_at: datetime = Field(default_factory=utcnow)
+    status_changed_at: datetime | None = None
+    merged_into_id: str | None = Field(default=None, foreign_key="network.id", max_length=36)
+
+
+class Involvement(SQLModel, table=True):
+    __table_args__ = (
+        Index(
+            "ux_involvement_active_member",
+            "network_id",
+            "account_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    network_id: str = Field(foreign_key="network.id", max_length=36, index=True)
+    account_id: str = Field(foreign_key="account.id", max_length=36, index=True)
+    organisation_id: str = Field(foreign_key="organisation.id", max_length=36)
+    role_label: str = Field(max_length=100)
+    reason: str = Field(max_length=500)
+    contact: str = Field(default="", max_length=200)
+    sensitive: bool = False
+    status: str = Field(default=InvolvementStatus.active, max_length=16)
+    is_lead: bool = False
+    lead_since: datetime | None = None
+    started_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+    ended_by_id: str | None = Field(default=None, max_length=36)

@@ -1,0 +1,500 @@
+"""Networks of concern: find a child, start a network, register and end involvement, leads, merge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from patchwork import policy
+from patchwork.clock import utcnow
+from patchwork.crypto import Keyring
+from patchwork.errors import Conflict, Invalid, NotFound, TooManyRequests
+from patchwork.models import Account, Organisation
+from patchwork.models.audit import AuditEvent
+from patchwork.models.networks import Child, HistoryRule, Involvement, InvolvementStatus, Network, NetworkStatus
+from patchwork.services import audit, children
+from patchwork.services.children import ChildIdentity, SearchQuery
+from patchwork.services.validation import Fields
+
+SEARCH_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class MemberView:
+    involvement: Involvement
+    name: str
+    organisation: Organisation
+
+    @property
+    def contact(self) -> str:
+        return self.involvement.contact
+
+
+@dataclass(frozen=True)
+class NetworkView:
+    network: Network
+    child: ChildIdentity
+    members: list[MemberView]
+    me: Involvement | None = None
+
+    @property
+    def leads(self) -> list[MemberView]:
+        return [m for m in self.members if m.involvement.is_lead]
+
+    @property
+    def am_lead(self) -> bool:
+        return self.me is not None and self.me.is_lead
+
+
+@dataclass(frozen=True)
+class SearchMatch:
+    network_id: str
+    members: list[MemberView]
+    already_member: bool
+
+
+@dataclass(frozen=True)
+class InvolvementDetails:
+    role_label: object
+    reason: object
+    contact: object = ""
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class MyNetwork:
+    network: Network
+    child: ChildIdentity
+    role_label: str
+    is_lead: bool
+    member_count: int
+    organisations: int = field(default=0)
+
+
+def facts(session: Session, network: Network) -> policy.NetworkFacts:
+    rows = session.exec(
+        select(Involvement).where(Involvement.network_id == network.id, Involvement.status == InvolvementStatus.active)
+    ).all()
+    return policy.NetworkFacts(
+        status=network.status,
+        members=tuple(policy.Member(r.account_id, r.organisation_id, r.is_lead) for r in rows),
+    )
+
+
+def _members(session: Session, network_id: str) -> list[MemberView]:
+    rows = session.exec(
+        select(Involvement, Account, Organisation)
+        .join(Account, col(Account.id) == Involvement.account_id)
+        .join(Organisation, col(Organisation.id) == Involvement.organisation_id)
+        .where(Involvement.network_id == network_id, Involvement.status == InvolvementStatus.active)
+        .order_by(col(Involvement.is_lead).desc(), col(Involvement.started_at))
+    ).all()
+    return [MemberView(involvement=i, name=a.name, organisation=o) for i, a, o in rows]
+
+
+def member_view(*, session: Session, involvement: Involvement) -> MemberView:
+    account = session.get(Account, involvement.account_id)
+    organisation = session.get(Organisation, involvement.organisation_id)
+    assert account is not None and organisation is not None
+    return MemberView(involvement=involvement, name=account.name, organisation=organisation)
+
+
+def _network(session: Session, network_id: str, *, follow_merges: bool = True) -> Network:
+    network = session.get(Network, network_id) if _is_uuid(network_id) else None
+    hops = 0
+    while network is not None and follow_merges and network.merged_into_id and hops < 10:
+        network = session.get(Network, network.merged_into_id)
+        hops += 1
+    if network is None:
+        raise NotFound("No such network")
+    return network
+
+
+def _is_uuid(value: str) -> bool:
+    return len(value) == 36 and value.count("-") == 4
+
+
+def _visible_network(session: Session, actor: policy.Actor, network_id: str) -> tuple[Network, policy.NetworkFacts]:
+    network = _network(session, network_id)
+    network_facts = facts(session, network)
+    if not policy.view_network(actor, network_facts):
+        raise NotFound("No such network")
+    return network, network_facts
+
+
+def _touch(network: Network, session: Session) -> None:
+    network.last_activity_at = utcnow()
+    session.add(network)
+
+
+def search(
+    *, session: Session, keys: Keyring, actor: policy.Actor, query: SearchQuery, per_hour: int
+) -> SearchMatch | None:
+    if not policy.search_children(actor):
+        raise NotFound("No such page")
+    since = utcnow() - SEARCH_WINDOW
+    done = session.exec(
+        select(func.count()).where(
+            AuditEvent.actor_id == actor.account_id, AuditEvent.action == "child.searched", col(AuditEvent.at) > since
+        )
+    ).one()
+    if done >= per_hour:
+        raise TooManyRequests(
+            f"You have made {per_hour} searches in the last hour. Wait a while before searching again",
+            retry_after=int(SEARCH_WINDOW.total_seconds()),
+        )
+    child_id = children.find_exact(session=session, index=keys.index, query=query)
+    network = session.exec(select(Network).where(Network.child_id == child_id)).first() if child_id else None
+    if network is not None and network.merged_into_id:
+        network = _network(session, network.id)
+    audit.record(
+        session=session,
+        key=keys.audit,
+        action="child.searched",
+        actor_id=actor.account_id,
+        network_id=network.id if network else None,
+        details={"matched": network is not None},
+    )
+    if network is None:
+        return None
+    members = _members(session, network.id)
+    return SearchMatch(
+        network_id=network.id,
+        members=members,
+        already_member=any(m.involvement.account_id == actor.account_id for m in members),
+    )
+
+
+def clean_involvement(details: InvolvementDetails) -> tuple[str, str, str]:
+    fields = Fields()
+    role = fields.text("role_label", details.role_label, label="Your role", max_length=100)
+    reason = fields.text("reason", details.reason, label="Reason for joining", max_length=500)
+    contact = fields.text("contact", details.contact, label="Work contact", max_length=200, required=False)
+    fields.check()
+    return role, reason, contact
+
+
+def start_network(
+    *, session: Session, keys: Keyring, actor: policy.Actor, identity: ChildIdentity, details: InvolvementDetails
+) -> Network:
+    if not policy.start_network(actor) or actor.organisation_id is None:
+        raise NotFound("No such page")
+    role, reason, contact = clean_involvement(details)
+    duplicates = children.near_duplicates(session=session, cipher=keys.cipher, index=keys.index, identity=identity)
+    if duplicates:
+        raise Conflict(
+            "A network may already exist for this child. Search with the child's exact details to find it",
+            code="possible_duplicate",
+        )
+    child = children.seal(session=session, cipher=keys.cipher, index=keys.index, identity=identity)
+    network = Network(child_id=child.id, created_by_id=actor.account_id)
+    session.add(network)
+    session.flush()
+    involvement = Involvement(
+        network_id=network.id,
+        account_id=actor.account_id,
+        organisation_id=actor.organisation_id,
+        role_label=role,
+        reason=reason,
+        contact=contact,
+        sensitive=details.sensitive,
+    )
+    session.add(involvement)
+    session.flush()
+    audit.record(
+        session=session, key=keys.audit, action="network.created", actor_id=actor.account_id, network_id=network.id
+    )
+    audit.record(
+        session=session,
+        key=keys.audit,
+        action="involvement.added",
+        actor_id=actor.account_id,
+        network_id=network.id,
+        target_type="involvement",
+        target_id=involvement.id,
+    )
+    return network
+
+
+def view_network(
+    *, session: Session, keys: Keyring, actor: policy.Actor, network_id: str, audited: bool = True
+) -> NetworkView:
+    network, _ = _visible_network(session, actor, network_id)
+    if audited:
+        audit.record(
+            session=session, key=keys.audit, action="network.viewed", actor_id=actor.account_id, network_id=network.id
+        )
+    members = _members(session, network.id)
+    me = next((m.involvement for m in members if m.involvement.account_id == actor.account_id), None)
+    child_row = session.get(Child, network.child_id)
+    assert child_row is not None
+    return NetworkView(network=network, child=children.open_identity(keys.cipher, child_row), members=members, me=me)
+
+
+def register_involvement(
+    *, session: Session, keys: Keyring, actor: policy.Actor, network_id: str, details: InvolvementDetails
+) -> Involvement:
+    network = _network(session, network_id)
+    network_facts = facts(session, network)
+    if network_facts.member(actor.account_id) is not None:
+        raise Conflict("You are already a member of this network", code="already_member")
+    decision = policy.join_network(actor, network_facts)
+    if not decision or actor.organisation_id is None:
+        if network.status == NetworkStatus.closed:
+            raise Conflict("This network is closed. Ask its lead professional to reopen it", code="network_closed")
+        raise NotFound("No such network")
+    role, reason, contact = clean_involvement(details)
+    involvement = Involvement(
+        network_id=network.id,
+        account_id=actor.account_id,
+        organisation_id=actor.organisation_id,
+        role_label=role,
+        reason=reason,
+        contact=contact,
+        sensitive=details.sensitive,
+    )
+    session.add(involvement)
+    _touch(network, session)
+    session.flush()
+    audit.record(
+        session=session,
+        key=keys.audit,
+        action="involvement.added",
+        actor_id=actor.account_id,
+        network_id=network.id,
+        target_type="involvement",
+        target_id=involvement.id,
+    )
+    return involvement
+
+
+def end_involvement(
+    *, session: Session, keys: Keyring, actor: policy.Actor, network_id: str, involvement_id: str
+) -> Involvement:
+    network, network_facts = _visible_network(session, actor, network_id)
+    involvement = session.get(Involvement, involvement_id) if _is_uuid(involvement_id) else None
+    if involvement is None or involvement.network_id != network.id:
+        raise NotFound("No such involvement")
+    if involvement.status != InvolvementStatus.active:
+        raise Conflict("This involvement has already ended", code="already_ended")
+    if not policy.end_involvement(actor, network_facts, involvement.account_id):
+        raise NotFound("No such involvement")
+    involvement.status = InvolvementStatus.ended
+    involvement.ended_at = utcnow()
+    involvement.ended_by_id = actor.account_id
+    involvement.is_lead = False
+    session.add(involvement)
+    _touch(network, session)
+    audit.record(
+        session=session,
+        key=keys.audit,
+        action="involvement.ended",
+        actor_id=actor.account_id,
+        network_id=network.id,
+        target_type="involvement",
+        target_id=involvement.id,
+    )
+    return involvement
+
+
+def appoint_lead(
+    *, session: Session, keys: Keyring, actor: policy.Actor, network_id: str, user_id: object
+) -> Involvement:
+    network, network_facts = _visible_network(session, actor, network_id)
+    target_id = user_id if isinstance(user_id, str) else ""
+    target = network_facts.member(target_id)
+    if target is None:
+        raise Invalid({"user_id": "Choose an active member of this network"}, "A lead must be an active member")
+    if target.is_lead:
+        raise Conflict("This member is already a lead professional", code="already_lead")
+    decision = policy.appoint_lead(actor, network_facts, target_id)
+    if not decision:
+        raise Conflict(f"You cannot appoint this lead: {decision.reason}", code="not_permitted")
+    involvement = session.exec(
+        select(Involvement).where(
+            Involvement.network_id == network.id,
+            Involvement.account_id == target_id,
+            Involvement.status == InvolvementStatus.active,
+        )
+    ).one()
+    involvement.is_lead = True
+    involvement.lead_since = utcnow()
+    session.add(involvement)
+    _touch(network, session)
+    audit.record(
+        session=session,
+        key=keys.audit,
+        action="lead.appointed",
+        actor_id=actor.account_id,
+        network_id=network.id,
+        target_type="account",
+        target_id=target_id,
+    )
+    return involvement
+
+
+def step_down(*, session: Session, keys: Keyring, actor: policy.Actor, network_id: str) -> Involvement:
+    network, network_facts = _visible_network(session, actor, network_id)
+    me = network_facts.member(actor.account_id)
+    if me is None or not me.is_lead:
+        raise Conflict("You are not a lead professional of this network", code="not_lead")
+    involvement = session.exec(
+        select(Involvement).where(
+            Involvement.network_id == network.id,
+            Involvement.account_id == actor.account_id,
+            Involvement.status == InvolvementStatus.active,
+        )
+    ).one()
+    involvement.is_lead = False
+    involvement.lead_since = None
+    session.add(involvement)
+    _touch(network, session)
+    audit.record(
+        session=session,
+        key=keys.audit,
+        action="lead.stepped_down",
+        actor_id=actor.account_id,
+        network_id=network.id,
+        target_type="account",
+        target_id=actor.account_id,
+    )
+    return involvement
+
+
+def _lead_only(session: Session, actor: policy.Actor, network_id: str) -> Network:
+    network, network_facts = _visible_network(session, actor, network_id)
+    if not policy.lead_action(actor, network_facts):
+        raise Conflict("Only a lead professional can do this", code="not_lead")
+    return network
+
+
+def set_history_rule(*, session: Session, keys: Keyring, actor: policy.Actor, network_id: str, rule: object) -> Network:
+    network = _lead_only(session, actor, network_id)
+    if rule not in (HistoryRule.from_joining, HistoryRule.full):
+        raise Invalid({"history_rule": "Choose what new members can see"})
+    network.history_rule = str(rule)
+    _touch(network, session)
+    audit.record(
+        session=session,
+        key=keys.audit,
+        action="network.history_rule_set",
+        actor_id=actor.account_id,
+        network_id=network.id,
+        details={"history_rule": network.history_rule},
+    )
+    return network
+
+
+def set_open(*, session: Session, keys: Keyring, actor: policy.Actor, network_id: str, open_: bool) -> Network:
+    network = _lead_only(session, actor, network_id)
+    wanted = NetworkStatus.open if open_ else NetworkStatus.closed
+    if network.status == wanted:
+        raise Conflict(f"The network is already {wanted.value}", code=f"already_{wanted.value}")
+    network.status = wanted
+    network.status_changed_at = utcnow()
+    _touch(network, session)
+    audit.record(
+        session=session,
+        key=keys.audit,
+        action="network.reopened" if open_ else "network.closed",
+        actor_id=actor.account_id,
+        network_id=network.id,
+    )
+    return network
+
+
+def my_networks(*, session: Session, keys: Keyring, actor: policy.Actor) -> list[MyNetwork]:
+    rows = session.exec(
+        select(Involvement, Network, Child)
+        .join(Network, col(Network.id) == Involvement.network_id)
+        .join(Child, col(Child.id) == Network.child_id)
+        .where(Involvement.account_id == actor.account_id, Involvement.status == InvolvementStatus.active)
+        .order_by(col(Network.last_activity_at).desc())
+    ).all()
+    network_ids = [network.id for _, network, _ in rows]
+    counts: dict[str, tuple[int, int]] = {}
+    if network_ids:
+        for network_id, members, organisations in session.exec(
+            select(
+                Involvement.network_id,
+                func.count(col(Involvement.id)),
+                func.count(func.distinct(Involvement.organisation_id)),
+            )
+            .where(col(Involvement.network_id).in_(network_ids), Involvement.status == InvolvementStatus.active)
+            .group_by(col(Involvement.network_id))
+        ).all():
+            counts[network_id] = (members, organisations)
+    return [
+        MyNetwork(
+            network=network,
+            child=children.open_identity(keys.cipher, child),
+            role_label=involvement.role_label,
+            is_lead=involvement.is_lead,
+            member_count=counts.get(network.id, (0, 0))[0],
+            organisations=counts.get(network.id, (0, 0))[1],
+        )
+        for involvement, network, child in rows
+    ]
+
+
+def merge(
+    *, session: Session, keys: Keyring, actor: policy.Actor, source_id: object, target_id: object, reason: object
+) -> Network:
+    """Moves members (and everything later rooms attach to a network) from source to target; source points to target."""
+    if not policy.merge_networks(actor):
+        raise NotFound("No such page")
+    fields = Fields()
+    why = fields.text("reason", reason, label="Reason for merging", max_length=200)
+    source_text = source_id.strip() if isinstance(source_id, str) else ""
+    target_text = target_id.strip() if isinstance(target_id, str) else ""
+    source = session.get(Network, source_text) if _is_uuid(source_text) else None
+    target = session.get(Network, target_text) if _is_uuid(target_text) else None
+    if source is None or source.merged_into_id:
+        fields.fail("source_id", "Enter the id of a network that has not been merged")
+    if target is None or target.merged_into_id:
+        fields.fail("target_id", "Enter the id of a network that has not been merged")
+    if source is not None and target is not None and source.id == target.id:
+        fields.fail("target_id", "Choose two different networks")
+    fields.check()
+    assert source is not None and target is not None
+    already = {
+        i.account_id
+        for i in session.exec(
+            select(Involvement).where(
+                Involvement.network_id == target.id, Involvement.status == InvolvementStatus.active
+            )
+        ).all()
+    }
+    moved = 0
+    for involvement in session.exec(select(Involvement).where(Involvement.network_id == source.id)).all():
+        if involvement.status == InvolvementStatus.active and involvement.account_id in already:
+            involvement.status = InvolvementStatus.ended
+            involvement.ended_at = utcnow()
+            involvement.ended_by_id = actor.account_id
+            involvement.is_lead = False
+        involvement.network_id = target.id
+        session.add(involvement)
+        moved += 1
+    source.status = NetworkStatus.merged
+    source.merged_into_id = target.id
+    source.status_changed_at = utcnow()
+    session.add(source)
+    _touch(target, session)
+    audit.record(
+        session=session,
+        key=keys.audit,
+        action="network.merged",
+        actor_id=actor.account_id,
+        network_id=target.id,
+        target_type="network",
+        target_id=source.id,
+        details={"involvements_moved": moved, "reason": why},
+    )
+    return target
+
+
+def today() -> date:
+    return utcnow().date()

@@ -1,0 +1,253 @@
+"""Finding a child, starting a network, the network page, involvement and lead actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from patchwork.errors import Conflict, Invalid, TooManyRequests
+from patchwork.services import children, networks
+from patchwork.web.pages.common import form_of, redirect, render, runtime, signed_in
+
+CHILD_FIELDS = ("given_name", "family_name", "known_as", "dob_day", "dob_month", "dob_year", "nhs_number", "postcode")
+
+
+async def search_form(request: Request) -> Response:
+    signed_in(request)
+    return render(request, "search.html", {"values": {}, "errors": {}})
+
+
+async def search(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    form = await form_of(request)
+    values = {
+        key: form.get(key, "")
+        for key in ("family_name", "given_name", "dob_day", "dob_month", "dob_year", "nhs_number")
+    }
+    try:
+        query = children.clean_query(form, today=networks.today())
+        match = await rt.db.run(
+            lambda session: networks.search(
+                session=session, keys=rt.keys, actor=viewer.actor, query=query, per_hour=rt.settings.search_rate_limit
+            )
+        )
+    except Invalid as problem:
+        return render(request, "search.html", {"values": values, "errors": problem.fields}, 422)
+    except TooManyRequests as problem:
+        response = render(request, "search.html", {"values": values, "errors": {"family_name": problem.message}}, 429)
+        response.headers["Retry-After"] = str(problem.retry_after)
+        return response
+    return render(request, "search.html", {"values": values, "errors": {}, "searched": True, "match": match})
+
+
+async def new_network_form(request: Request) -> Response:
+    signed_in(request)
+    return render(request, "network_new.html", {"values": {}, "errors": {}})
+
+
+async def start_network(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    form = await form_of(request)
+    values = {key: value for key, value in form.items() if key != "prefill"}
+    if form.get("prefill"):
+        return render(request, "network_new.html", {"values": values, "errors": {}})
+    try:
+        identity = children.clean_identity(form, today=networks.today())
+        details = _involvement_details(form)
+        networks.clean_involvement(details)
+        network = await rt.db.run(
+            lambda session: networks.start_network(
+                session=session, keys=rt.keys, actor=viewer.actor, identity=identity, details=details
+            )
+        )
+    except Invalid as problem:
+        errors = dict(problem.fields)
+        try:
+            networks.clean_involvement(_involvement_details(form))
+        except Invalid as more:
+            errors.update(more.fields)
+        return render(request, "network_new.html", {"values": values, "errors": errors}, 422)
+    except Conflict:
+        return render(request, "network_new.html", {"values": values, "errors": {}, "duplicate": True}, 409)
+    return redirect(f"/networks/{network.id}?notice=network-started")
+
+
+def _involvement_details(form: dict[str, str]) -> networks.InvolvementDetails:
+    return networks.InvolvementDetails(
+        role_label=form.get("role_label"),
+        reason=form.get("reason"),
+        contact=form.get("contact", ""),
+        sensitive=form.get("sensitive") == "yes",
+    )
+
+
+async def network_page(
+    request: Request, *, errors: dict[str, str] | None = None, status: int = 200, audited: bool = True
+) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    network_id = request.path_params["network_id"]
+    view = await rt.db.run(
+        lambda session: networks.view_network(
+            session=session, keys=rt.keys, actor=viewer.actor, network_id=network_id, audited=audited
+        )
+    )
+    if view.network.id != network_id:
+        return redirect(f"/networks/{view.network.id}")
+    candidates = [(m.involvement.account_id, m.name) for m in view.members if not m.involvement.is_lead]
+    context: dict[str, Any] = {"view": view, "errors": errors or {}, "lead_candidates": candidates}
+    return render(request, "network.html", context, status)
+
+
+async def show_network(request: Request) -> Response:
+    return await network_page(request)
+
+
+async def join_form(request: Request) -> Response:
+    signed_in(request)
+    return render(
+        request, "network_join.html", {"values": {}, "errors": {}, "network_id": request.path_params["network_id"]}
+    )
+
+
+async def join(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    network_id = request.path_params["network_id"]
+    form = await form_of(request)
+    try:
+        await rt.db.run(
+            lambda session: networks.register_involvement(
+                session=session,
+                keys=rt.keys,
+                actor=viewer.actor,
+                network_id=network_id,
+                details=_involvement_details(form),
+            )
+        )
+    except Invalid as problem:
+        return render(
+            request, "network_join.html", {"values": form, "errors": problem.fields, "network_id": network_id}, 422
+        )
+    return redirect(f"/networks/{network_id}?notice=joined")
+
+
+async def _network_action(request: Request, action: str) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    network_id = request.path_params["network_id"]
+    form = await form_of(request)
+    actor = viewer.actor
+
+    def act(session: Session) -> str:
+        if action == "end":
+            ended = networks.end_involvement(
+                session=session,
+                keys=rt.keys,
+                actor=actor,
+                network_id=network_id,
+                involvement_id=request.path_params["involvement_id"],
+            )
+            return (
+                "/?notice=left-network"
+                if ended.account_id == actor.account_id
+                else f"/networks/{network_id}?notice=involvement-ended"
+            )
+        if action == "lead":
+            networks.appoint_lead(
+                session=session, keys=rt.keys, actor=actor, network_id=network_id, user_id=form.get("user_id")
+            )
+            return f"/networks/{network_id}?notice=lead-appointed"
+        if action == "step-down":
+            networks.step_down(session=session, keys=rt.keys, actor=actor, network_id=network_id)
+            return f"/networks/{network_id}?notice=stepped-down"
+        if action == "history":
+            networks.set_history_rule(
+                session=session, keys=rt.keys, actor=actor, network_id=network_id, rule=form.get("history_rule")
+            )
+            return f"/networks/{network_id}?notice=network-saved"
+        networks.set_open(
+            session=session, keys=rt.keys, actor=actor, network_id=network_id, open_=form.get("status") == "open"
+        )
+        return f"/networks/{network_id}?notice=network-saved"
+
+    try:
+        location = await rt.db.run(act)
+    except Invalid as problem:
+        return await network_page(request, errors=problem.fields, status=422, audited=False)
+    except Conflict as problem:
+        return await network_page(request, errors={"network": problem.message}, status=409, audited=False)
+    return redirect(location)
+
+
+async def end_involvement(request: Request) -> Response:
+    return await _network_action(request, "end")
+
+
+async def appoint_lead(request: Request) -> Response:
+    return await _network_action(request, "lead")
+
+
+async def step_down(request: Request) -> Response:
+    return await _network_action(request, "step-down")
+
+
+async def history_rule(request: Request) -> Response:
+    return await _network_action(request, "history")
+
+
+async def network_status(request: Request) -> Response:
+    return await _network_action(request, "status")
+
+
+async def merge_form(request: Request) -> Response:
+    viewer = signed_in(request)
+    if not viewer.is_system_admin:
+        from patchwork.errors import NotFound
+
+        raise NotFound()
+    return render(request, "admin_merge.html", {"values": {}, "errors": {}})
+
+
+async def merge(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    form = await form_of(request)
+    try:
+        await rt.db.run(
+            lambda session: networks.merge(
+                session=session,
+                keys=rt.keys,
+                actor=viewer.actor,
+                source_id=form.get("source_id"),
+                target_id=form.get("target_id"),
+                reason=form.get("reason"),
+            )
+        )
+    except Invalid as problem:
+        return render(request, "admin_merge.html", {"values": form, "errors": problem.fields}, 422)
+    return redirect("/admin/merge?notice=networks-merged")
+
+
+routes = [
+    Route("/search", search_form, methods=["GET"]),
+    Route("/search", search, methods=["POST"]),
+    Route("/networks/new", new_network_form, methods=["GET"]),
+    Route("/networks/new", start_network, methods=["POST"]),
+    Route("/networks/{network_id}", show_network, methods=["GET"]),
+    Route("/networks/{network_id}/join", join_form, methods=["GET"]),
+    Route("/networks/{network_id}/involvements", join, methods=["POST"]),
+    Route("/networks/{network_id}/involvements/{involvement_id}/end", end_involvement, methods=["POST"]),
+    Route("/networks/{network_id}/leads", appoint_lead, methods=["POST"]),
+    Route("/networks/{network_id}/leads/step-down", step_down, methods=["POST"]),
+    Route("/networks/{network_id}/history-rule", history_rule, methods=["POST"]),
+    Route("/networks/{network_id}/status", network_status, methods=["POST"]),
+    Route("/admin/merge", merge_form, methods=["GET"]),
+    Route("/admin/merge", merge, methods=["POST"]),
+]
