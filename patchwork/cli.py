@@ -103,7 +103,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from patchwork.db import Database
     from patchwork.migrate import upgrade
-    from patchwork.runtime import passwords_for
+    from patchwork.runtime import keyring_for, passwords_for
     from patchwork.services.demo import create_demo
 
     if settings.is_sqlite:
@@ -113,7 +113,9 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     db = Database(settings.database_url)
     try:
-        result = asyncio.run(create_demo(db=db, passwords=passwords_for(settings), password=args.password))
+        result = asyncio.run(
+            create_demo(db=db, passwords=passwords_for(settings), keys=keyring_for(settings), password=args.password)
+        )
     finally:
         db.dispose()
     if args.json:
@@ -124,12 +126,12 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
                         {"email": a.email, "kind": a.kind, "roles": a.roles, "organisation": a.organisation}
                         for a in result.accounts
                     ],
-                    "networks": [],
+                    "networks": [{"id": network_id} for network_id in result.networks],
                 }
             )
         )
         return 0
-    print(f"Demo data ready ({result.created} records created). Accounts:")
+    print(f"Demo data ready ({result.created} records created, {len(result.networks)} networks). Accounts:")
     for account in result.accounts:
         secret = account.password or "(unchanged; run with --password to reset)"
         print(f"  {account.email:<60} {', '.join(account.roles):<26} {secret}")

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from patchwork.auth.passwords import Passwords
+from patchwork.crypto import Keyring
 from patchwork.db import Database
-from patchwork.models import Account, AccountKind, AccountStatus, Organisation, RecoveryCode
-from patchwork.services.accounts import roles_of
+from patchwork.models import Account, AccountKind, AccountStatus, Network, Organisation, RecoveryCode
+from patchwork.services import children, networks
+from patchwork.services.accounts import actor_of, roles_of
 
 ORGANISATIONS = [
     ("Oakfield Primary School", "school"),
@@ -64,9 +67,10 @@ class DemoAccount:
 class DemoResult:
     accounts: list[DemoAccount]
     created: int
+    networks: list[str]
 
 
-async def create_demo(*, db: Database, passwords: Passwords, password: str | None) -> DemoResult:
+async def create_demo(*, db: Database, passwords: Passwords, keys: Keyring, password: str | None) -> DemoResult:
     shared_hash = await passwords.hash(password) if password else None
     wanted = [(ADMIN[0], ADMIN[1], "", None, False)] + [
         (name, email_for(name, ORGANISATIONS[index][0]), title, index, is_admin)
@@ -125,6 +129,101 @@ async def create_demo(*, db: Database, passwords: Passwords, password: str | Non
                     password=password or fresh_passwords.get(email),
                 )
             )
-        return DemoResult(accounts=result, created=created)
+        session.flush()
+        return DemoResult(accounts=result, created=created, networks=create_demo_networks(session=session, keys=keys))
 
     return await db.run(write)
+
+
+# (given, family, known as, date of birth, NHS number, postcode, members: (email-name, role label, lead))
+DEMO_CHILDREN = [
+    (
+        "Maya",
+        "Thompson",
+        None,
+        "2017-03-27",
+        "9434765919",
+        "EA1 4QT",
+        [
+            ("Amira Khan", "Designated safeguarding lead", True),
+            ("Helen Morgan", "School nurse", False),
+            ("Grace Obi", "Children's centre manager", False),
+            ("Dr Sarah Lewis", "GP", False),
+        ],
+    ),
+    (
+        "Leo",
+        "Kowalski",
+        "Lenny",
+        "2020-11-02",
+        None,
+        "EA3 2BD",
+        [
+            ("Priya Nair", "Family support worker", True),
+            ("Daniel Reyes", "Health visitor", False),
+            ("Fatima Ali", "Housing officer", False),
+        ],
+    ),
+    (
+        "Aisha",
+        "Begum",
+        None,
+        "2012-06-14",
+        "4010232137",
+        None,
+        [
+            ("Claire Dawson", "Social worker", True),
+            ("Tom Fletcher", "Class teacher", False),
+            ("Sgt Joe Bennett", "Police safeguarding officer", False),
+            ("Lucy Ward", "Early help practitioner", False),
+        ],
+    ),
+]
+
+
+def create_demo_networks(*, session: Session, keys: Keyring) -> list[str]:
+    """The demo networks, created once: found again by exact search the next time."""
+    accounts = {a.name: a for a in session.exec(select(Account)).all()}
+    network_ids: list[str] = []
+    for given, family, known_as, born, nhs, postcode, members in DEMO_CHILDREN:
+        identity = children.ChildIdentity(given, family, date.fromisoformat(born), nhs, postcode, known_as)
+        query = children.SearchQuery(family, identity.date_of_birth, given, None)
+        child_id = children.find_exact(session=session, index=keys.index, query=query)
+        if child_id is not None:
+            network = session.exec(select(Network).where(Network.child_id == child_id)).one()
+            network_ids.append(network.id)
+            continue
+        starter = accounts[members[0][0]]
+        network = networks.start_network(
+            session=session,
+            keys=keys,
+            actor=actor_of(starter),
+            identity=identity,
+            details=networks.InvolvementDetails(
+                role_label=members[0][1], reason="Demo network", contact=_contact(starter)
+            ),
+        )
+        for name, role, _ in members[1:]:
+            account = accounts[name]
+            networks.register_involvement(
+                session=session,
+                keys=keys,
+                actor=actor_of(account),
+                network_id=network.id,
+                details=networks.InvolvementDetails(role_label=role, reason="Demo network", contact=_contact(account)),
+            )
+        for name, _, lead in members:
+            if lead:
+                networks.appoint_lead(
+                    session=session,
+                    keys=keys,
+                    actor=actor_of(accounts[name]),
+                    network_id=network.id,
+                    user_id=accounts[name].id,
+                )
+        network_ids.append(network.id)
+    return network_ids
+
+
+def _contact(account: Account) -> str:
+    return account.email
