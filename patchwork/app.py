@@ -18,7 +18,7 @@ from patchwork.runtime import Runtime
 from patchwork.settings import Settings, load_settings
 from patchwork.web import api, errors, health
 from patchwork.web.middleware import Authentication, CsrfProtection, RequestContext, SecurityHeaders
-from patchwork.web.pages import account, admin, auth, networks
+from patchwork.web.pages import account, admin, audit, auth, networks
 from patchwork.web.pages.common import Redirect, redirect_handler
 from patchwork.web.templating import STATIC, build_templates
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *account.routes,
         *admin.routes,
         *networks.routes,
+        *audit.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

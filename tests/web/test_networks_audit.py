@@ -82,3 +82,21 @@ def test_search_page_keeps_identifiers_out_of_urls_and_titles(client: TestClient
     for link in response.text.split('href="')[1:]:
         href = link.split('"', 1)[0]
         assert "Maya" not in href and "Thompson" not in href and "2017" not in href
+
+
+def test_admin_reads_the_trail_and_the_reading_is_recorded(client: TestClient, world: World) -> None:
+    _people(world)
+    world.account("root@example.org", kind=AccountKind.admin, name="Root Admin")
+    t = _tokens(client)
+    client.post("/api/v1/networks", json=START, headers=bearer(t["nurse"]))
+    sign_in(client, "root@example.org", PASSWORD)
+    page = client.get("/admin/audit")
+    assert page.status_code == 200 and "network.created" in page.text and "Helen Morgan" in page.text
+    with world.db.transaction() as session:
+        assert session.exec(select(AuditEvent).where(AuditEvent.action == "audit.read")).first() is not None
+
+
+def test_practitioner_cannot_read_the_trail(client: TestClient, world: World) -> None:
+    _people(world)
+    sign_in(client, "nurse@health.example.org", PASSWORD)
+    assert client.get("/admin/audit").status_code == 404
