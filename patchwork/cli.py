@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     bench_audit.add_argument("--events", type=int, default=100_000)
     bench_audit.add_argument("--database-url", help="PostgreSQL admin URL (default: a temporary SQLite file)")
     bench_audit.set_defaults(handler=_bench_audit)
+    bench_search = bench_commands.add_parser("search", help="child search and near-duplicate check latency")
+    bench_search.add_argument("--children", type=int, default=100_000)
+    bench_search.add_argument("--searches", type=int, default=1000)
+    bench_search.add_argument("--database-url", help="PostgreSQL admin URL (default: a temporary SQLite file)")
+    bench_search.set_defaults(handler=_bench_search)
 
     audit = commands.add_parser("audit", help="audit trail commands")
     audit_commands = audit.add_subparsers(title="audit commands")
@@ -193,6 +198,17 @@ def _bench_audit(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         print(json.dumps(run_verify_bench(args.database_url, args.events), indent=2))
+    except BenchError as error:
+        print(f"patchwork: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _bench_search(settings: Settings, args: argparse.Namespace) -> int:
+    from patchwork.bench.search import BenchError, run_search_bench
+
+    try:
+        print(json.dumps(run_search_bench(args.database_url, args.children, args.searches), indent=2))
     except BenchError as error:
         print(f"patchwork: {error}", file=sys.stderr)
         return 1

@@ -87,13 +87,24 @@ class Server:
     url: str
     password: str
     accounts: list[DemoAccount]
+    networks: list[str] = field(default_factory=list)  # the demo networks' ids, when the demo data has any
     _claimed: set[str] = field(default_factory=set)
     _shared: dict[tuple[str, bool], DemoAccount] = field(default_factory=dict)
 
-    def claim(self, kind: str = "practitioner", *, org_admin: bool = False) -> DemoAccount:
-        """An account no other test has claimed, for a test that changes it (turning on TOTP, say)."""
+    def claim(
+        self, kind: str = "practitioner", *, org_admin: bool | None = False, not_from: tuple[str | None, ...] = ()
+    ) -> DemoAccount:
+        """An account no other test has claimed, for a test that changes it (turning on TOTP, joining a network).
+
+        `org_admin=None` takes either kind of practitioner; `not_from` skips accounts of those organisations.
+        """
         for account in self.accounts:
-            if account.kind == kind and account.is_org_admin == org_admin and account.email not in self._claimed:
+            if (
+                account.kind == kind
+                and (org_admin is None or account.is_org_admin == org_admin)
+                and account.organisation not in not_from
+                and account.email not in self._claimed
+            ):
                 self._claimed.add(account.email)
                 return account
         raise LookupError(f"no unclaimed demo account of kind {kind!r} (org_admin={org_admin}) left")
@@ -156,10 +167,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         check=False,
     )
     assert demo.returncode == 0, f"patchwork demo failed:\n{demo.stderr}"
+    demo_data = json.loads(demo.stdout)
     accounts = [
-        DemoAccount(a["email"], a["kind"], tuple(a["roles"]), a["organisation"])
-        for a in json.loads(demo.stdout)["accounts"]
+        DemoAccount(a["email"], a["kind"], tuple(a["roles"]), a["organisation"]) for a in demo_data["accounts"]
     ]
+    demo_networks = [n["id"] for n in demo_data.get("networks", [])]
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = directory / "server.log"
@@ -172,7 +184,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         )
     try:
         _wait_until_healthy(url, process, log)
-        yield Server(url=url, password=DEMO_PASSWORD, accounts=accounts)
+        yield Server(url=url, password=DEMO_PASSWORD, accounts=accounts, networks=demo_networks)
     finally:
         process.terminate()
         try:
