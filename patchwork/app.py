@@ -11,14 +11,15 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-import patchwork.web.api_networks  # noqa: F401  (registers the networks operations on the API)
+import patchwork.web.api_networks
+import patchwork.web.api_notes  # noqa: F401  (registers the notes operations on the API)
 from patchwork.errors import DomainError
 from patchwork.logs import configure as configure_logging
 from patchwork.runtime import Runtime
 from patchwork.settings import Settings, load_settings
 from patchwork.web import api, errors, health
 from patchwork.web.middleware import Authentication, CsrfProtection, RequestContext, SecurityHeaders
-from patchwork.web.pages import account, admin, audit, auth, networks
+from patchwork.web.pages import account, admin, audit, auth, exports, networks, notes
 from patchwork.web.pages.common import Redirect, redirect_handler
 from patchwork.web.templating import STATIC, build_templates
 
@@ -43,7 +44,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *account.routes,
         *admin.routes,
         *networks.routes,
+        *notes.routes,
         *audit.routes,
+        *exports.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

@@ -199,3 +199,119 @@ class MergeRequest(Strict):
 class MergeResponse(BaseModel):
     id: str
     merged: str
+
+
+class AudienceIn(Strict):
+    kind: Literal["network", "lead", "organisations", "people"]
+    organisation_ids: list[str] = Field(default_factory=list, max_length=100)
+    user_ids: list[str] = Field(default_factory=list, max_length=200)
+
+
+class BasisIn(Strict):
+    kind: Literal["consent", "without_consent"]
+    consent_from: str | None = Field(default=None, max_length=400)
+    consented_on: str | None = Field(default=None, max_length=10)
+    reason: str | None = Field(default=None, max_length=40)
+    justification: str | None = Field(default=None, max_length=2000)
+
+
+class NoteCreate(Strict):
+    body: str = Field(max_length=20000)
+    category: str = Field(max_length=40)
+    level: str = Field(max_length=20)
+    observed_on: str = Field(max_length=10, description="ISO 8601 date")
+    audience: AudienceIn
+    family_user_ids: list[str] = Field(default_factory=list, max_length=20)
+    basis: BasisIn
+    referral_route_acknowledged: bool = False
+
+
+class FamilyVoiceCreate(Strict):
+    body: str = Field(max_length=20000)
+
+
+class BodyIn(Strict):
+    body: str = Field(max_length=20000)
+
+
+class ReasonIn(Strict):
+    reason: str = Field(max_length=2000)
+
+
+class HistoryOpeningIn(Strict):
+    user_id: str = Field(max_length=36)
+    reason: str = Field(max_length=2000)
+
+
+class AuthorOut(BaseModel):
+    id: str | None
+    name: str
+    organisation: str | None
+
+
+class AudienceOut(BaseModel):
+    kind: Literal["network", "lead", "organisations", "people"]
+    organisation_ids: list[str]
+    user_ids: list[str]
+    words: str
+
+
+class BasisOut(BaseModel):
+    kind: Literal["consent", "without_consent"]
+    consent_from: str | None
+    consented_on: str | None
+    reason: str | None
+    justification: str | None
+    words: str
+
+
+class RevisionOut(BaseModel):
+    number: int
+    body: str | None
+    at: str
+
+
+class ReplyOut(BaseModel):
+    id: str
+    author: str
+    organisation: str | None
+    body: str | None
+    at: str
+
+
+class NoteOut(BaseModel):
+    id: str
+    network_id: str
+    kind: Literal["practitioner", "family_voice"]
+    body: str | None
+    category: str
+    level: Literal["observation", "concern", "urgent"]
+    observed_on: str
+    author: AuthorOut
+    audience: AudienceOut
+    family_user_ids: list[str]
+    family_sharing: str
+    basis: BasisOut | None
+    revisions: list[RevisionOut]
+    replies: list[ReplyOut]
+    acknowledged_by: list[str] | None
+    acknowledged_by_me: bool
+    redacted: bool
+    edited: bool
+    created_at: str
+
+
+class NoteList(BaseModel):
+    notes: list[NoteOut]
+    next: str | None
+
+
+class AcknowledgementOut(BaseModel):
+    note_id: str
+    at: str
+
+
+class HistoryOpeningOut(BaseModel):
+    id: str
+    user_id: str
+    at: str

@@ -1,0 +1,277 @@
+"""The notes part of the JSON API: post, list, read one, revise, redact, reply, acknowledge, open history."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from patchwork.clock import isoformat, utcnow
+from patchwork.runtime import Runtime
+from patchwork.services import notes
+from patchwork.services.notes import SENSITIVE_AUTHOR, NoteView
+from patchwork.web.api import api
+from patchwork.web.jsonio import json_response, parse_json, require_viewer
+from patchwork.web.schemas import (
+    AcknowledgementOut,
+    AudienceOut,
+    AuthorOut,
+    BasisOut,
+    BodyIn,
+    FamilyVoiceCreate,
+    HistoryOpeningIn,
+    HistoryOpeningOut,
+    NoteCreate,
+    NoteList,
+    NoteOut,
+    ReasonIn,
+    ReplyOut,
+    RevisionOut,
+)
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.state.runtime
+    return runtime
+
+
+def note_out(view: NoteView) -> NoteOut:
+    note = view.note
+    hidden_author = view.author == SENSITIVE_AUTHOR
+    basis = view.basis
+    return NoteOut(
+        id=note.id,
+        network_id=note.network_id,
+        kind=note.kind,
+        body=view.body,
+        category=note.category,
+        level=note.level,
+        observed_on=note.observed_on.isoformat(),
+        author=AuthorOut(
+            id=None if hidden_author else note.author_id, name=view.author, organisation=view.organisation
+        ),
+        audience=AudienceOut(
+            kind=note.audience,
+            organisation_ids=view.organisation_ids,
+            user_ids=view.user_ids,
+            words=view.audience_words,
+        ),
+        family_user_ids=view.family_user_ids,
+        family_sharing=view.family_words,
+        basis=BasisOut(
+            kind=basis.kind,
+            consent_from=basis.consent_from,
+            consented_on=basis.consented_on.isoformat() if basis.consented_on else None,
+            reason=basis.reason,
+            justification=basis.justification,
+            words=basis.words,
+        )
+        if basis
+        else None,
+        revisions=[RevisionOut(number=r.number, body=r.body, at=isoformat(r.at)) for r in view.revisions],
+        replies=[
+            ReplyOut(id=r.id, author=r.author, organisation=r.organisation, body=r.body, at=isoformat(r.at))
+            for r in view.replies
+        ],
+        acknowledged_by=view.acknowledged_by,
+        acknowledged_by_me=view.acknowledged_by_me,
+        redacted=view.redacted,
+        edited=view.edited,
+        created_at=isoformat(note.created_at),
+    )
+
+
+@api.operation(
+    "POST",
+    "/networks/{network_id}/notes",
+    summary='Post a note (practitioners: the full shape; family members: {"body"} as family voice)',
+    body=NoteCreate,
+    responses={201: NoteOut},
+    refusals=(404, 409),
+)
+async def post_note(request: Request) -> Response:
+    viewer = require_viewer(request)
+    rt = _runtime(request)
+    network_id = request.path_params["network_id"]
+    account = viewer.account
+    if account.kind == "family":
+        voice = await parse_json(request, FamilyVoiceCreate)
+
+        def family_write(session: Session) -> NoteView:
+            note = notes.post_family_voice(
+                session=session, keys=rt.keys, account=account, network_id=network_id, body=voice.body
+            )
+            return notes.one_note(session=session, keys=rt.keys, account=account, note_id=note.id)
+
+        return json_response(note_out(await rt.db.run(family_write)), 201)
+    data = await parse_json(request, NoteCreate)
+    draft = notes.clean_draft(
+        notes.NoteInput(
+            body=data.body,
+            category=data.category,
+            level=data.level,
+            observed_on=data.observed_on,
+            audience=data.audience.kind,
+            organisation_ids=data.audience.organisation_ids,
+            user_ids=data.audience.user_ids,
+            family_user_ids=data.family_user_ids,
+            basis=data.basis.kind,
+            consent_from=data.basis.consent_from,
+            consented_on=data.basis.consented_on,
+            reason=data.basis.reason,
+            justification=data.basis.justification,
+        ),
+        today=utcnow().date(),
+    )
+
+    def write(session: Session) -> NoteView:
+        note = notes.post_note(
+            session=session,
+            keys=rt.keys,
+            account=account,
+            network_id=network_id,
+            draft=draft,
+            referral_route=rt.settings.referral_route,
+            referral_route_acknowledged=data.referral_route_acknowledged,
+        )
+        return notes.one_note(session=session, keys=rt.keys, account=account, note_id=note.id)
+
+    return json_response(note_out(await rt.db.run(write)), 201)
+
+
+@api.operation(
+    "GET",
+    "/networks/{network_id}/notes",
+    summary="The notes the caller may see, newest first; pass `next` back as `before` for older ones",
+    responses={200: NoteList},
+    refusals=(404, 422),
+)
+async def list_notes(request: Request) -> Response:
+    viewer = require_viewer(request)
+    rt = _runtime(request)
+    limit_text = request.query_params.get("limit", str(notes.FEED_PAGE))
+    limit = int(limit_text) if limit_text.isdigit() else notes.FEED_PAGE
+    page = await rt.db.run(
+        lambda session: notes.feed(
+            session=session,
+            keys=rt.keys,
+            account=viewer.account,
+            network_id=request.path_params["network_id"],
+            before=request.query_params.get("before") or None,
+            limit=limit,
+        )
+    )
+    return json_response(NoteList(notes=[note_out(v) for v in page.notes], next=page.next_cursor))
+
+
+@api.operation(
+    "GET", "/notes/{note_id}", summary="One note the caller may see", responses={200: NoteOut}, refusals=(404,)
+)
+async def get_note(request: Request) -> Response:
+    viewer = require_viewer(request)
+    rt = _runtime(request)
+    view = await rt.db.run(
+        lambda session: notes.one_note(
+            session=session, keys=rt.keys, account=viewer.account, note_id=request.path_params["note_id"]
+        )
+    )
+    return json_response(note_out(view))
+
+
+async def _then_show(request: Request, change: str, data: BodyIn | ReasonIn | None) -> NoteView:
+    viewer = require_viewer(request)
+    rt = _runtime(request)
+    note_id = request.path_params["note_id"]
+    account = viewer.account
+
+    def act(session: Session) -> NoteView:
+        if change == "revise" and isinstance(data, BodyIn):
+            notes.revise(session=session, keys=rt.keys, account=account, note_id=note_id, body=data.body)
+        elif change == "redact" and isinstance(data, ReasonIn):
+            notes.redact(session=session, keys=rt.keys, account=account, note_id=note_id, reason=data.reason)
+        elif change == "reply" and isinstance(data, BodyIn):
+            notes.reply(session=session, keys=rt.keys, account=account, note_id=note_id, body=data.body)
+        return notes.one_note(session=session, keys=rt.keys, account=account, note_id=note_id)
+
+    return await rt.db.run(act)
+
+
+@api.operation(
+    "POST",
+    "/notes/{note_id}/revisions",
+    summary="Revise a note (its author); the earlier text stays in the history",
+    body=BodyIn,
+    responses={201: NoteOut},
+    refusals=(404, 409),
+)
+async def revise_note(request: Request) -> Response:
+    data = await parse_json(request, BodyIn)
+    return json_response(note_out(await _then_show(request, "revise", data)), 201)
+
+
+@api.operation(
+    "POST",
+    "/notes/{note_id}/redaction",
+    summary="Redact a note (its author or a lead): the body is hidden, the fact and metadata remain",
+    body=ReasonIn,
+    responses={201: NoteOut},
+    refusals=(404, 409),
+)
+async def redact_note(request: Request) -> Response:
+    data = await parse_json(request, ReasonIn)
+    return json_response(note_out(await _then_show(request, "redact", data)), 201)
+
+
+@api.operation(
+    "POST",
+    "/notes/{note_id}/replies",
+    summary="Reply to a note; the reply has the note's audience",
+    body=BodyIn,
+    responses={201: NoteOut},
+    refusals=(404, 409),
+)
+async def reply_to_note(request: Request) -> Response:
+    data = await parse_json(request, BodyIn)
+    return json_response(note_out(await _then_show(request, "reply", data)), 201)
+
+
+@api.operation(
+    "POST",
+    "/notes/{note_id}/acknowledgements",
+    summary="Mark a note as read",
+    responses={201: AcknowledgementOut},
+    refusals=(404, 409),
+)
+async def acknowledge_note(request: Request) -> Response:
+    viewer = require_viewer(request)
+    rt = _runtime(request)
+    note_id = request.path_params["note_id"]
+    acknowledgement = await rt.db.run(
+        lambda session: notes.acknowledge(session=session, keys=rt.keys, account=viewer.account, note_id=note_id)
+    )
+    return json_response(AcknowledgementOut(note_id=note_id, at=isoformat(acknowledgement.at)), 201)
+
+
+@api.operation(
+    "POST",
+    "/networks/{network_id}/history-openings",
+    summary="Let one member see the notes posted before they joined (a lead), with the reason",
+    body=HistoryOpeningIn,
+    responses={201: HistoryOpeningOut},
+    refusals=(404, 409),
+)
+async def open_history(request: Request) -> Response:
+    viewer = require_viewer(request)
+    rt = _runtime(request)
+    data = await parse_json(request, HistoryOpeningIn)
+    opening = await rt.db.run(
+        lambda session: notes.open_history(
+            session=session,
+            keys=rt.keys,
+            account=viewer.account,
+            network_id=request.path_params["network_id"],
+            user_id=data.user_id,
+            reason=data.reason,
+        )
+    )
+    return json_response(HistoryOpeningOut(id=opening.id, user_id=opening.account_id, at=isoformat(opening.at)), 201)

@@ -1,0 +1,444 @@
+"""The model-based leak test: for generated networks, people and notes, every path shows exactly what policy allows.
+
+Paths checked for every viewer: the feed (all pages), the chronology, CSV and PDF exports, the notes API (list and
+single note), and the single-note service; a note the viewer may not see answers exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pypdf
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from patchwork import policy
+from patchwork.app import create_app
+from patchwork.auth.sessions import issue_api_token
+from patchwork.clock import utcnow
+from patchwork.crypto import Keyring
+from patchwork.db import Database
+from patchwork.errors import NotFound
+from patchwork.models import Account, Organisation
+from patchwork.models.networks import Child, Involvement, Network
+from patchwork.models.notes import (
+    FamilyMembership,
+    HistoryOpening,
+    Note,
+    NoteAudienceOrganisation,
+    NoteAudiencePerson,
+    NoteFamilyShare,
+    NoteRevision,
+)
+from patchwork.runtime import keyring_for
+from patchwork.services import exports, notes
+from tests.conftest import _empty, make_settings
+
+# CI runs at least 500 examples on SQLite (and 100 more on PostgreSQL); a local run takes fewer unless asked.
+EXAMPLES = int(os.environ.get("PATCHWORK_LEAK_EXAMPLES", "500" if os.environ.get("CI") else "100"))
+POSTGRES_EXAMPLES = max(1, EXAMPLES // 5)
+PRACTITIONERS = 5
+FAMILY = 2
+ORGANISATIONS = 3
+BASE = utcnow() - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Membership:
+    organisation: int
+    state: str  # none | active | ended
+    joined: int
+    is_lead: bool
+    opened: bool
+
+
+@dataclass(frozen=True)
+class GeneratedNote:
+    author: str  # "p3" or "f1"
+    at: int
+    audience: str
+    organisations: frozenset[int]
+    people: frozenset[int]
+    family: frozenset[int]
+
+
+@dataclass(frozen=True)
+class World:
+    history_rule: str
+    members: tuple[Membership, ...]
+    family: tuple[bool, ...]
+    notes: tuple[GeneratedNote, ...]
+
+
+memberships = st.builds(
+    Membership,
+    organisation=st.integers(0, ORGANISATIONS - 1),
+    state=st.sampled_from(["none", "active", "active", "ended"]),
+    joined=st.integers(0, 100),
+    is_lead=st.booleans(),
+    opened=st.booleans(),
+)
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> World:
+    members = tuple(draw(memberships) for _ in range(PRACTITIONERS))
+    family = tuple(draw(st.booleans()) for _ in range(FAMILY))
+    authors = [f"p{i}" for i, m in enumerate(members) if m.state != "none"]
+    authors += [f"f{i}" for i, present in enumerate(family) if present]
+    generated: list[GeneratedNote] = []
+    if authors:
+        for _ in range(draw(st.integers(0, 7))):
+            generated.append(
+                GeneratedNote(
+                    author=draw(st.sampled_from(authors)),
+                    at=draw(st.integers(0, 100)),
+                    audience=draw(st.sampled_from(["network", "lead", "organisations", "people"])),
+                    organisations=draw(st.frozensets(st.integers(0, ORGANISATIONS - 1), min_size=1)),
+                    people=draw(st.frozensets(st.integers(0, PRACTITIONERS - 1), min_size=1)),
+                    family=draw(st.frozensets(st.integers(0, FAMILY - 1))),
+                )
+            )
+    return World(
+        history_rule=draw(st.sampled_from(["from_joining", "full"])),
+        members=members,
+        family=family,
+        notes=tuple(generated),
+    )
+
+
+@dataclass
+class Built:
+    network_id: str
+    accounts: dict[str, Account]
+    note_ids: list[str]
+    bodies: dict[str, str]
+    viewers: dict[str, policy.NoteViewer]
+    facts: dict[str, policy.NoteFacts]
+
+
+def _at(minutes: int) -> object:
+    return BASE + timedelta(minutes=minutes)
+
+
+def build(db: Database, keys: Keyring, world: World) -> Built:
+    with db.transaction() as session:
+        organisations = [Organisation(name=f"Org {i}", type="school") for i in range(ORGANISATIONS)]
+        session.add_all(organisations)
+        session.flush()
+        accounts: dict[str, Account] = {}
+        for i, member in enumerate(world.members):
+            accounts[f"p{i}"] = Account(
+                email=f"p{i}@example.org",
+                name=f"Practitioner {i}",
+                kind="practitioner",
+                organisation_id=organisations[member.organisation].id,
+                status="active",
+                password_hash="x",
+            )
+        for i in range(FAMILY):
+            accounts[f"f{i}"] = Account(
+                email=f"f{i}@example.org", name=f"Family {i}", kind="family", status="active", password_hash="x"
+            )
+        accounts["admin"] = Account(
+            email="a@example.org", name="Admin", kind="admin", status="active", password_hash="x"
+        )
+        accounts["outsider"] = Account(
+            email="o@example.org",
+            name="Outsider",
+            kind="practitioner",
+            organisation_id=organisations[0].id,
+            status="active",
+            password_hash="x",
+        )
+        session.add_all(accounts.values())
+        session.flush()
+        child = Child(sealed_identity="sealed", dob_index=uuid.uuid4().hex)
+        session.add(child)
+        session.flush()
+        network = Network(child_id=child.id, created_by_id=accounts["p0"].id, history_rule=world.history_rule)
+        session.add(network)
+        session.flush()
+        viewers: dict[str, policy.NoteViewer] = {}
+        for i, member in enumerate(world.members):
+            key = f"p{i}"
+            if member.state != "none":
+                session.add(
+                    Involvement(
+                        network_id=network.id,
+                        account_id=accounts[key].id,
+                        organisation_id=organisations[member.organisation].id,
+                        role_label="Role",
+                        reason="Reason",
+                        status=member.state,
+                        is_lead=member.is_lead and member.state == "active",
+                        started_at=_at(member.joined),
+                        ended_at=_at(member.joined + 1) if member.state == "ended" else None,
+                    )
+                )
+                if member.opened:
+                    session.add(
+                        HistoryOpening(
+                            network_id=network.id,
+                            account_id=accounts[key].id,
+                            opened_by_id=accounts[key].id,
+                            reason_sealed="x",
+                        )
+                    )
+            active = member.state == "active"
+            viewers[key] = policy.NoteViewer(
+                account_id=accounts[key].id,
+                kind="practitioner",
+                member=active,
+                organisation_id=organisations[member.organisation].id if active else None,
+                joined_at=_at(member.joined) if active else None,  # type: ignore[arg-type]
+                is_lead=active and member.is_lead,
+                history_opened=active and member.opened,
+                family_member=False,
+            )
+        for i, present in enumerate(world.family):
+            key = f"f{i}"
+            if present:
+                session.add(FamilyMembership(network_id=network.id, account_id=accounts[key].id, relationship="Parent"))
+            viewers[key] = policy.NoteViewer(
+                account_id=accounts[key].id,
+                kind="family",
+                member=False,
+                organisation_id=None,
+                joined_at=None,
+                is_lead=False,
+                history_opened=False,
+                family_member=present,
+            )
+        for key in ("admin", "outsider"):
+            viewers[key] = policy.NoteViewer(
+                account_id=accounts[key].id,
+                kind=accounts[key].kind,
+                member=False,
+                organisation_id=None,
+                joined_at=None,
+                is_lead=False,
+                history_opened=False,
+                family_member=False,
+            )
+        note_ids: list[str] = []
+        bodies: dict[str, str] = {}
+        facts: dict[str, policy.NoteFacts] = {}
+        for n, generated in enumerate(world.notes):
+            author = accounts[generated.author]
+            family_voice = generated.author.startswith("f")
+            note = Note(
+                network_id=network.id,
+                author_id=author.id,
+                author_organisation_id=None if family_voice else author.organisation_id,
+                kind="family_voice" if family_voice else "practitioner",
+                category="other",
+                level="concern",
+                observed_on=date(2026, 1, 1) + timedelta(days=n),
+                audience="network" if family_voice else generated.audience,
+                body_sealed="",
+                created_at=_at(generated.at),  # type: ignore[arg-type]
+            )
+            body = f"secret-body-{n}-{uuid.uuid4().hex[:6]}"
+            note.body_sealed = keys.cipher.encrypt(body, context=f"note:{note.id}")
+            session.add(note)
+            session.flush()
+            revision = NoteRevision(note_id=note.id, number=1, body_sealed="", author_id=author.id)
+            revision.body_sealed = keys.cipher.encrypt(body, context=f"revision:{revision.id}")
+            session.add(revision)
+            organisation_ids = frozenset(organisations[o].id for o in generated.organisations)
+            people_ids = frozenset(accounts[f"p{p}"].id for p in generated.people)
+            family_ids = frozenset(accounts[f"f{f}"].id for f in generated.family) if not family_voice else frozenset()
+            if note.audience == "organisations":
+                session.add_all(NoteAudienceOrganisation(note_id=note.id, organisation_id=o) for o in organisation_ids)
+            if note.audience == "people":
+                session.add_all(NoteAudiencePerson(note_id=note.id, account_id=p) for p in people_ids)
+            session.add_all(NoteFamilyShare(note_id=note.id, account_id=f) for f in family_ids)
+            note_ids.append(note.id)
+            bodies[note.id] = body
+            facts[note.id] = policy.NoteFacts(
+                author_id=author.id,
+                kind=note.kind,
+                audience=note.audience,
+                audience_organisations=organisation_ids if note.audience == "organisations" else frozenset(),
+                audience_people=people_ids if note.audience == "people" else frozenset(),
+                family_shares=family_ids,
+                created_at=note.created_at,
+            )
+        return Built(
+            network_id=network.id,
+            accounts=accounts,
+            note_ids=note_ids,
+            bodies=bodies,
+            viewers=viewers,
+            facts=facts,
+        )
+
+
+@pytest.fixture
+def sqlite_client(sqlite_url: str) -> Iterator[tuple[str, TestClient]]:
+    with TestClient(create_app(make_settings(sqlite_url))) as client:
+        yield sqlite_url, client
+
+
+@pytest.fixture
+def postgres_client(postgres_url: str) -> Iterator[tuple[str, TestClient]]:
+    with TestClient(create_app(make_settings(postgres_url))) as client:
+        yield postgres_url, client
+
+
+SLOW_OK = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
+VIEWER_INDEX = st.integers(0, PRACTITIONERS + FAMILY - 1)
+
+
+@hsettings(max_examples=EXAMPLES, deadline=None, suppress_health_check=SLOW_OK)
+@given(world=worlds(), pdf_viewer=VIEWER_INDEX)
+def test_every_path_shows_exactly_what_policy_allows_sqlite(
+    sqlite_client: tuple[str, TestClient], world: World, pdf_viewer: int
+) -> None:
+    check_world(*sqlite_client, world, pdf_viewer)
+
+
+@pytest.mark.postgres
+@hsettings(max_examples=POSTGRES_EXAMPLES, deadline=None, suppress_health_check=SLOW_OK)
+@given(world=worlds(), pdf_viewer=VIEWER_INDEX)
+def test_every_path_shows_exactly_what_policy_allows_postgres(
+    postgres_client: tuple[str, TestClient], world: World, pdf_viewer: int
+) -> None:
+    check_world(*postgres_client, world, pdf_viewer)
+
+
+def check_world(database_url: str, client: TestClient, world: World, pdf_viewer: int) -> None:
+    """PDF rendering is the slow part, so each example checks one viewer's PDF (hypothesis varies which)."""
+    _empty(database_url)
+    db = Database(database_url)
+    keys = keyring_for(make_settings(database_url))
+    try:
+        built = build(db, keys, world)
+        missing_id = str(uuid.uuid4())
+        for position, (key, viewer) in enumerate(built.viewers.items()):
+            account = built.accounts[key]
+            expected = {
+                note_id
+                for note_id in built.note_ids
+                if policy.see_note(viewer, built.facts[note_id], history_rule=world.history_rule)
+            }
+            in_network = viewer.member or viewer.family_member
+            _check_services(db, keys, built, account, expected, in_network, missing_id, pdf=position == pdf_viewer)
+            _check_api(db, client, built, account, expected, in_network, missing_id)
+    finally:
+        db.dispose()
+
+
+def _check_services(
+    db: Database,
+    keys: Keyring,
+    built: Built,
+    account: Account,
+    expected: set[str],
+    in_network: bool,
+    missing_id: str,
+    *,
+    pdf: bool,
+) -> None:
+    with db.transaction() as session:
+        if not in_network:
+            with pytest.raises(NotFound):
+                notes.feed(session=session, keys=keys, account=account, network_id=built.network_id)
+            with pytest.raises(NotFound):
+                notes.chronology(
+                    session=session,
+                    keys=keys,
+                    account=account,
+                    network_id=built.network_id,
+                    filters=notes.ChronologyFilters(),
+                )
+        else:
+            seen: list[str] = []
+            cursor = None
+            while True:
+                page = notes.feed(
+                    session=session, keys=keys, account=account, network_id=built.network_id, before=cursor, limit=3
+                )
+                seen += [v.note.id for v in page.notes]
+                assert all(v.body == built.bodies[v.note.id] for v in page.notes)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+            assert len(seen) == len(set(seen)), "a note appeared on two pages"
+            assert set(seen) == expected
+            chronology = notes.chronology(
+                session=session,
+                keys=keys,
+                account=account,
+                network_id=built.network_id,
+                filters=notes.ChronologyFilters(),
+            )
+            assert {v.note.id for v in chronology} == expected
+            assert notes.count_visible(session=session, account=account, network_id=built.network_id) == len(expected)
+            for fmt in ("csv", "pdf") if pdf else ("csv",):
+                export = exports.export_chronology(
+                    session=session,
+                    keys=keys,
+                    account=account,
+                    network_id=built.network_id,
+                    filters=notes.ChronologyFilters(),
+                    fmt=fmt,
+                )
+                text = _export_text(export)
+                shown = {note_id for note_id, body in built.bodies.items() if body in text}
+                assert shown == expected, fmt
+        with pytest.raises(NotFound) as absent:
+            notes.one_note(session=session, keys=keys, account=account, note_id=missing_id)
+        for note_id in built.note_ids:
+            if note_id in expected:
+                assert notes.one_note(session=session, keys=keys, account=account, note_id=note_id).note.id == note_id
+            else:
+                with pytest.raises(NotFound) as hidden:
+                    notes.one_note(session=session, keys=keys, account=account, note_id=note_id)
+                assert str(hidden.value) == str(absent.value)
+
+
+def _export_text(export: exports.Export) -> str:
+    if export.media_type.startswith("text/csv"):
+        return " ".join(" ".join(row) for row in csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    reader = pypdf.PdfReader(io.BytesIO(export.content))
+    return " ".join(page.extract_text() for page in reader.pages).replace("\n", "")
+
+
+def _check_api(
+    db: Database,
+    client: TestClient,
+    built: Built,
+    account: Account,
+    expected: set[str],
+    in_network: bool,
+    missing_id: str,
+) -> None:
+    with db.transaction() as session:
+        token, _ = issue_api_token(session=session, account_id=account.id, lifetime=timedelta(minutes=5))
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = client.get(f"/api/v1/networks/{built.network_id}/notes?limit=100", headers=headers)
+    if not in_network:
+        assert listed.status_code == 404
+    else:
+        assert listed.status_code == 200
+        assert {n["id"] for n in listed.json()["notes"]} == expected
+        assert listed.json()["next"] is None
+    absent = client.get(f"/api/v1/notes/{missing_id}", headers=headers)
+    assert absent.status_code == 404
+    for note_id in built.note_ids:
+        response = client.get(f"/api/v1/notes/{note_id}", headers=headers)
+        if note_id in expected:
+            assert response.status_code == 200 and response.json()["body"] == built.bodies[note_id]
+        else:
+            assert (response.status_code, response.json()) == (absent.status_code, absent.json())
