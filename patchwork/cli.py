@@ -53,6 +53,17 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--name", default="System admin")
     admin.set_defaults(handler=_createadmin)
 
+    keys = commands.add_parser("keys", help="data encryption keys")
+    key_commands = keys.add_subparsers(title="key commands")
+    generate = key_commands.add_parser("generate", help="print a new random data key")
+    generate.set_defaults(handler=_keys_generate)
+    rotate = key_commands.add_parser(
+        "rotate", help="re-encrypt everything under PATCHWORK_DATA_KEY (old keys in PATCHWORK_DATA_KEYS_PREVIOUS)"
+    )
+    rotate.set_defaults(handler=_keys_rotate)
+    status = key_commands.add_parser("status", help="how many sealed values each key holds")
+    status.set_defaults(handler=_keys_status)
+
     bench = commands.add_parser("bench", help="measure performance")
     bench_commands = bench.add_subparsers(title="benchmarks")
     signin = bench_commands.add_parser("signin", help="sign-in throughput and event-loop responsiveness")
@@ -183,6 +194,44 @@ def _createadmin(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     print(f"System admin {account.email} created.")
+    return 0
+
+
+def _keys_generate(settings: Settings, args: argparse.Namespace) -> int:
+    from patchwork.settings import new_data_key
+
+    print(new_data_key())
+    return 0
+
+
+def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from patchwork.db import Database
+    from patchwork.runtime import keyring_for
+    from patchwork.services.keys import rotate
+
+    db = Database(settings.database_url)
+    try:
+        report = rotate(db=db, keys=keyring_for(settings))
+    finally:
+        db.dispose()
+    print(json.dumps({"current_key": report.current_key, "resealed": report.resealed, "total": report.total}))
+    return 0
+
+
+def _keys_status(settings: Settings, args: argparse.Namespace) -> int:
+    from patchwork.crypto import key_id
+    from patchwork.db import Database
+    from patchwork.services.keys import key_usage
+    from patchwork.settings import decode_data_key
+
+    db = Database(settings.database_url)
+    try:
+        with db.transaction() as session:
+            usage = key_usage(session=session)
+    finally:
+        db.dispose()
+    current = key_id(decode_data_key(settings.data_key))
+    print(json.dumps({"current_key": current, "values_by_key": usage}))
     return 0
 
 

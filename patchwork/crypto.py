@@ -60,18 +60,33 @@ def derive_key(master: bytes, purpose: bytes) -> bytes:
 
 
 class BlindIndex:
-    """Keyed hashes of normalised identifiers: exact matches can be found, values cannot be read back."""
+    """Keyed hashes of normalised identifiers: exact matches can be found, values cannot be read back.
 
-    def __init__(self, key: bytes) -> None:
+    New values are hashed with the current key; look-ups try every key held, so search keeps working
+    while `patchwork keys rotate` re-indexes under a new key.
+    """
+
+    def __init__(self, key: bytes, previous: tuple[bytes, ...] = ()) -> None:
         self._key = key
+        self._all = (key, *previous)
 
     @classmethod
-    def from_data_key(cls, data_key: str) -> BlindIndex:
-        return cls(derive_key(decode_data_key(data_key), b"patchwork-child-index"))
+    def from_data_key(cls, data_key: str, previous: tuple[str, ...] = ()) -> BlindIndex:
+        def derive(value: str) -> bytes:
+            return derive_key(decode_data_key(value), b"patchwork-child-index")
+
+        return cls(derive(data_key), tuple(derive(p) for p in previous))
 
     def __call__(self, kind: str, *parts: str) -> str:
+        return self._digest(self._key, kind, parts)
+
+    def every(self, kind: str, *parts: str) -> list[str]:
+        return [self._digest(key, kind, parts) for key in self._all]
+
+    @staticmethod
+    def _digest(key: bytes, kind: str, parts: tuple[str, ...]) -> str:
         message = "\x1f".join((kind, *parts)).encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

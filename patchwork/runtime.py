@@ -75,7 +75,7 @@ def passwords_for(settings: Settings) -> Passwords:
 
 def keyring_for(settings: Settings) -> Keyring:
     return Keyring(
-        cipher=DataCipher(settings.data_key),
-        index=BlindIndex.from_data_key(settings.data_key),
+        cipher=DataCipher(settings.data_key, settings.previous_data_keys),
+        index=BlindIndex.from_data_key(settings.data_key, settings.previous_data_keys),
         audit=audit_key(settings),
     )

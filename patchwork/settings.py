@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     redis_prefix: str = "patchwork"
     secret_key: str = ""
     data_key: str = ""
+    data_keys_previous: str = ""
 
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
@@ -72,7 +73,14 @@ class Settings(BaseSettings):
                 raise ConfigurationError("Production mode refuses to start: " + "; ".join(problems) + ".")
         if self.data_key:
             decode_data_key(self.data_key)
+        for previous in self.previous_data_keys:
+            decode_data_key(previous)
         return self
+
+    @property
+    def previous_data_keys(self) -> tuple[str, ...]:
+        """Keys notes may still be sealed with while `patchwork keys rotate` moves them to the current one."""
+        return tuple(key.strip() for key in self.data_keys_previous.split(",") if key.strip())
 
     @property
     def is_sqlite(self) -> bool:

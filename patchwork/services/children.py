@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from sqlalchemy import or_
+from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
 from patchwork import identifiers
@@ -137,23 +137,47 @@ def clean_query(raw: Mapping[str, object], *, today: date) -> SearchQuery:
     return SearchQuery(family, born, given, nhs)
 
 
+def _name_parts(family: str, born: date, given: str) -> tuple[str, str, str, str]:
+    return ("name", identifiers.normalise_name(family), born.isoformat(), identifiers.normalise_name(given))
+
+
+def _nhs_parts(family: str, born: date, nhs: str) -> tuple[str, str, str, str]:
+    return ("nhs", identifiers.normalise_name(family), born.isoformat(), nhs)
+
+
 def _name_key(index: BlindIndex, family: str, born: date, given: str) -> str:
-    return index("name", identifiers.normalise_name(family), born.isoformat(), identifiers.normalise_name(given))
+    return index(*_name_parts(family, born, given))
 
 
 def _nhs_key(index: BlindIndex, family: str, born: date, nhs: str) -> str:
-    return index("nhs", identifiers.normalise_name(family), born.isoformat(), nhs)
+    return index(*_nhs_parts(family, born, nhs))
 
 
 def seal(*, session: Session, cipher: DataCipher, index: BlindIndex, identity: ChildIdentity) -> Child:
-    child = Child(sealed_identity="", dob_index=index("dob", identity.date_of_birth.isoformat()))
+    child = Child(sealed_identity="", dob_index="")
+    session.add(child)
+    _write_sealed(session, cipher, index, child, identity)
+    return child
+
+
+def reseal(*, session: Session, cipher: DataCipher, index: BlindIndex, child: Child) -> None:
+    """Re-encrypt and re-index a child under the current keys (used by key rotation)."""
+    identity = open_identity(cipher, child)
+    session.execute(delete(ChildSearchKey).where(col(ChildSearchKey.child_id) == child.id))
+    _write_sealed(session, cipher, index, child, identity)
+
+
+def _write_sealed(
+    session: Session, cipher: DataCipher, index: BlindIndex, child: Child, identity: ChildIdentity
+) -> None:
     child.sealed_identity = cipher.encrypt(identity.to_json(), context=f"child:{child.id}")
-    if identity.nhs_number:
-        child.nhs_index = index("nhs-only", identity.nhs_number)
-    if identity.postcode:
-        child.postcode_family_index = index(
-            "postcode-family", identity.postcode, identifiers.normalise_name(identity.family_name)
-        )
+    child.dob_index = index("dob", identity.date_of_birth.isoformat())
+    child.nhs_index = index("nhs-only", identity.nhs_number) if identity.nhs_number else None
+    child.postcode_family_index = (
+        index("postcode-family", identity.postcode, identifiers.normalise_name(identity.family_name))
+        if identity.postcode
+        else None
+    )
     session.add(child)
     session.flush()
     keys = [("given", _name_key(index, identity.family_name, identity.date_of_birth, identity.given_name))]
@@ -163,7 +187,6 @@ def seal(*, session: Session, cipher: DataCipher, index: BlindIndex, identity: C
         keys.append(("nhs", _nhs_key(index, identity.family_name, identity.date_of_birth, identity.nhs_number)))
     for kind, key in keys:
         session.add(ChildSearchKey(child_id=child.id, kind=kind, key=key))
-    return child
 
 
 def open_identity(cipher: DataCipher, child: Child) -> ChildIdentity:
@@ -174,11 +197,11 @@ def find_exact(*, session: Session, index: BlindIndex, query: SearchQuery) -> st
     """The child whose identifiers match every part of the query exactly, after normalising; else None."""
     wanted: list[set[str]] = []
     if query.given_name:
-        key = _name_key(index, query.family_name, query.date_of_birth, query.given_name)
-        wanted.append(set(session.exec(select(ChildSearchKey.child_id).where(ChildSearchKey.key == key)).all()))
+        keys = index.every(*_name_parts(query.family_name, query.date_of_birth, query.given_name))
+        wanted.append(set(session.exec(select(ChildSearchKey.child_id).where(col(ChildSearchKey.key).in_(keys))).all()))
     if query.nhs_number:
-        key = _nhs_key(index, query.family_name, query.date_of_birth, query.nhs_number)
-        wanted.append(set(session.exec(select(ChildSearchKey.child_id).where(ChildSearchKey.key == key)).all()))
+        keys = index.every(*_nhs_parts(query.family_name, query.date_of_birth, query.nhs_number))
+        wanted.append(set(session.exec(select(ChildSearchKey.child_id).where(col(ChildSearchKey.key).in_(keys))).all()))
     matches = set.intersection(*wanted) if wanted else set()
     return sorted(matches)[0] if matches else None
 
@@ -186,13 +209,14 @@ def find_exact(*, session: Session, index: BlindIndex, query: SearchQuery) -> st
 def near_duplicates(*, session: Session, cipher: DataCipher, index: BlindIndex, identity: ChildIdentity) -> list[Child]:
     """Children who may be this child: same date of birth and a similar name, the same NHS number,
     or the same postcode and family name."""
-    conditions = [col(Child.dob_index) == index("dob", identity.date_of_birth.isoformat())]
+    conditions = [col(Child.dob_index).in_(index.every("dob", identity.date_of_birth.isoformat()))]
     if identity.nhs_number:
-        conditions.append(col(Child.nhs_index) == index("nhs-only", identity.nhs_number))
+        conditions.append(col(Child.nhs_index).in_(index.every("nhs-only", identity.nhs_number)))
     if identity.postcode:
         conditions.append(
-            col(Child.postcode_family_index)
-            == index("postcode-family", identity.postcode, identifiers.normalise_name(identity.family_name))
+            col(Child.postcode_family_index).in_(
+                index.every("postcode-family", identity.postcode, identifiers.normalise_name(identity.family_name))
+            )
         )
     found: list[Child] = []
     for child in session.exec(select(Child).where(or_(*conditions))).all():
