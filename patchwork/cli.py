@@ -66,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="measure performance")
     bench_commands = bench.add_subparsers(title="benchmarks")
+    feed = bench_commands.add_parser("feed", help="feed page, notes API and chronology latency with many notes")
+    feed.add_argument("--notes", type=int, default=5000)
+    feed.add_argument("--requests", type=int, default=200)
+    feed.set_defaults(handler=_bench_feed)
     signin = bench_commands.add_parser("signin", help="sign-in throughput and event-loop responsiveness")
     signin.add_argument("--requests", type=int, default=200)
     signin.add_argument("--background", type=int, default=50, help="other requests kept in flight")
@@ -232,6 +236,13 @@ def _keys_status(settings: Settings, args: argparse.Namespace) -> int:
         db.dispose()
     current = key_id(decode_data_key(settings.data_key))
     print(json.dumps({"current_key": current, "values_by_key": usage}))
+    return 0
+
+
+def _bench_feed(settings: Settings, args: argparse.Namespace) -> int:
+    from patchwork.bench.feed import run
+
+    print(json.dumps(asyncio.run(run(notes=args.notes, requests=args.requests)), indent=2))
     return 0
 
 
