@@ -41,6 +41,12 @@ NOTICES = {
     "stepped-down": ("Success", "You are no longer a lead professional of this network."),
     "network-saved": ("Success", "The network has been updated."),
     "networks-merged": ("Success", "The networks have been merged."),
+    "note-posted": ("Success", "Your note has been posted."),
+    "note-revised": ("Success", "Your note has been revised. The earlier version stays in its history."),
+    "note-redacted": ("Success", "The note has been redacted."),
+    "reply-posted": ("Success", "Your reply has been posted."),
+    "note-acknowledged": ("Success", "You have acknowledged the note."),
+    "history-opened": ("Success", "The member can now see the earlier notes they are allowed to see."),
 }
 
 

@@ -1,0 +1,550 @@
+"""The notes pages: the feed, posting with a check of who will see it, the chronology, one note and its actions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlmodel import Session, col, select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from patchwork import policy
+from patchwork.crypto import Keyring
+from patchwork.errors import Conflict, Invalid, NotFound
+from patchwork.models import Account
+from patchwork.models.networks import Network
+from patchwork.models.notes import CATEGORY_LABELS, REASON_LABELS, FamilyMembership, Level, Note
+from patchwork.services import networks, notes
+from patchwork.web.filters import chronology_filters
+from patchwork.web.pages.common import form_lists_of, form_of, redirect, render, runtime, signed_in
+from patchwork.web.viewer import Viewer
+
+LEVEL_LABELS = {
+    Level.observation: "Observation",
+    Level.concern: "Concern",
+    Level.urgent: "Urgent",
+}
+LIST_FIELDS = ("organisation_ids", "user_ids", "family_user_ids")
+TEXT_FIELDS = (
+    "body",
+    "category",
+    "level",
+    "observed_day",
+    "observed_month",
+    "observed_year",
+    "audience",
+    "basis",
+    "consent_from",
+    "consented_day",
+    "consented_month",
+    "consented_year",
+    "reason",
+    "justification",
+    "referral_route_acknowledged",
+    "checked_audience",
+)
+FORM_ORDER = [
+    "body",
+    "category",
+    "level",
+    "referral_route_acknowledged",
+    "observed_on",
+    "audience",
+    "organisation_ids",
+    "user_ids",
+    "family_user_ids",
+    "basis",
+    "consent_from",
+    "consented_on",
+    "reason",
+    "justification",
+]
+
+
+@dataclass(frozen=True)
+class Place:
+    """The network a notes page belongs to, and what the page needs to know about the viewer there."""
+
+    network: Network
+    viewer: policy.NoteViewer
+    child_name: str | None = None
+    members: list[networks.MemberView] = field(default_factory=list)
+
+    @property
+    def can_post(self) -> bool:
+        return self.viewer.kind == "practitioner" and bool(
+            policy.post_note(self.viewer, network_status=self.network.status)
+        )
+
+    @property
+    def can_open_history(self) -> bool:
+        return bool(policy.open_history(self.viewer)) and self.network.history_rule != "full"
+
+    @property
+    def organisations(self) -> list[tuple[str, str]]:
+        found = {m.organisation.id: m.organisation.name for m in self.members}
+        return sorted(found.items(), key=lambda pair: pair[1])
+
+    @property
+    def others(self) -> list[tuple[str, str]]:
+        return [
+            (m.involvement.account_id, f"{m.name}, {m.organisation.name}")
+            for m in self.members
+            if m.involvement.account_id != self.viewer.account_id
+        ]
+
+
+def _place(session: Session, keys: Keyring, viewer: Viewer, network_id: str, *, audited: bool) -> Place:
+    standing = notes.standing(session=session, account=viewer.account, network_id=network_id)
+    if standing.viewer.kind != "practitioner":
+        return Place(network=standing.network, viewer=standing.viewer)
+    view = networks.view_network(
+        session=session, keys=keys, actor=viewer.actor, network_id=standing.network.id, audited=audited
+    )
+    return Place(
+        network=standing.network, viewer=standing.viewer, child_name=view.child.display_name, members=view.members
+    )
+
+
+def _family_choices(session: Session, network_id: str) -> list[tuple[str, str]]:
+    # Stands in for a notes service that lists the network's family members for the form.
+    rows = session.exec(
+        select(FamilyMembership, Account)
+        .join(Account, col(Account.id) == FamilyMembership.account_id)
+        .where(FamilyMembership.network_id == network_id, FamilyMembership.active == True)  # noqa: E712
+        .order_by(col(Account.name))
+    ).all()
+    return [(account.id, f"{account.name} ({membership.relationship})") for membership, account in rows]
+
+
+def _network_of(session: Session, note_id: str) -> str:
+    # Called only after a service has let the viewer act on the note, so the note exists and is theirs to see.
+    note = session.get(Note, note_id)
+    if note is None:
+        raise NotFound("No such note")
+    return note.network_id
+
+
+# The feed
+
+
+async def feed_page(
+    request: Request,
+    *,
+    errors: dict[str, str] | None = None,
+    values: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    network_id = request.path_params["network_id"]
+    before = request.query_params.get("before") or None
+
+    def load(session: Session) -> tuple[Place, notes.NotePage]:
+        place = _place(session, rt.keys, viewer, network_id, audited=status == 200)
+        page = notes.feed(
+            session=session, keys=rt.keys, account=viewer.account, network_id=place.network.id, before=before
+        )
+        return place, page
+
+    place, page = await rt.db.run(load)
+    if place.network.id != network_id:
+        return redirect(f"/networks/{place.network.id}/notes")
+    context = {"place": place, "page": page, "errors": errors or {}, "values": values or {}, "return_to": "feed"}
+    return render(request, "notes/feed.html", context, status)
+
+
+async def show_feed(request: Request) -> Response:
+    return await feed_page(request)
+
+
+async def open_history(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    network_id = request.path_params["network_id"]
+    form = await form_of(request)
+    try:
+        await rt.db.run(
+            lambda session: notes.open_history(
+                session=session,
+                keys=rt.keys,
+                account=viewer.account,
+                network_id=network_id,
+                user_id=form.get("user_id") or None,
+                reason=form.get("reason"),
+            )
+        )
+    except Invalid as problem:
+        return await feed_page(request, errors=problem.fields, values=form, status=422)
+    except Conflict as problem:
+        return await feed_page(request, errors={"user_id": problem.message}, values=form, status=409)
+    return redirect(f"/networks/{network_id}/notes?notice=history-opened")
+
+
+# Posting
+
+
+def _iso_date(day: str, month: str, year: str) -> str | None:
+    """Three boxes as YYYY-MM-DD; anything that cannot be a date is passed on for the service to refuse."""
+    if not (day.strip() or month.strip() or year.strip()):
+        return None
+    day, month, year = day.strip(), month.strip(), year.strip()
+    if day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4:
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    return "not a date"
+
+
+def _note_values(form: Mapping[str, list[str]]) -> dict[str, Any]:
+    values: dict[str, Any] = {key: (form.get(key) or [""])[0] for key in TEXT_FIELDS}
+    for key in LIST_FIELDS:
+        values[key] = list(form.get(key, []))
+    return values
+
+
+def _note_input(values: Mapping[str, Any]) -> notes.NoteInput:
+    return notes.NoteInput(
+        body=values["body"],
+        category=values["category"] or None,
+        level=values["level"] or None,
+        observed_on=_iso_date(values["observed_day"], values["observed_month"], values["observed_year"]),
+        audience=values["audience"] or None,
+        organisation_ids=values["organisation_ids"],
+        user_ids=values["user_ids"],
+        family_user_ids=values["family_user_ids"],
+        basis=values["basis"] or None,
+        consent_from=values["consent_from"],
+        consented_on=_iso_date(values["consented_day"], values["consented_month"], values["consented_year"]),
+        reason=values["reason"] or None,
+        justification=values["justification"],
+        referral_route_acknowledged=values["referral_route_acknowledged"] == "yes",
+    )
+
+
+def _audience_key(draft: notes.Draft) -> str:
+    """What the author checked: posting with a different audience shows the check again first."""
+    return "|".join(
+        [
+            draft.audience,
+            ",".join(sorted(draft.organisation_ids)),
+            ",".join(sorted(draft.user_ids)),
+            ",".join(sorted(draft.family_user_ids)),
+        ]
+    )
+
+
+async def _note_form(
+    request: Request,
+    values: Mapping[str, Any],
+    *,
+    errors: dict[str, str] | None = None,
+    draft: notes.Draft | None = None,
+    status: int = 200,
+) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    network_id = request.path_params["network_id"]
+
+    def load(session: Session) -> tuple[Place, list[tuple[str, str]], notes.AudiencePreview | None, dict[str, str]]:
+        place = _place(session, rt.keys, viewer, network_id, audited=False)
+        if place.viewer.kind != "practitioner":
+            raise NotFound("No such network")
+        family = _family_choices(session, place.network.id)
+        if draft is None:
+            return place, family, None, {}
+        try:
+            # Stands in for a public audience check: the same one post_note makes, so the check step refuses
+            # people and organisations from outside the network before the author is offered to post.
+            notes._check_audience(session, place.network, draft)
+        except Invalid as problem:
+            return place, family, None, problem.fields
+        preview = notes.preview_audience(
+            session=session,
+            account=viewer.account,
+            network_id=place.network.id,
+            audience=draft.audience,
+            organisation_ids=draft.organisation_ids,
+            user_ids=draft.user_ids,
+            family_user_ids=draft.family_user_ids,
+        )
+        return place, family, preview, {}
+
+    place, family, preview, refused = await rt.db.run(load)
+    errors = {**(errors or {}), **refused}
+    if refused:
+        status = 422
+    context = {
+        "place": place,
+        "values": values,
+        "errors": errors,
+        "preview": preview,
+        "checked_audience": _audience_key(draft) if preview is not None and draft is not None else "",
+        "family": family,
+        "categories": CATEGORY_LABELS,
+        "reasons": REASON_LABELS,
+        "referral_route": rt.settings.referral_route,
+        "form_order": FORM_ORDER,
+    }
+    return render(request, "notes/new.html", context, status)
+
+
+async def new_note_form(request: Request) -> Response:
+    today = networks.today()
+    values: dict[str, Any] = {key: "" for key in TEXT_FIELDS} | {key: [] for key in LIST_FIELDS}
+    values |= {
+        "audience": "lead",
+        "observed_day": str(today.day),
+        "observed_month": str(today.month),
+        "observed_year": str(today.year),
+    }
+    return await _note_form(request, values)
+
+
+async def post_note(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    network_id = request.path_params["network_id"]
+    form = await form_lists_of(request)
+    values = _note_values(form)
+    action = (form.get("action") or ["preview"])[0]
+    try:
+        draft = notes.clean_draft(_note_input(values), today=networks.today())
+    except Invalid as problem:
+        return await _note_form(request, values, errors=problem.fields, status=422)
+    changed = bool(values["checked_audience"]) and values["checked_audience"] != _audience_key(draft)
+    if action != "post" or changed:
+        return await _note_form(request, values, draft=draft)
+    try:
+        await rt.db.run(
+            lambda session: notes.post_note(
+                session=session,
+                keys=rt.keys,
+                account=viewer.account,
+                network_id=network_id,
+                draft=draft,
+                referral_route=rt.settings.referral_route,
+                referral_route_acknowledged=values["referral_route_acknowledged"] == "yes",
+            )
+        )
+    except Invalid as problem:
+        return await _note_form(request, values, errors=problem.fields, status=422)
+    except notes.ReferralRouteNotAcknowledged as problem:
+        errors = {"referral_route_acknowledged": problem.message}
+        return await _note_form(request, values, errors=errors, draft=draft, status=422)
+    return redirect(f"/networks/{network_id}/notes?notice=note-posted")
+
+
+# The chronology
+
+
+async def show_chronology(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    network_id = request.path_params["network_id"]
+    errors: dict[str, str] = {}
+    filters = notes.ChronologyFilters()
+    try:
+        filters = chronology_filters(request.query_params)
+    except Invalid as problem:
+        errors = problem.fields
+
+    def load(session: Session) -> tuple[Place, list[notes.NoteView]]:
+        place = _place(session, rt.keys, viewer, network_id, audited=True)
+        if errors:
+            return place, []
+        # A family member is not offered the organisation filter: it could tell them who wrote a sensitive note.
+        chosen = filters if place.viewer.kind == "practitioner" else replace(filters, organisation_ids=frozenset())
+        rows = notes.chronology(
+            session=session, keys=rt.keys, account=viewer.account, network_id=place.network.id, filters=chosen
+        )
+        return place, rows
+
+    place, rows = await rt.db.run(load)
+    query = f"?{request.url.query}" if request.url.query else ""
+    if place.network.id != network_id:
+        return redirect(f"/networks/{place.network.id}/chronology{query}")
+    organisations = dict(place.organisations)
+    if place.viewer.kind == "practitioner":
+        organisations |= {
+            v.note.author_organisation_id: v.organisation
+            for v in rows
+            if v.note.author_organisation_id and v.organisation
+        }
+    context = {
+        "place": place,
+        "rows": rows,
+        "filters": filters,
+        "params": request.query_params,
+        "errors": errors,
+        "categories": CATEGORY_LABELS,
+        "levels": LEVEL_LABELS,
+        "organisations": sorted(organisations.items(), key=lambda pair: pair[1] or ""),
+        "query": query,
+    }
+    return render(request, "notes/chronology.html", context, 422 if errors else 200)
+
+
+# One note and what can be done to it
+
+
+async def _load_note(request: Request, *, audited: bool) -> tuple[Place, notes.NoteView]:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    note_id = request.path_params["note_id"]
+
+    def load(session: Session) -> tuple[Place, notes.NoteView]:
+        item = notes.one_note(session=session, keys=rt.keys, account=viewer.account, note_id=note_id)
+        place = _place(session, rt.keys, viewer, item.note.network_id, audited=audited)
+        return place, item
+
+    return await rt.db.run(load)
+
+
+async def note_page(
+    request: Request,
+    *,
+    errors: dict[str, str] | None = None,
+    values: Mapping[str, str] | None = None,
+    status: int = 200,
+    template: str = "notes/note.html",
+    loaded: tuple[Place, notes.NoteView] | None = None,
+) -> Response:
+    place, item = loaded or await _load_note(request, audited=status == 200)
+    return_to = (values or {}).get("return_to") or request.query_params.get("return_to") or "note"
+    context = {
+        "place": place,
+        "item": item,
+        "errors": errors or {},
+        "values": values or {},
+        "return_to": "feed" if return_to == "feed" else "note",
+    }
+    return render(request, template, context, status)
+
+
+async def show_note(request: Request) -> Response:
+    return await note_page(request)
+
+
+def _back(network_id: str, note_id: str, return_to: str | None, notice: str) -> Response:
+    if return_to == "note":
+        return redirect(f"/notes/{note_id}?notice={notice}")
+    return redirect(f"/networks/{network_id}/notes?notice={notice}")
+
+
+def _refused(note_id: str, problem: Conflict) -> dict[str, str]:
+    return {f"note-{note_id}": problem.message}
+
+
+async def revise_form(request: Request) -> Response:
+    place, item = await _load_note(request, audited=True)
+    if not item.can_revise:
+        message = "This note has been redacted" if item.redacted else "Only the author can revise this note"
+        return await note_page(request, errors={f"note-{item.note.id}": message}, status=409, loaded=(place, item))
+    return await note_page(request, template="notes/revise.html", loaded=(place, item))
+
+
+async def redact_form(request: Request) -> Response:
+    place, item = await _load_note(request, audited=True)
+    if not item.can_redact:
+        message = (
+            "This note has already been redacted"
+            if item.redacted
+            else "Only the author or a lead professional can redact this note"
+        )
+        return await note_page(request, errors={f"note-{item.note.id}": message}, status=409, loaded=(place, item))
+    return await note_page(request, template="notes/redact.html", loaded=(place, item))
+
+
+async def revise(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    note_id = request.path_params["note_id"]
+    form = await form_of(request)
+
+    def act(session: Session) -> str:
+        notes.revise(session=session, keys=rt.keys, account=viewer.account, note_id=note_id, body=form.get("body"))
+        return _network_of(session, note_id)
+
+    try:
+        network_id = await rt.db.run(act)
+    except Invalid as problem:
+        return await note_page(request, errors=problem.fields, values=form, status=422, template="notes/revise.html")
+    except Conflict as problem:
+        return await note_page(request, errors=_refused(note_id, problem), values=form, status=409)
+    return _back(network_id, note_id, form.get("return_to"), "note-revised")
+
+
+async def redact(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    note_id = request.path_params["note_id"]
+    form = await form_of(request)
+
+    def act(session: Session) -> str:
+        notes.redact(session=session, keys=rt.keys, account=viewer.account, note_id=note_id, reason=form.get("reason"))
+        return _network_of(session, note_id)
+
+    try:
+        network_id = await rt.db.run(act)
+    except Invalid as problem:
+        return await note_page(request, errors=problem.fields, values=form, status=422, template="notes/redact.html")
+    except Conflict as problem:
+        return await note_page(request, errors=_refused(note_id, problem), values=form, status=409)
+    return _back(network_id, note_id, form.get("return_to"), "note-redacted")
+
+
+async def reply(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    note_id = request.path_params["note_id"]
+    form = await form_of(request)
+
+    def act(session: Session) -> str:
+        notes.reply(session=session, keys=rt.keys, account=viewer.account, note_id=note_id, body=form.get("body"))
+        return _network_of(session, note_id)
+
+    field_id = f"reply-{note_id}"
+    try:
+        network_id = await rt.db.run(act)
+    except Invalid as problem:
+        errors = {field_id: problem.fields.get("body", problem.message)}
+        values = {field_id: form.get("body", ""), "return_to": form.get("return_to", "")}
+        return await note_page(request, errors=errors, values=values, status=422)
+    except Conflict as problem:
+        return await note_page(request, errors=_refused(note_id, problem), values=form, status=409)
+    return _back(network_id, note_id, form.get("return_to"), "reply-posted")
+
+
+async def acknowledge(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    note_id = request.path_params["note_id"]
+    form = await form_of(request)
+
+    def act(session: Session) -> str:
+        notes.acknowledge(session=session, keys=rt.keys, account=viewer.account, note_id=note_id)
+        return _network_of(session, note_id)
+
+    try:
+        network_id = await rt.db.run(act)
+    except Conflict as problem:
+        return await note_page(request, errors=_refused(note_id, problem), values=form, status=409)
+    return _back(network_id, note_id, form.get("return_to"), "note-acknowledged")
+
+
+routes = [
+    Route("/networks/{network_id}/notes", show_feed, methods=["GET"]),
+    Route("/networks/{network_id}/notes/new", new_note_form, methods=["GET"]),
+    Route("/networks/{network_id}/notes/new", post_note, methods=["POST"]),
+    Route("/networks/{network_id}/chronology", show_chronology, methods=["GET"]),
+    Route("/networks/{network_id}/history-openings", open_history, methods=["POST"]),
+    Route("/notes/{note_id}", show_note, methods=["GET"]),
+    Route("/notes/{note_id}/revise", revise_form, methods=["GET"]),
+    Route("/notes/{note_id}/revise", revise, methods=["POST"]),
+    Route("/notes/{note_id}/redact", redact_form, methods=["GET"]),
+    Route("/notes/{note_id}/redact", redact, methods=["POST"]),
+    Route("/notes/{note_id}/replies", reply, methods=["POST"]),
+    Route("/notes/{note_id}/acknowledgements", acknowledge, methods=["POST"]),
+]
