@@ -21,9 +21,10 @@ from patchwork.clock import utcnow
 from patchwork.db import Database
 from patchwork.migrate import upgrade
 from patchwork.models import Account, Organisation
-from patchwork.models.networks import Child, Involvement, Network
+from patchwork.models.networks import Involvement, Network
 from patchwork.models.notes import Acknowledgement, Note, NoteAudienceOrganisation, NoteReply, NoteRevision
 from patchwork.runtime import keyring_for
+from patchwork.services import children
 from patchwork.settings import Settings, new_data_key
 
 CATEGORIES = ["attendance", "hunger_nutrition", "injury", "behaviour_wellbeing", "home_environment", "health"]
@@ -53,9 +54,12 @@ def fill(database_url: str, settings: Settings, notes: int) -> dict[str, str]:
             ]
             session.add_all(people)
             session.flush()
-            child = Child(sealed_identity=keys.cipher.encrypt("{}", context="child:bench"), dob_index="bench")
-            session.add(child)
-            session.flush()
+            child = children.seal(
+                session=session,
+                cipher=keys.cipher,
+                index=keys.index,
+                identity=children.ChildIdentity("Bench", "Child", date(2018, 1, 1)),
+            )
             network = Network(child_id=child.id, created_by_id=people[0].id)
             session.add(network)
             session.flush()
@@ -83,6 +87,7 @@ def fill(database_url: str, settings: Settings, notes: int) -> dict[str, str]:
             org_ids = [o.id for o in organisations]
         for start in range(0, notes, BATCH):
             with db.transaction() as session:
+                dependants: list[object] = []
                 for n in range(start, min(notes, start + BATCH)):
                     created = now - timedelta(minutes=notes - n)
                     note = Note(
@@ -108,19 +113,21 @@ def fill(database_url: str, settings: Settings, notes: int) -> dict[str, str]:
                     )
                     session.add(note)
                     if note.audience == "organisations":
-                        session.add(NoteAudienceOrganisation(note_id=note.id, organisation_id=org_ids[n % 3]))
+                        dependants.append(NoteAudienceOrganisation(note_id=note.id, organisation_id=org_ids[n % 3]))
                     for number in range(1, note.revision_count + 1):
                         revision = NoteRevision(
                             note_id=note.id, number=number, body_sealed="", author_id=note.author_id
                         )
                         revision.body_sealed = keys.cipher.encrypt(body, context=f"revision:{revision.id}")
-                        session.add(revision)
+                        dependants.append(revision)
                     if n % 5 == 0:
                         reply = NoteReply(note_id=note.id, author_id=author_ids[(n + 1) % 4], body_sealed="")
                         reply.body_sealed = keys.cipher.encrypt("Seen it too.", context=f"reply:{reply.id}")
-                        session.add(reply)
+                        dependants.append(reply)
                     if n % 3 == 0:
-                        session.add(Acknowledgement(note_id=note.id, account_id=author_ids[(n + 2) % 4]))
+                        dependants.append(Acknowledgement(note_id=note.id, account_id=author_ids[(n + 2) % 4]))
+                session.flush()
+                session.add_all(dependants)
         return {"network_id": network_id, "session": token, "api_token": api_token}
     finally:
         db.dispose()
