@@ -168,9 +168,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     )
     assert demo.returncode == 0, f"patchwork demo failed:\n{demo.stderr}"
     demo_data = json.loads(demo.stdout)
-    accounts = [
-        DemoAccount(a["email"], a["kind"], tuple(a["roles"]), a["organisation"]) for a in demo_data["accounts"]
-    ]
+    accounts = [DemoAccount(a["email"], a["kind"], tuple(a["roles"]), a["organisation"]) for a in demo_data["accounts"]]
     demo_networks = [n["id"] for n in demo_data.get("networks", [])]
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
