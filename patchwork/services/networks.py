@@ -54,6 +54,11 @@ class SearchMatch:
     network_id: str
     members: list[MemberView]
     already_member: bool
+    status: str = NetworkStatus.open
+
+    @property
+    def joinable(self) -> bool:
+        return self.status == NetworkStatus.open and not self.already_member
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,7 @@ def search(
         network_id=network.id,
         members=members,
         already_member=any(m.involvement.account_id == actor.account_id for m in members),
+        status=network.status,
     )
 
 
@@ -232,6 +238,19 @@ def view_network(
     child_row = session.get(Child, network.child_id)
     assert child_row is not None
     return NetworkView(network=network, child=children.open_identity(keys.cipher, child_row), members=members, me=me)
+
+
+def joinable(*, session: Session, actor: policy.Actor, network_id: str) -> Network:
+    """The network a practitioner may register in, or the reason they cannot."""
+    network = _network(session, network_id)
+    network_facts = facts(session, network)
+    if network_facts.member(actor.account_id) is not None:
+        raise Conflict("You are already a member of this network", code="already_member")
+    if network.status == NetworkStatus.closed:
+        raise Conflict("This network is closed. Ask its lead professional to reopen it", code="network_closed")
+    if not policy.join_network(actor, network_facts):
+        raise NotFound("No such network")
+    return network
 
 
 def register_involvement(

@@ -371,3 +371,39 @@ def test_pages_search_start_join_and_appear_as_member(settings, world: World) ->
         assert "Tom Fletcher" in nurse.get(network_path).text
         home = teacher.get("/")
         assert "Maya Thompson" in home.text and "Class teacher" in home.text
+
+
+def test_closed_network_is_shown_as_closed_and_join_explains(settings, world: World) -> None:  # type: ignore[no-untyped-def]
+    from patchwork.app import create_app
+
+    _people(world)
+    app = create_app(settings)
+    with TestClient(app) as api_client, TestClient(app) as teacher:
+        t = _tokens(api_client)
+        network = api_client.post("/api/v1/networks", json=START, headers=bearer(t["nurse"])).json()
+        nurse_id = network["involvements"][0]["user_id"]
+        api_client.post(
+            f"/api/v1/networks/{network['id']}/leads", json={"user_id": nurse_id}, headers=bearer(t["nurse"])
+        )
+        api_client.patch(f"/api/v1/networks/{network['id']}", json={"status": "closed"}, headers=bearer(t["nurse"]))
+        sign_in(teacher, "teacher@school.example.org", PASSWORD)
+        found = post_form(
+            teacher,
+            "/search",
+            {"family_name": "Thompson", "given_name": "Maya", "dob_day": "27", "dob_month": "3", "dob_year": "2017"},
+        )
+        assert "This network is closed" in found.text and f"/networks/{network['id']}/join" not in found.text
+        page = teacher.get(f"/networks/{network['id']}/join")
+        assert (
+            page.status_code == 200
+            and "You cannot join this network now" in page.text
+            and 'name="role_label"' not in page.text
+        )
+        refused = post_form(
+            teacher,
+            f"/networks/{network['id']}/involvements",
+            {"role_label": "Teacher", "reason": "Teaches her"},
+            token_from="/search",
+        )
+        assert refused.status_code == 409 and "closed" in refused.text
+        assert teacher.get("/networks/00000000-0000-0000-0000-000000000000/join").status_code == 404

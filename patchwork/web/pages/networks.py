@@ -110,10 +110,18 @@ async def show_network(request: Request) -> Response:
 
 
 async def join_form(request: Request) -> Response:
-    signed_in(request)
-    return render(
-        request, "network_join.html", {"values": {}, "errors": {}, "network_id": request.path_params["network_id"]}
-    )
+    viewer = signed_in(request)
+    network_id = request.path_params["network_id"]
+    context: dict[str, Any] = {"values": {}, "errors": {}, "network_id": network_id}
+    try:
+        await runtime(request).db.run(
+            lambda session: networks.joinable(session=session, actor=viewer.actor, network_id=network_id)
+        )
+    except Conflict as problem:
+        if problem.code == "already_member":
+            return redirect(f"/networks/{network_id}")
+        context["refusal"] = problem.message
+    return render(request, "network_join.html", context)
 
 
 async def join(request: Request) -> Response:
@@ -132,9 +140,11 @@ async def join(request: Request) -> Response:
             )
         )
     except Invalid as problem:
-        return render(
-            request, "network_join.html", {"values": form, "errors": problem.fields, "network_id": network_id}, 422
-        )
+        context = {"values": form, "errors": problem.fields, "network_id": network_id}
+        return render(request, "network_join.html", context, 422)
+    except Conflict as problem:
+        context = {"values": form, "errors": {}, "network_id": network_id, "refusal": problem.message}
+        return render(request, "network_join.html", context, 409)
     return redirect(f"/networks/{network_id}?notice=joined")
 
 
