@@ -349,6 +349,28 @@ def _check_audience(session: Session, network: Network, draft: Draft) -> None:
         raise Invalid(fields)
 
 
+def check_audience(*, session: Session, account: Account, network_id: str, draft: Draft) -> None:
+    """The audience check post_note makes, for a form's check-before-posting step."""
+    place = _network_for(session, account, network_id)
+    _check_audience(session, place.network, draft)
+
+
+def family_choices(*, session: Session, account: Account, network_id: str) -> list[tuple[str, str]]:
+    """The network's family members a note can be shared with: (account id, "Name (relationship)")."""
+    place = _network_for(session, account, network_id)
+    if place.viewer.kind != "practitioner":
+        return []
+    return sorted(
+        ((a.id, f"{a.name} ({m.relationship})") for m, a in _family(session, place.network.id)),
+        key=lambda pair: pair[1],
+    )
+
+
+def network_of_note(*, session: Session, account: Account, note_id: str) -> str:
+    """The network of a note the viewer may see (404 otherwise, like any other path)."""
+    return _visible_note(session, account, note_id).note.network_id
+
+
 def post_note(
     *,
     session: Session,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -14,9 +14,8 @@ from starlette.routing import Route
 from patchwork import policy
 from patchwork.crypto import Keyring
 from patchwork.errors import Conflict, Invalid, NotFound
-from patchwork.models import Account
 from patchwork.models.networks import Network
-from patchwork.models.notes import CATEGORY_LABELS, REASON_LABELS, FamilyMembership, Level, Note
+from patchwork.models.notes import CATEGORY_LABELS, REASON_LABELS, Level
 from patchwork.services import networks, notes
 from patchwork.web.filters import chronology_filters
 from patchwork.web.pages.common import form_lists_of, form_of, redirect, render, runtime, signed_in
@@ -107,25 +106,6 @@ def _place(session: Session, keys: Keyring, viewer: Viewer, network_id: str, *, 
     return Place(
         network=standing.network, viewer=standing.viewer, child_name=view.child.display_name, members=view.members
     )
-
-
-def _family_choices(session: Session, network_id: str) -> list[tuple[str, str]]:
-    # Stands in for a notes service that lists the network's family members for the form.
-    rows = session.exec(
-        select(FamilyMembership, Account)
-        .join(Account, col(Account.id) == FamilyMembership.account_id)
-        .where(FamilyMembership.network_id == network_id, FamilyMembership.active == True)  # noqa: E712
-        .order_by(col(Account.name))
-    ).all()
-    return [(account.id, f"{account.name} ({membership.relationship})") for membership, account in rows]
-
-
-def _network_of(session: Session, note_id: str) -> str:
-    # Called only after a service has let the viewer act on the note, so the note exists and is theirs to see.
-    note = session.get(Note, note_id)
-    if note is None:
-        raise NotFound("No such note")
-    return note.network_id
 
 
 # The feed
@@ -251,13 +231,11 @@ async def _note_form(
         place = _place(session, rt.keys, viewer, network_id, audited=False)
         if place.viewer.kind != "practitioner":
             raise NotFound("No such network")
-        family = _family_choices(session, place.network.id)
+        family = notes.family_choices(session=session, account=viewer.account, network_id=place.network.id)
         if draft is None:
             return place, family, None, {}
         try:
-            # Stands in for a public audience check: the same one post_note makes, so the check step refuses
-            # people and organisations from outside the network before the author is offered to post.
-            notes._check_audience(session, place.network, draft)
+            notes.check_audience(session=session, account=viewer.account, network_id=place.network.id, draft=draft)
         except Invalid as problem:
             return place, family, None, problem.fields
         preview = notes.preview_audience(
@@ -465,7 +443,7 @@ async def revise(request: Request) -> Response:
 
     def act(session: Session) -> str:
         notes.revise(session=session, keys=rt.keys, account=viewer.account, note_id=note_id, body=form.get("body"))
-        return _network_of(session, note_id)
+        return notes.network_of_note(session=session, account=viewer.account, note_id=note_id)
 
     try:
         network_id = await rt.db.run(act)
@@ -484,7 +462,7 @@ async def redact(request: Request) -> Response:
 
     def act(session: Session) -> str:
         notes.redact(session=session, keys=rt.keys, account=viewer.account, note_id=note_id, reason=form.get("reason"))
-        return _network_of(session, note_id)
+        return notes.network_of_note(session=session, account=viewer.account, note_id=note_id)
 
     try:
         network_id = await rt.db.run(act)
@@ -503,7 +481,7 @@ async def reply(request: Request) -> Response:
 
     def act(session: Session) -> str:
         notes.reply(session=session, keys=rt.keys, account=viewer.account, note_id=note_id, body=form.get("body"))
-        return _network_of(session, note_id)
+        return notes.network_of_note(session=session, account=viewer.account, note_id=note_id)
 
     field_id = f"reply-{note_id}"
     try:
@@ -525,7 +503,7 @@ async def acknowledge(request: Request) -> Response:
 
     def act(session: Session) -> str:
         notes.acknowledge(session=session, keys=rt.keys, account=viewer.account, note_id=note_id)
-        return _network_of(session, note_id)
+        return notes.network_of_note(session=session, account=viewer.account, note_id=note_id)
 
     try:
         network_id = await rt.db.run(act)
