@@ -254,12 +254,14 @@ def _watch(context: BrowserContext, page: Page, problems: list[str]) -> None:
 
 @pytest.fixture
 def open_page(request: pytest.FixtureRequest, browser: Browser, server: Server) -> Iterator[Callable[..., Page]]:
-    """Opens a page in a fresh browser context (no cookies shared with other pages): `open_page(phone=True)`."""
+    """Opens a page in a fresh browser context (no cookies shared with other pages): `open_page(phone=True)`.
+
+    `open_page(javascript=False)` opens one with scripts off, as for a person whose browser does not run them."""
     problems = request.node.stash.setdefault(PROBLEMS, [])
     contexts: list[BrowserContext] = []
 
-    def open_one(*, phone: bool = False) -> Page:
-        options: dict[str, object] = {"base_url": server.url, "locale": "en-GB"}
+    def open_one(*, phone: bool = False, javascript: bool = True) -> Page:
+        options: dict[str, object] = {"base_url": server.url, "locale": "en-GB", "java_script_enabled": javascript}
         if phone:
             options.update(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
         context = browser.new_context(**options)  # type: ignore[arg-type]
