@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,13 +24,13 @@ from starlette.testclient import TestClient
 
 from patchwork import policy
 from patchwork.app import create_app
-from patchwork.auth.sessions import issue_api_token
+from patchwork.auth.sessions import Timeouts, issue_api_token, start_web_session
 from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
 from patchwork.db import Database
 from patchwork.errors import NotFound
 from patchwork.models import Account, Organisation
-from patchwork.models.networks import Child, Involvement, Network
+from patchwork.models.networks import Involvement, Network
 from patchwork.models.notes import (
     FamilyMembership,
     HistoryOpening,
@@ -40,7 +41,7 @@ from patchwork.models.notes import (
     NoteRevision,
 )
 from patchwork.runtime import keyring_for
-from patchwork.services import exports, notes
+from patchwork.services import children, exports, notes
 from tests.conftest import _empty, make_settings
 
 # CI runs at least 500 examples on SQLite (and 50 more on PostgreSQL); a local run takes fewer unless asked.
@@ -162,9 +163,12 @@ def build(db: Database, keys: Keyring, world: World) -> Built:
         )
         session.add_all(accounts.values())
         session.flush()
-        child = Child(sealed_identity="sealed", dob_index=uuid.uuid4().hex)
-        session.add(child)
-        session.flush()
+        child = children.seal(
+            session=session,
+            cipher=keys.cipher,
+            index=keys.index,
+            identity=children.ChildIdentity("Leak", "Test", date(2015, 5, 5)),
+        )
         network = Network(child_id=child.id, created_by_id=accounts["p0"].id, history_rule=world.history_rule)
         session.add(network)
         session.flush()
@@ -439,6 +443,7 @@ def _check_api(
         assert listed.json()["next"] is None
     if not each_note:
         return
+    _check_pages(db, client, built, account, expected, in_network, missing_id)
     absent = client.get(f"/api/v1/notes/{missing_id}", headers=headers)
     assert absent.status_code == 404
     for note_id in built.note_ids:
@@ -447,3 +452,50 @@ def _check_api(
             assert response.status_code == 200 and response.json()["body"] == built.bodies[note_id]
         else:
             assert (response.status_code, response.json()) == (absent.status_code, absent.json())
+
+
+NOTE_ARTICLE = re.compile(r'<article[^>]* id="note-([0-9a-f-]{36})"')
+
+
+def _check_pages(
+    db: Database,
+    client: TestClient,
+    built: Built,
+    account: Account,
+    expected: set[str],
+    in_network: bool,
+    missing_id: str,
+) -> None:
+    """The HTML feed and one-note pages, signed in with a real session cookie."""
+    with db.transaction() as session:
+        token = start_web_session(
+            session=session,
+            account_id=account.id,
+            timeouts=Timeouts(idle=timedelta(minutes=5), absolute=timedelta(minutes=5)),
+        )
+    client.cookies.clear()
+    client.cookies.set("patchwork_session", token)
+    try:
+        feed = client.get(f"/networks/{built.network_id}/notes", follow_redirects=False)
+        if not in_network:
+            assert feed.status_code == 404
+        else:
+            assert feed.status_code == 200
+            assert set(NOTE_ARTICLE.findall(feed.text)) == expected
+            for note_id, body in built.bodies.items():
+                assert (body in feed.text) is (note_id in expected)
+        absent = client.get(f"/notes/{missing_id}", follow_redirects=False)
+        assert absent.status_code == 404
+        for note_id in built.note_ids:
+            page = client.get(f"/notes/{note_id}", follow_redirects=False)
+            if note_id in expected:
+                assert page.status_code == 200 and built.bodies[note_id] in page.text
+            else:
+                assert page.status_code == 404
+                assert _main(page.text) == _main(absent.text), "a hidden note must look exactly like a missing one"
+    finally:
+        client.cookies.clear()
+
+
+def _main(html: str) -> str:
+    return html.split("<main", 1)[1].split("</main>", 1)[0]
