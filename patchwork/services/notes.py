@@ -349,6 +349,14 @@ def _check_audience(session: Session, network: Network, draft: Draft) -> None:
         raise Invalid(fields)
 
 
+REFERRAL_ROUTE_UNCONFIRMED = "Confirm that you have followed the referral route, or will now"
+
+
+def referral_route_unconfirmed(draft: Draft, *, acknowledged: bool) -> bool:
+    """An urgent note waits until its author confirms the referral route; a form can say so at any step."""
+    return draft.level == Level.urgent and not acknowledged
+
+
 def check_audience(*, session: Session, account: Account, network_id: str, draft: Draft) -> None:
     """The audience check post_note makes, for a form's check-before-posting step."""
     place = _network_for(session, account, network_id)
@@ -388,7 +396,7 @@ def post_note(
     if not decision:
         raise Conflict("This network is closed; notes cannot be added", code="network_closed")
     _check_audience(session, place.network, draft)
-    if draft.level == Level.urgent and not referral_route_acknowledged:
+    if referral_route_unconfirmed(draft, acknowledged=referral_route_acknowledged):
         raise ReferralRouteNotAcknowledged(
             "An urgent note does not replace a referral. " + referral_route + " Confirm that you have followed "
             "the referral route, or will, to post this note."
@@ -606,6 +614,8 @@ def acknowledge(*, session: Session, keys: Keyring, account: Account, note_id: s
     decision = policy.acknowledge_note(found.place.viewer, found.facts)
     if not decision:
         raise Conflict(f"You cannot acknowledge this note: {decision.reason}", code="not_permitted")
+    if found.note.redacted_at is not None:
+        raise Conflict("A redacted note cannot be acknowledged", code="note_redacted")
     already = session.exec(
         select(Acknowledgement).where(
             Acknowledgement.note_id == found.note.id, Acknowledgement.account_id == account.id
@@ -848,7 +858,8 @@ def views(*, session: Session, keys: Keyring, place: Standing, notes: list[Note]
                 can_reply=not redacted
                 and place.network.status == NetworkStatus.open
                 and bool(policy.reply_to_note(viewer, facts)),
-                can_acknowledge=bool(policy.acknowledge_note(viewer, facts))
+                can_acknowledge=not redacted
+                and bool(policy.acknowledge_note(viewer, facts))
                 and not any(a.account_id == viewer.account_id for a in acks),
                 organisation_ids=sorted(audience_orgs[note.id]),
                 user_ids=sorted(audience_people[note.id]),

@@ -166,6 +166,7 @@ def test_revise_redact_reply_acknowledge(client: TestClient, world: World, net: 
     redacted = client.post(f"{url}/redaction", json={"reason": "Wrong child"}, headers=bearer(t["nurse"])).json()
     assert redacted["redacted"] and redacted["body"] is None and all(r["body"] is None for r in redacted["revisions"])
     _error(client.post(f"{url}/replies", json={"body": "more"}, headers=bearer(t["nurse"])), 409, "note_redacted")
+    _error(client.post(f"{url}/acknowledgements", headers=bearer(t["nurse"])), 409, "note_redacted")
     _error(
         client.post(f"{url}/redaction", json={"reason": "again"}, headers=bearer(t["nurse"])), 409, "already_redacted"
     )

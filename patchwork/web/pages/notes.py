@@ -291,6 +291,9 @@ async def post_note(request: Request) -> Response:
         draft = notes.clean_draft(_note_input(values), today=networks.today())
     except Invalid as problem:
         return await _note_form(request, values, errors=problem.fields, status=422)
+    if notes.referral_route_unconfirmed(draft, acknowledged=values["referral_route_acknowledged"] == "yes"):
+        errors = {"referral_route_acknowledged": notes.REFERRAL_ROUTE_UNCONFIRMED}
+        return await _note_form(request, values, errors=errors, status=422)
     changed = bool(values["checked_audience"]) and values["checked_audience"] != _audience_key(draft)
     if action != "post" or changed:
         return await _note_form(request, values, draft=draft)
