@@ -89,6 +89,33 @@ class BlindIndex:
         return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+class BadCursor(ValueError):
+    """A cursor that was altered, forged, or made for another network."""
+
+
+class Cursors:
+    """Seals (network, sequence) into an opaque token; only this deployment can open one."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def seal(self, network_id: str, seq: int) -> str:
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, f"{network_id}:{seq}".encode(), b"cursor")
+        return base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+
+    def open(self, cursor: str, *, network_id: str) -> int:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            plain = self._aead.decrypt(raw[:12], raw[12:], b"cursor").decode()
+            owner, seq = plain.rsplit(":", 1)
+        except (ValueError, InvalidTag, UnicodeDecodeError) as error:
+            raise BadCursor("This cursor is not valid") from error
+        if owner != network_id:
+            raise BadCursor("This cursor belongs to another network")
+        return int(seq)
+
+
 @dataclass(frozen=True)
 class Keyring:
     """The keys a use-case may need: encryption at rest, blind indexes, and the audit chain's HMAC key."""
@@ -96,3 +123,4 @@ class Keyring:
     cipher: DataCipher
     index: BlindIndex
     audit: bytes
+    cursors: Cursors

@@ -8,7 +8,7 @@ from datetime import timedelta
 from patchwork.auth.passwords import Passwords
 from patchwork.auth.sessions import Timeouts
 from patchwork.bus import Broker, broker_for
-from patchwork.crypto import BlindIndex, DataCipher, Keyring
+from patchwork.crypto import BlindIndex, Cursors, DataCipher, Keyring, derive_key
 from patchwork.db import Database
 from patchwork.services.audit import audit_key
 from patchwork.services.throttle import Limits
@@ -78,4 +78,5 @@ def keyring_for(settings: Settings) -> Keyring:
         cipher=DataCipher(settings.data_key, settings.previous_data_keys),
         index=BlindIndex.from_data_key(settings.data_key, settings.previous_data_keys),
         audit=audit_key(settings),
+        cursors=Cursors(derive_key(settings.secret_key.encode(), b"patchwork-event-cursors")),
     )

@@ -107,6 +107,8 @@ def _sqlite_delete_order(tables: list[str]) -> list[str]:
         "web_session",
         "api_token",
         "sign_in_failure",
+        "network_event",
+        "event_counter",
         "acknowledgement",
         "note_reply",
         "note_revision",

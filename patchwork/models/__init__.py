@@ -14,6 +14,7 @@ from patchwork.models.accounts import (
     new_id,
 )
 from patchwork.models.audit import AuditEvent, AuditHead
+from patchwork.models.events import EventCounter, NetworkEvent
 from patchwork.models.networks import (
     Child,
     ChildSearchKey,
@@ -46,12 +47,14 @@ __all__ = [
     "AuditHead",
     "Child",
     "ChildSearchKey",
+    "EventCounter",
     "FamilyMembership",
     "HistoryOpening",
     "HistoryRule",
     "Involvement",
     "InvolvementStatus",
     "Network",
+    "NetworkEvent",
     "NetworkStatus",
     "Note",
     "NoteAudienceOrganisation",

@@ -15,7 +15,7 @@ from patchwork.errors import Conflict, Invalid, NotFound, TooManyRequests
 from patchwork.models import Account, Organisation
 from patchwork.models.audit import AuditEvent
 from patchwork.models.networks import Child, HistoryRule, Involvement, InvolvementStatus, Network, NetworkStatus
-from patchwork.services import audit, children
+from patchwork.services import audit, children, events
 from patchwork.services.children import ChildIdentity, SearchQuery
 from patchwork.services.validation import Fields
 
@@ -199,6 +199,7 @@ def start_network(
     network = Network(child_id=child.id, created_by_id=actor.account_id)
     session.add(network)
     session.flush()
+    events.start_counter(session=session, network_id=network.id)
     involvement = Involvement(
         network_id=network.id,
         account_id=actor.account_id,
@@ -210,6 +211,13 @@ def start_network(
     )
     session.add(involvement)
     session.flush()
+    events.append(
+        session=session,
+        network_id=network.id,
+        type="involvement.added",
+        involvement_id=involvement.id,
+        user_id=actor.account_id,
+    )
     audit.record(
         session=session, key=keys.audit, action="network.created", actor_id=actor.account_id, network_id=network.id
     )
@@ -278,6 +286,13 @@ def register_involvement(
     session.add(involvement)
     _touch(network, session)
     session.flush()
+    events.append(
+        session=session,
+        network_id=network.id,
+        type="involvement.added",
+        involvement_id=involvement.id,
+        user_id=actor.account_id,
+    )
     audit.record(
         session=session,
         key=keys.audit,
@@ -307,6 +322,13 @@ def end_involvement(
     involvement.is_lead = False
     session.add(involvement)
     _touch(network, session)
+    events.append(
+        session=session,
+        network_id=network.id,
+        type="involvement.ended",
+        involvement_id=involvement.id,
+        user_id=involvement.account_id,
+    )
     audit.record(
         session=session,
         key=keys.audit,
@@ -343,6 +365,7 @@ def appoint_lead(
     involvement.lead_since = utcnow()
     session.add(involvement)
     _touch(network, session)
+    events.append(session=session, network_id=network.id, type="lead.changed", user_id=target_id, lead=True)
     audit.record(
         session=session,
         key=keys.audit,
@@ -371,6 +394,7 @@ def step_down(*, session: Session, keys: Keyring, actor: policy.Actor, network_i
     involvement.lead_since = None
     session.add(involvement)
     _touch(network, session)
+    events.append(session=session, network_id=network.id, type="lead.changed", user_id=actor.account_id, lead=False)
     audit.record(
         session=session,
         key=keys.audit,
@@ -396,6 +420,7 @@ def set_history_rule(*, session: Session, keys: Keyring, actor: policy.Actor, ne
         raise Invalid({"history_rule": "Choose what new members can see"})
     network.history_rule = str(rule)
     _touch(network, session)
+    events.append(session=session, network_id=network.id, type="network.updated", history_rule=network.history_rule)
     audit.record(
         session=session,
         key=keys.audit,
@@ -415,6 +440,7 @@ def set_open(*, session: Session, keys: Keyring, actor: policy.Actor, network_id
     network.status = wanted
     network.status_changed_at = utcnow()
     _touch(network, session)
+    events.append(session=session, network_id=network.id, type="network.updated", status=network.status)
     audit.record(
         session=session,
         key=keys.audit,
@@ -502,6 +528,7 @@ def merge(
     source.status_changed_at = utcnow()
     session.add(source)
     _touch(target, session)
+    events.append(session=session, network_id=target.id, type="network.updated", merged_network_id=source.id)
     audit.record(
         session=session,
         key=keys.audit,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlmodel import Session
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from patchwork.clock import isoformat, utcnow
 from patchwork.runtime import Runtime
-from patchwork.services import notes
+from patchwork.services import notes, stream
 from patchwork.services.notes import SENSITIVE_AUTHOR, NoteView
 from patchwork.web.api import api
 from patchwork.web.jsonio import json_response, parse_json, require_viewer
@@ -18,6 +18,7 @@ from patchwork.web.schemas import (
     AuthorOut,
     BasisOut,
     BodyIn,
+    EventList,
     FamilyVoiceCreate,
     HistoryOpeningIn,
     HistoryOpeningOut,
@@ -275,3 +276,25 @@ async def open_history(request: Request) -> Response:
         )
     )
     return json_response(HistoryOpeningOut(id=opening.id, user_id=opening.account_id, at=isoformat(opening.at)), 201)
+
+
+@api.operation(
+    "GET",
+    "/networks/{network_id}/events",
+    summary="The events after `after` (an opaque cursor; from the start when left out) that the caller may see",
+    responses={200: EventList},
+    refusals=(404, 422),
+)
+async def network_events(request: Request) -> Response:
+    viewer = require_viewer(request)
+    rt = _runtime(request)
+    page = await rt.db.run(
+        lambda session: stream.catch_up(
+            session=session,
+            keys=rt.keys,
+            account=viewer.account,
+            network_id=request.path_params["network_id"],
+            after=request.query_params.get("after") or None,
+        )
+    )
+    return JSONResponse({"events": [e.as_json() for e in page.events], "cursor": page.cursor, "more": page.more})

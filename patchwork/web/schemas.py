@@ -315,3 +315,16 @@ class HistoryOpeningOut(BaseModel):
     id: str
     user_id: str
     at: str
+
+
+class EventOut(BaseModel):
+    cursor: str
+    network_id: str
+    type: str
+    data: dict[str, str | int | bool | None]
+
+
+class EventList(BaseModel):
+    events: list[EventOut]
+    cursor: str
+    more: bool

@@ -1,0 +1,97 @@
+"""Network events: appended in the same transaction as the change (an outbox), read back per viewer.
+
+Each network's events carry a gapless sequence number. Outside, clients only ever see opaque cursors,
+sealed so they reveal neither how many events exist nor how many the viewer cannot see, and cannot be forged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from patchwork import policy
+from patchwork.models.events import EventCounter, NetworkEvent
+from patchwork.models.networks import Network
+from patchwork.models.notes import Note
+from patchwork.services.note_queries import visible
+
+TOUCHED = "patchwork.touched_networks"
+NOTE_EVENTS = frozenset({"note.created", "note.revised", "note.redacted", "note.replied", "note.acknowledged"})
+MEMBER_EVENTS = frozenset({"involvement.added", "involvement.ended", "lead.changed", "network.updated"})
+PAGE = 500
+
+
+def start_counter(*, session: Session, network_id: str) -> None:
+    session.add(EventCounter(network_id=network_id, seq=0))
+
+
+def append(*, session: Session, network_id: str, type: str, **facts: str | int | bool | None) -> NetworkEvent:
+    """Adds an event to the network's outbox inside the caller's transaction."""
+    seq = session.execute(
+        update(EventCounter)
+        .where(col(EventCounter.network_id) == network_id)
+        .values(seq=EventCounter.seq + 1)
+        .returning(col(EventCounter.seq))
+    ).scalar_one_or_none()
+    if seq is None:
+        session.add(EventCounter(network_id=network_id, seq=1))
+        session.flush()
+        seq = 1
+    event = NetworkEvent(network_id=network_id, seq=seq, type=type, data=json.dumps(facts, sort_keys=True))
+    session.add(event)
+    session.info.setdefault(TOUCHED, set()).add(network_id)
+    return event
+
+
+@dataclass(frozen=True)
+class Delivery:
+    network_id: str
+    seq: int
+    type: str
+    data: dict[str, Any]
+
+
+def head(*, session: Session, network_id: str) -> int:
+    found = session.get(EventCounter, network_id)
+    return found.seq if found else 0
+
+
+def visible_after(
+    *, session: Session, viewer: policy.NoteViewer, network: Network, after: int, limit: int = PAGE
+) -> tuple[list[Delivery], int]:
+    """The events after `after` that this viewer may see now, and the last sequence number looked at."""
+    rows = list(
+        session.exec(
+            select(NetworkEvent)
+            .where(NetworkEvent.network_id == network.id, col(NetworkEvent.seq) > after)
+            .order_by(col(NetworkEvent.seq))
+            .limit(limit)
+        ).all()
+    )
+    if not rows:
+        return [], after
+    facts = {row.id: json.loads(row.data) for row in rows}
+    note_ids = {str(facts[row.id].get("note_id")) for row in rows if row.type in NOTE_EVENTS}
+    seen_notes: set[str] = set()
+    if note_ids:
+        seen_notes = set(
+            session.exec(
+                select(Note.id).where(col(Note.id).in_(note_ids), visible(viewer, history_rule=network.history_rule))
+            ).all()
+        )
+    deliveries = []
+    for row in rows:
+        data = facts[row.id]
+        if row.type in NOTE_EVENTS:
+            allowed = data.get("note_id") in seen_notes
+        elif row.type in MEMBER_EVENTS:
+            allowed = viewer.kind == "practitioner" and viewer.member
+        else:
+            allowed = False
+        if allowed:
+            deliveries.append(Delivery(network_id=network.id, seq=row.seq, type=row.type, data=data))
+    return deliveries, rows[-1].seq
