@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 import patchwork.web.api_networks
@@ -17,7 +17,7 @@ from patchwork.errors import DomainError
 from patchwork.logs import configure as configure_logging
 from patchwork.runtime import Runtime
 from patchwork.settings import Settings, load_settings
-from patchwork.web import api, errors, health
+from patchwork.web import api, errors, health, ws
 from patchwork.web.middleware import Authentication, CsrfProtection, RequestContext, SecurityHeaders
 from patchwork.web.pages import account, admin, audit, auth, exports, networks, notes
 from patchwork.web.pages.common import Redirect, redirect_handler
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/api/v1/openapi.json", api.openapi_document, methods=["GET"]),
+        WebSocketRoute("/api/v1/stream", ws.api_stream),
         *api.api.routes(),
         *auth.routes,
         *account.routes,

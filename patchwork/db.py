@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -14,6 +14,8 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
+TOUCHED_NETWORKS = "patchwork.touched_networks"
+CommitListener = Callable[[set[str]], Awaitable[None]]
 
 
 def normalise_url(url: str) -> str:
@@ -54,6 +56,7 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
+        self.on_commit: CommitListener | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -69,13 +72,19 @@ class Database:
             session.close()
 
     async def run(self, work: Callable[[Session], T]) -> T:
-        """Run a unit of work in a worker thread so the event loop stays free."""
+        """Run a unit of work in a worker thread so the event loop stays free; once it has committed,
+        tell the listener which networks gained events."""
 
-        def in_thread() -> T:
+        def in_thread() -> tuple[T, set[str]]:
             with self.transaction() as session:
-                return work(session)
+                result = work(session)
+                touched = set(session.info.get(TOUCHED_NETWORKS, ()))
+            return result, touched
 
-        return await anyio.to_thread.run_sync(in_thread)
+        result, touched = await anyio.to_thread.run_sync(in_thread)
+        if touched and self.on_commit is not None:
+            await self.on_commit(touched)
+        return result
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

@@ -10,6 +10,7 @@ from patchwork.auth.sessions import Timeouts
 from patchwork.bus import Broker, broker_for
 from patchwork.crypto import BlindIndex, Cursors, DataCipher, Keyring, derive_key
 from patchwork.db import Database
+from patchwork.realtime import Hub
 from patchwork.services.audit import audit_key
 from patchwork.services.throttle import Limits
 from patchwork.settings import Settings
@@ -22,6 +23,7 @@ class Runtime:
     broker: Broker
     passwords: Passwords
     keys: Keyring
+    hub: Hub
 
     @property
     def cipher(self) -> DataCipher:
@@ -50,15 +52,21 @@ class Runtime:
     async def start(cls, settings: Settings) -> Runtime:
         broker = broker_for(settings.redis_url, prefix=settings.redis_prefix)
         await broker.connect()
+        hub = Hub(broker)
+        db = Database(settings.database_url)
+        db.on_commit = hub.ring
+        hub.start()
         return cls(
             settings=settings,
-            db=Database(settings.database_url),
+            db=db,
             broker=broker,
             passwords=passwords_for(settings),
             keys=keyring_for(settings),
+            hub=hub,
         )
 
     async def stop(self) -> None:
+        await self.hub.stop()
         self.passwords.close()
         await self.broker.disconnect()
         self.db.dispose()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from patchwork.crypto import BadCursor, Keyring
 from patchwork.errors import DomainError
 from patchwork.models import Account
+from patchwork.models.networks import Involvement, InvolvementStatus
+from patchwork.models.notes import FamilyMembership
 from patchwork.services import events, notes
 
 
@@ -70,3 +72,19 @@ def catch_up_from(
         for d in deliveries
     ]
     return CatchUp(events=outgoing, cursor=keys.cursors.seal(place.network.id, last), seq=last, more=last < head)
+
+
+def followed_networks(*, session: Session, account: Account) -> list[str]:
+    """The networks whose events an account's open connections follow: its memberships, active now."""
+    if account.kind == "practitioner":
+        query = select(Involvement.network_id).where(
+            Involvement.account_id == account.id, Involvement.status == InvolvementStatus.active
+        )
+        return list(session.exec(query).all())
+    if account.kind == "family":
+        family = select(FamilyMembership.network_id).where(
+            FamilyMembership.account_id == account.id,
+            FamilyMembership.active == True,  # noqa: E712
+        )
+        return list(session.exec(family).all())
+    return []
