@@ -145,7 +145,7 @@ def test_bad_frames_get_errors_and_nothing_else_changes(client: TestClient, net:
 
 
 def test_delivery_through_redis(settings, world) -> None:  # type: ignore[no-untyped-def]
-    """Two apps share the database and Redis, as two processes would: a note posted on one reaches a socket on the other."""
+    """Two apps share the database and Redis, as two processes would: a note posted on one reaches the other."""
     import os
     import secrets
 
