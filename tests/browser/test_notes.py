@@ -27,7 +27,7 @@ from tests.browser.conftest import Server
 from tests.browser.helpers import assert_no_horizontal_scroll, at_path, axe_violations, report, sign_in
 
 PASSWORD = "notes in the browser, a long password"
-REFERRAL_ERROR = "Confirm that you have followed the referral route, or will, to post this note."
+REFERRAL_ERROR = "Confirm that you have followed the referral route, or will now"
 _random = random.Random()
 
 
@@ -483,10 +483,8 @@ def test_urgent_needs_the_referral_route_confirmed(as_person: Callable[..., Page
     route = page.locator(".govuk-warning-text").filter(has_text="If a child is in immediate danger, call 999")
     expect(route).to_be_visible()
     page.get_by_role("button", name="Continue").click()
-    check_preview(page, "2 people in 2 organisations; not the family")
-    page.get_by_role("button", name="Post note").click()
 
-    # Refused: the error sits beside the box, the summary links to it, and nothing typed is lost.
+    # Refused at the first step: the error sits beside the box, the summary links to it, and nothing typed is lost.
     expect(page).to_have_title(re.compile(r"^Error: "))
     box = page.get_by_label("I have followed the referral route, or will now")
     error = page.locator("#referral_route_acknowledged-error")
@@ -504,6 +502,8 @@ def test_urgent_needs_the_referral_route_confirmed(as_person: Callable[..., Page
     expect(page.locator("#notes")).to_have_count(0)
 
     box.check()
+    page.get_by_role("button", name="Continue").click()
+    check_preview(page, "2 people in 2 organisations; not the family")
     page.get_by_role("button", name="Post note").click()
     note = posted(page, network, body)
     expect(note_on(page, note).locator(".pw-note__tags")).to_contain_text("Urgent")
@@ -671,11 +671,12 @@ def test_notes_pages_are_accessible(as_person: Callable[..., Page], cast: Cast) 
     found += axe_violations(ana, "post form with errors")
     fill_note(ana, NoteDraft("Urgent: says she is not safe at home.", category="Other", level="Urgent"))
     ana.get_by_role("button", name="Continue").click()
-    check_preview(ana, "3 people in 3 organisations; not the family")
-    found += axe_violations(ana, "post form: check before posting")
-    ana.get_by_role("button", name="Post note").click()
     expect(ana.locator("#referral_route_acknowledged-error")).to_be_visible()
     found += axe_violations(ana, "post form: urgent without the referral route confirmed")
+    ana.get_by_label("I have followed the referral route, or will now").check()
+    ana.get_by_role("button", name="Continue").click()
+    check_preview(ana, "3 people in 3 organisations; not the family")
+    found += axe_violations(ana, "post form: check before posting")
 
     # The chronology, with and without filters (and with a filter it cannot read).
     ana.goto(f"/networks/{network}/chronology")
@@ -729,7 +730,10 @@ def test_notes_on_a_phone(as_person: Callable[..., Page], cast: Cast) -> None:
     expect(page.locator(".govuk-error-summary")).to_be_visible()
     assert_no_horizontal_scroll(page)
     found += axe_violations(page, "post form with errors")
-    fill_note(page, NoteDraft("Says she is not safe at home.", category="Other", level="Urgent"))
+    fill_note(
+        page,
+        NoteDraft("Says she is not safe at home.", category="Other", level="Urgent", referral_route_acknowledged=True),
+    )
     page.get_by_role("button", name="Continue").click()
     check_preview(page, "3 people in 3 organisations; not the family")
     assert_no_horizontal_scroll(page)
