@@ -41,7 +41,7 @@ from patchwork.models.notes import (
     NoteRevision,
 )
 from patchwork.runtime import keyring_for
-from patchwork.services import children, exports, notes
+from patchwork.services import children, events, exports, notes, stream
 from tests.conftest import _empty, make_settings
 
 # CI runs at least 500 examples on SQLite (and 50 more on PostgreSQL); a local run takes fewer unless asked.
@@ -267,6 +267,7 @@ def build(db: Database, keys: Keyring, world: World) -> Built:
             if note.audience == "people":
                 session.add_all(NoteAudiencePerson(note_id=note.id, account_id=p) for p in people_ids)
             session.add_all(NoteFamilyShare(note_id=note.id, account_id=f) for f in family_ids)
+            events.append(session=session, network_id=network.id, type="note.created", note_id=note.id)
             note_ids.append(note.id)
             bodies[note.id] = body
             facts[note.id] = policy.NoteFacts(
@@ -360,6 +361,8 @@ def _check_services(
             with pytest.raises(NotFound):
                 notes.feed(session=session, keys=keys, account=account, network_id=built.network_id)
             with pytest.raises(NotFound):
+                stream.catch_up(session=session, keys=keys, account=account, network_id=built.network_id, after=None)
+            with pytest.raises(NotFound):
                 notes.chronology(
                     session=session,
                     keys=keys,
@@ -390,6 +393,12 @@ def _check_services(
             )
             assert {v.note.id for v in chronology} == expected
             assert notes.count_visible(session=session, account=account, network_id=built.network_id) == len(expected)
+            caught_up = stream.catch_up(
+                session=session, keys=keys, account=account, network_id=built.network_id, after=None
+            )
+            assert [e.data["note_id"] for e in caught_up.events] == [
+                note_id for note_id in built.note_ids if note_id in expected
+            ], "the catch-up endpoint shows exactly the visible notes' events, in order"
             for fmt in ("csv", "pdf") if pdf else ("csv",):
                 export = exports.export_chronology(
                     session=session,
