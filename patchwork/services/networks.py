@@ -15,7 +15,7 @@ from patchwork.errors import Conflict, Invalid, NotFound, TooManyRequests
 from patchwork.models import Account, Organisation
 from patchwork.models.audit import AuditEvent
 from patchwork.models.networks import Child, HistoryRule, Involvement, InvolvementStatus, Network, NetworkStatus
-from patchwork.services import audit, children, events
+from patchwork.services import audit, changes, children, events
 from patchwork.services.children import ChildIdentity, SearchQuery
 from patchwork.services.validation import Fields
 
@@ -188,7 +188,7 @@ def start_network(
 ) -> Network:
     if not policy.start_network(actor) or actor.organisation_id is None:
         raise NotFound("No such page")
-    role, reason, contact = clean_involvement(details)
+    clean_involvement(details)  # every field checked before anything is looked up or written
     duplicates = children.near_duplicates(session=session, cipher=keys.cipher, index=keys.index, identity=identity)
     if duplicates:
         raise Conflict(
@@ -200,36 +200,10 @@ def start_network(
     session.add(network)
     session.flush()
     events.start_counter(session=session, network_id=network.id)
-    involvement = Involvement(
-        network_id=network.id,
-        account_id=actor.account_id,
-        organisation_id=actor.organisation_id,
-        role_label=role,
-        reason=reason,
-        contact=contact,
-        sensitive=details.sensitive,
-    )
-    session.add(involvement)
-    session.flush()
-    events.append(
-        session=session,
-        network_id=network.id,
-        type="involvement.added",
-        involvement_id=involvement.id,
-        user_id=actor.account_id,
-    )
     audit.record(
         session=session, key=keys.audit, action="network.created", actor_id=actor.account_id, network_id=network.id
     )
-    audit.record(
-        session=session,
-        key=keys.audit,
-        action="involvement.added",
-        actor_id=actor.account_id,
-        network_id=network.id,
-        target_type="involvement",
-        target_id=involvement.id,
-    )
+    _add_involvement(session, keys, actor, network, details)
     return network
 
 
@@ -264,16 +238,15 @@ def joinable(*, session: Session, actor: policy.Actor, network_id: str) -> Netwo
 def register_involvement(
     *, session: Session, keys: Keyring, actor: policy.Actor, network_id: str, details: InvolvementDetails
 ) -> Involvement:
-    network = _network(session, network_id)
-    network_facts = facts(session, network)
-    if network_facts.member(actor.account_id) is not None:
-        raise Conflict("You are already a member of this network", code="already_member")
-    decision = policy.join_network(actor, network_facts)
-    if not decision or actor.organisation_id is None:
-        if network.status == NetworkStatus.closed:
-            raise Conflict("This network is closed. Ask its lead professional to reopen it", code="network_closed")
-        raise NotFound("No such network")
+    network = joinable(session=session, actor=actor, network_id=network_id)
+    return _add_involvement(session, keys, actor, network, details)
+
+
+def _add_involvement(
+    session: Session, keys: Keyring, actor: policy.Actor, network: Network, details: InvolvementDetails
+) -> Involvement:
     role, reason, contact = clean_involvement(details)
+    assert actor.organisation_id is not None, "policy lets only practitioners of an organisation join"
     involvement = Involvement(
         network_id=network.id,
         account_id=actor.account_id,
@@ -286,21 +259,17 @@ def register_involvement(
     session.add(involvement)
     _touch(network, session)
     session.flush()
-    events.append(
+    changes.record(
         session=session,
-        network_id=network.id,
-        type="involvement.added",
-        involvement_id=involvement.id,
-        user_id=actor.account_id,
-    )
-    audit.record(
-        session=session,
-        key=keys.audit,
+        keys=keys,
         action="involvement.added",
+        event="involvement.added",
         actor_id=actor.account_id,
         network_id=network.id,
         target_type="involvement",
         target_id=involvement.id,
+        involvement_id=involvement.id,
+        user_id=actor.account_id,
     )
     return involvement
 
@@ -322,21 +291,17 @@ def end_involvement(
     involvement.is_lead = False
     session.add(involvement)
     _touch(network, session)
-    events.append(
+    changes.record(
         session=session,
-        network_id=network.id,
-        type="involvement.ended",
-        involvement_id=involvement.id,
-        user_id=involvement.account_id,
-    )
-    audit.record(
-        session=session,
-        key=keys.audit,
+        keys=keys,
         action="involvement.ended",
+        event="involvement.ended",
         actor_id=actor.account_id,
         network_id=network.id,
         target_type="involvement",
         target_id=involvement.id,
+        involvement_id=involvement.id,
+        user_id=involvement.account_id,
     )
     return involvement
 
@@ -365,15 +330,17 @@ def appoint_lead(
     involvement.lead_since = utcnow()
     session.add(involvement)
     _touch(network, session)
-    events.append(session=session, network_id=network.id, type="lead.changed", user_id=target_id, lead=True)
-    audit.record(
+    changes.record(
         session=session,
-        key=keys.audit,
+        keys=keys,
         action="lead.appointed",
+        event="lead.changed",
         actor_id=actor.account_id,
         network_id=network.id,
         target_type="account",
         target_id=target_id,
+        user_id=target_id,
+        lead=True,
     )
     return involvement
 
@@ -394,15 +361,17 @@ def step_down(*, session: Session, keys: Keyring, actor: policy.Actor, network_i
     involvement.lead_since = None
     session.add(involvement)
     _touch(network, session)
-    events.append(session=session, network_id=network.id, type="lead.changed", user_id=actor.account_id, lead=False)
-    audit.record(
+    changes.record(
         session=session,
-        key=keys.audit,
+        keys=keys,
         action="lead.stepped_down",
+        event="lead.changed",
         actor_id=actor.account_id,
         network_id=network.id,
         target_type="account",
         target_id=actor.account_id,
+        user_id=actor.account_id,
+        lead=False,
     )
     return involvement
 
@@ -420,14 +389,15 @@ def set_history_rule(*, session: Session, keys: Keyring, actor: policy.Actor, ne
         raise Invalid({"history_rule": "Choose what new members can see"})
     network.history_rule = str(rule)
     _touch(network, session)
-    events.append(session=session, network_id=network.id, type="network.updated", history_rule=network.history_rule)
-    audit.record(
+    changes.record(
         session=session,
-        key=keys.audit,
+        keys=keys,
         action="network.history_rule_set",
+        event="network.updated",
         actor_id=actor.account_id,
         network_id=network.id,
         details={"history_rule": network.history_rule},
+        history_rule=network.history_rule,
     )
     return network
 
@@ -440,13 +410,14 @@ def set_open(*, session: Session, keys: Keyring, actor: policy.Actor, network_id
     network.status = wanted
     network.status_changed_at = utcnow()
     _touch(network, session)
-    events.append(session=session, network_id=network.id, type="network.updated", status=network.status)
-    audit.record(
+    changes.record(
         session=session,
-        key=keys.audit,
+        keys=keys,
         action="network.reopened" if open_ else "network.closed",
+        event="network.updated",
         actor_id=actor.account_id,
         network_id=network.id,
+        status=network.status,
     )
     return network
 
@@ -528,16 +499,17 @@ def merge(
     source.status_changed_at = utcnow()
     session.add(source)
     _touch(target, session)
-    events.append(session=session, network_id=target.id, type="network.updated", merged_network_id=source.id)
-    audit.record(
+    changes.record(
         session=session,
-        key=keys.audit,
+        keys=keys,
         action="network.merged",
+        event="network.updated",
         actor_id=actor.account_id,
         network_id=target.id,
         target_type="network",
         target_id=source.id,
         details={"involvements_moved": moved, "reason": why},
+        merged_network_id=source.id,
     )
     return target
 

@@ -36,7 +36,7 @@ from patchwork.models.notes import (
     NoteReply,
     NoteRevision,
 )
-from patchwork.services import audit, events
+from patchwork.services import audit, changes
 from patchwork.services.note_queries import facts_of, viewer_in, visible
 
 MAX_BODY = 4000
@@ -436,16 +436,17 @@ def post_note(
     for family_id in draft.family_user_ids:
         session.add(NoteFamilyShare(note_id=note.id, account_id=family_id))
     _touch(session, place.network)
-    events.append(session=session, network_id=place.network.id, type="note.created", note_id=note.id)
-    audit.record(
+    changes.record(
         session=session,
-        key=keys.audit,
+        keys=keys,
         action="note.created",
+        event="note.created",
         actor_id=account.id,
         network_id=place.network.id,
         target_type="note",
         target_id=note.id,
         details={"level": draft.level, "audience": draft.audience},
+        note_id=note.id,
     )
     return note
 
@@ -475,16 +476,17 @@ def post_family_voice(*, session: Session, keys: Keyring, account: Account, netw
     session.flush()
     _first_revision(session, keys, note, text, account.id)
     _touch(session, place.network)
-    events.append(session=session, network_id=place.network.id, type="note.created", note_id=note.id)
-    audit.record(
+    changes.record(
         session=session,
-        key=keys.audit,
+        keys=keys,
         action="note.created",
+        event="note.created",
         actor_id=account.id,
         network_id=place.network.id,
         target_type="note",
         target_id=note.id,
         details={"kind": "family_voice"},
+        note_id=note.id,
     )
     return note
 
@@ -539,16 +541,17 @@ def revise(*, session: Session, keys: Keyring, account: Account, note_id: str, b
     note.updated_at = utcnow()
     session.add(note)
     _touch(session, found.place.network)
-    events.append(session=session, network_id=note.network_id, type="note.revised", note_id=note.id)
-    audit.record(
+    changes.record(
         session=session,
-        key=keys.audit,
+        keys=keys,
         action="note.revised",
+        event="note.revised",
         actor_id=account.id,
         network_id=note.network_id,
         target_type="note",
         target_id=note.id,
         details={"revision": number},
+        note_id=note.id,
     )
     return note
 
@@ -570,15 +573,16 @@ def redact(*, session: Session, keys: Keyring, account: Account, note_id: str, r
     note.updated_at = note.redacted_at
     session.add(note)
     _touch(session, found.place.network)
-    events.append(session=session, network_id=note.network_id, type="note.redacted", note_id=note.id)
-    audit.record(
+    changes.record(
         session=session,
-        key=keys.audit,
+        keys=keys,
         action="note.redacted",
+        event="note.redacted",
         actor_id=account.id,
         network_id=note.network_id,
         target_type="note",
         target_id=note.id,
+        note_id=note.id,
     )
     return note
 
@@ -601,21 +605,17 @@ def reply(*, session: Session, keys: Keyring, account: Account, note_id: str, bo
     answer.body_sealed = keys.cipher.encrypt(text, context=f"reply:{answer.id}")
     session.add(answer)
     _touch(session, found.place.network)
-    events.append(
+    changes.record(
         session=session,
-        network_id=found.note.network_id,
-        type="note.replied",
-        note_id=found.note.id,
-        reply_id=answer.id,
-    )
-    audit.record(
-        session=session,
-        key=keys.audit,
+        keys=keys,
         action="note.replied",
+        event="note.replied",
         actor_id=account.id,
         network_id=found.note.network_id,
         target_type="note",
         target_id=found.note.id,
+        note_id=found.note.id,
+        reply_id=answer.id,
     )
     return answer
 
@@ -636,15 +636,16 @@ def acknowledge(*, session: Session, keys: Keyring, account: Account, note_id: s
         raise Conflict("You have already acknowledged this note", code="already_acknowledged")
     acknowledgement = Acknowledgement(note_id=found.note.id, account_id=account.id)
     session.add(acknowledgement)
-    events.append(session=session, network_id=found.note.network_id, type="note.acknowledged", note_id=found.note.id)
-    audit.record(
+    changes.record(
         session=session,
-        key=keys.audit,
+        keys=keys,
         action="note.acknowledged",
+        event="note.acknowledged",
         actor_id=account.id,
         network_id=found.note.network_id,
         target_type="note",
         target_id=found.note.id,
+        note_id=found.note.id,
     )
     return acknowledgement
 
