@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -14,6 +14,7 @@ from starlette.routing import Route
 from patchwork import policy
 from patchwork.crypto import Keyring
 from patchwork.errors import Conflict, Invalid, NotFound
+from patchwork.models import Account
 from patchwork.models.networks import Network
 from patchwork.models.notes import CATEGORY_LABELS, REASON_LABELS, Level
 from patchwork.services import networks, notes
@@ -438,81 +439,87 @@ async def redact_form(request: Request) -> Response:
     return await note_page(request, template="notes/redact.html", loaded=(place, item))
 
 
-async def revise(request: Request) -> Response:
+NoteChange = Callable[[Session, Account, str, dict[str, str]], str]
+
+
+async def _note_action(
+    request: Request,
+    change: NoteChange,
+    *,
+    notice: str,
+    on_invalid: Callable[[str, Invalid, dict[str, str]], Awaitable[Response]] | None = None,
+) -> Response:
+    """Run one change to a note, then go back where the person came from; refusals re-render the note."""
     viewer = signed_in(request)
     rt = runtime(request)
     note_id = request.path_params["note_id"]
     form = await form_of(request)
-
-    def act(session: Session) -> str:
-        notes.revise(session=session, keys=rt.keys, account=viewer.account, note_id=note_id, body=form.get("body"))
-        return notes.network_of_note(session=session, account=viewer.account, note_id=note_id)
-
     try:
-        network_id = await rt.db.run(act)
+        network_id = await rt.db.run(lambda session: change(session, viewer.account, note_id, form))
     except Invalid as problem:
-        return await note_page(request, errors=problem.fields, values=form, status=422, template="notes/revise.html")
+        if on_invalid is None:
+            raise
+        return await on_invalid(note_id, problem, form)
     except Conflict as problem:
         return await note_page(request, errors=_refused(note_id, problem), values=form, status=409)
-    return _back(network_id, note_id, form.get("return_to"), "note-revised")
+    return _back(network_id, note_id, form.get("return_to"), notice)
+
+
+def _form_again(request: Request, template: str) -> Callable[[str, Invalid, dict[str, str]], Awaitable[Response]]:
+    async def render_again(note_id: str, problem: Invalid, form: dict[str, str]) -> Response:
+        return await note_page(request, errors=problem.fields, values=form, status=422, template=template)
+
+    return render_again
+
+
+async def revise(request: Request) -> Response:
+    keys = runtime(request).keys
+
+    def change(session: Session, account: Account, note_id: str, form: dict[str, str]) -> str:
+        note = notes.revise(session=session, keys=keys, account=account, note_id=note_id, body=form.get("body"))
+        return note.network_id
+
+    return await _note_action(
+        request, change, notice="note-revised", on_invalid=_form_again(request, "notes/revise.html")
+    )
 
 
 async def redact(request: Request) -> Response:
-    viewer = signed_in(request)
-    rt = runtime(request)
-    note_id = request.path_params["note_id"]
-    form = await form_of(request)
+    keys = runtime(request).keys
 
-    def act(session: Session) -> str:
-        notes.redact(session=session, keys=rt.keys, account=viewer.account, note_id=note_id, reason=form.get("reason"))
-        return notes.network_of_note(session=session, account=viewer.account, note_id=note_id)
+    def change(session: Session, account: Account, note_id: str, form: dict[str, str]) -> str:
+        note = notes.redact(session=session, keys=keys, account=account, note_id=note_id, reason=form.get("reason"))
+        return note.network_id
 
-    try:
-        network_id = await rt.db.run(act)
-    except Invalid as problem:
-        return await note_page(request, errors=problem.fields, values=form, status=422, template="notes/redact.html")
-    except Conflict as problem:
-        return await note_page(request, errors=_refused(note_id, problem), values=form, status=409)
-    return _back(network_id, note_id, form.get("return_to"), "note-redacted")
+    return await _note_action(
+        request, change, notice="note-redacted", on_invalid=_form_again(request, "notes/redact.html")
+    )
 
 
 async def reply(request: Request) -> Response:
-    viewer = signed_in(request)
-    rt = runtime(request)
-    note_id = request.path_params["note_id"]
-    form = await form_of(request)
+    keys = runtime(request).keys
 
-    def act(session: Session) -> str:
-        notes.reply(session=session, keys=rt.keys, account=viewer.account, note_id=note_id, body=form.get("body"))
-        return notes.network_of_note(session=session, account=viewer.account, note_id=note_id)
+    def change(session: Session, account: Account, note_id: str, form: dict[str, str]) -> str:
+        notes.reply(session=session, keys=keys, account=account, note_id=note_id, body=form.get("body"))
+        return notes.network_of_note(session=session, account=account, note_id=note_id)
 
-    field_id = f"reply-{note_id}"
-    try:
-        network_id = await rt.db.run(act)
-    except Invalid as problem:
+    async def reply_again(note_id: str, problem: Invalid, form: dict[str, str]) -> Response:
+        field_id = f"reply-{note_id}"
         errors = {field_id: problem.fields.get("body", problem.message)}
         values = {field_id: form.get("body", ""), "return_to": form.get("return_to", "")}
         return await note_page(request, errors=errors, values=values, status=422)
-    except Conflict as problem:
-        return await note_page(request, errors=_refused(note_id, problem), values=form, status=409)
-    return _back(network_id, note_id, form.get("return_to"), "reply-posted")
+
+    return await _note_action(request, change, notice="reply-posted", on_invalid=reply_again)
 
 
 async def acknowledge(request: Request) -> Response:
-    viewer = signed_in(request)
-    rt = runtime(request)
-    note_id = request.path_params["note_id"]
-    form = await form_of(request)
+    keys = runtime(request).keys
 
-    def act(session: Session) -> str:
-        notes.acknowledge(session=session, keys=rt.keys, account=viewer.account, note_id=note_id)
-        return notes.network_of_note(session=session, account=viewer.account, note_id=note_id)
+    def change(session: Session, account: Account, note_id: str, form: dict[str, str]) -> str:
+        notes.acknowledge(session=session, keys=keys, account=account, note_id=note_id)
+        return notes.network_of_note(session=session, account=account, note_id=note_id)
 
-    try:
-        network_id = await rt.db.run(act)
-    except Conflict as problem:
-        return await note_page(request, errors=_refused(note_id, problem), values=form, status=409)
-    return _back(network_id, note_id, form.get("return_to"), "note-acknowledged")
+    return await _note_action(request, change, notice="note-acknowledged")
 
 
 routes = [
