@@ -7,7 +7,7 @@ import binascii
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from sqlalchemy import and_, func, or_
@@ -700,9 +700,10 @@ def feed(
     network_id: str,
     before: str | None = None,
     limit: int = FEED_PAGE,
+    known: Standing | None = None,
 ) -> NotePage:
-    """Newest first, a page at a time, only what the viewer may see."""
-    place = _network_for(session, account, network_id)
+    """Newest first, a page at a time, only what the viewer may see (`known`: a standing the caller already has)."""
+    place = known or _network_for(session, account, network_id)
     limit = max(1, min(limit, MAX_PAGE))
     query = select(Note).where(
         Note.network_id == place.network.id, visible(place.viewer, history_rule=place.network.history_rule)
@@ -722,10 +723,21 @@ def feed(
 
 
 def chronology(
-    *, session: Session, keys: Keyring, account: Account, network_id: str, filters: ChronologyFilters
+    *,
+    session: Session,
+    keys: Keyring,
+    account: Account,
+    network_id: str,
+    filters: ChronologyFilters,
+    known: Standing | None = None,
 ) -> list[NoteView]:
-    """By date observed, oldest first, filtered, only what the viewer may see."""
-    place = _network_for(session, account, network_id)
+    """By date observed, oldest first, filtered, only what the viewer may see.
+
+    Family members cannot filter by organisation: it could tell them who wrote a note whose author is hidden.
+    """
+    place = known or _network_for(session, account, network_id)
+    if place.viewer.kind != "practitioner":
+        filters = replace(filters, organisation_ids=frozenset())
     query = select(Note).where(
         Note.network_id == place.network.id, visible(place.viewer, history_rule=place.network.history_rule)
     )

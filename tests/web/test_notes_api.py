@@ -211,3 +211,32 @@ def test_family_voice_and_family_sharing(client: TestClient, world: World, net: 
     assert seen == ["Our side of the story", "Shared with mum"]
     assert client.get(url, headers=bearer(family)).json()["notes"][1]["basis"] is None
     assert "Our side of the story" in [n["body"] for n in client.get(url, headers=bearer(t["officer"])).json()["notes"]]
+
+
+def test_family_cannot_filter_by_organisation(client: TestClient, world: World, net: dict, settings) -> None:  # type: ignore[no-untyped-def,type-arg]
+    """An organisation filter could tell a family member who wrote a note whose author is hidden from them."""
+    from patchwork.runtime import keyring_for
+    from patchwork.services import notes
+
+    parent = world.account("parent@example.org", kind="family", name="Pat Parent")
+    with world.db.transaction() as session:
+        session.add(FamilyMembership(network_id=net["id"], account_id=parent.id, relationship="Mother"))
+    shared = NOTE | {"family_user_ids": [parent.id]}
+    client.post(f"/api/v1/networks/{net['id']}/notes", json=shared, headers=bearer(net["t"]["teacher"]))
+    police_org = net["members"]["Joe Bennett"]["organisation"]["id"]
+    keys = keyring_for(settings)
+    with world.db.transaction() as session:
+        family = session.get(type(parent), parent.id)
+        assert family is not None
+        everything = notes.chronology(
+            session=session, keys=keys, account=family, network_id=net["id"], filters=notes.ChronologyFilters()
+        )
+        filtered = notes.chronology(
+            session=session,
+            keys=keys,
+            account=family,
+            network_id=net["id"],
+            filters=notes.ChronologyFilters(organisation_ids=frozenset({police_org})),
+        )
+    assert len(everything) == 1
+    assert [v.note.id for v in filtered] == [v.note.id for v in everything]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session
@@ -68,10 +68,17 @@ FORM_ORDER = [
 class Place:
     """The network a notes page belongs to, and what the page needs to know about the viewer there."""
 
-    network: Network
-    viewer: policy.NoteViewer
+    standing: notes.Standing
     child_name: str | None = None
     members: list[networks.MemberView] = field(default_factory=list)
+
+    @property
+    def network(self) -> Network:
+        return self.standing.network
+
+    @property
+    def viewer(self) -> policy.NoteViewer:
+        return self.standing.viewer
 
     @property
     def can_post(self) -> bool:
@@ -100,13 +107,11 @@ class Place:
 def _place(session: Session, keys: Keyring, viewer: Viewer, network_id: str, *, audited: bool) -> Place:
     standing = notes.standing(session=session, account=viewer.account, network_id=network_id)
     if standing.viewer.kind != "practitioner":
-        return Place(network=standing.network, viewer=standing.viewer)
+        return Place(standing=standing)
     view = networks.view_network(
         session=session, keys=keys, actor=viewer.actor, network_id=standing.network.id, audited=audited
     )
-    return Place(
-        network=standing.network, viewer=standing.viewer, child_name=view.child.display_name, members=view.members
-    )
+    return Place(standing=standing, child_name=view.child.display_name, members=view.members)
 
 
 # The feed
@@ -127,7 +132,12 @@ async def feed_page(
     def load(session: Session) -> tuple[Place, notes.NotePage]:
         place = _place(session, rt.keys, viewer, network_id, audited=status == 200)
         page = notes.feed(
-            session=session, keys=rt.keys, account=viewer.account, network_id=place.network.id, before=before
+            session=session,
+            keys=rt.keys,
+            account=viewer.account,
+            network_id=place.network.id,
+            before=before,
+            known=place.standing,
         )
         return place, page
 
@@ -336,10 +346,13 @@ async def show_chronology(request: Request) -> Response:
         place = _place(session, rt.keys, viewer, network_id, audited=True)
         if errors:
             return place, []
-        # A family member is not offered the organisation filter: it could tell them who wrote a sensitive note.
-        chosen = filters if place.viewer.kind == "practitioner" else replace(filters, organisation_ids=frozenset())
         rows = notes.chronology(
-            session=session, keys=rt.keys, account=viewer.account, network_id=place.network.id, filters=chosen
+            session=session,
+            keys=rt.keys,
+            account=viewer.account,
+            network_id=place.network.id,
+            filters=filters,
+            known=place.standing,
         )
         return place, rows
 
