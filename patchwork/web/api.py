@@ -12,8 +12,8 @@ from patchwork.auth.sessions import issue_api_token, revoke_api_token
 from patchwork.clock import isoformat
 from patchwork.errors import Forbidden, Unauthenticated
 from patchwork.models import Account, Organisation
-from patchwork.runtime import Runtime
 from patchwork.services import accounts, organisations, signin
+from patchwork.web.context import client_address, runtime
 from patchwork.web.jsonio import json_response, parse_json, require_viewer
 from patchwork.web.openapi import Api
 from patchwork.web.schemas import (
@@ -28,15 +28,6 @@ from patchwork.web.schemas import (
 )
 
 api = Api(prefix="/api/v1")
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.state.runtime
-    return runtime
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def organisation_out(organisation: Organisation) -> OrganisationOut:
@@ -65,13 +56,13 @@ def user_out(account: Account) -> UserOut:
     refusals=(401, 403, 429),
 )
 async def create_token(request: Request) -> Response:
-    runtime = _runtime(request)
+    rt = runtime(request)
     data = await parse_json(request, TokenRequest)
     address = client_address(request)
     account = await signin.authenticate(
-        db=runtime.db,
-        passwords=runtime.passwords,
-        limits=runtime.sign_in_limits,
+        db=rt.db,
+        passwords=rt.passwords,
+        limits=rt.sign_in_limits,
         email=data.email,
         password=data.password,
         address=address,
@@ -82,19 +73,19 @@ async def create_token(request: Request) -> Response:
                 "This account needs the code from its authenticator app in `totp`", code="second_factor_required"
             )
         await signin.second_factor(
-            db=runtime.db,
-            cipher=runtime.cipher,
-            limits=runtime.sign_in_limits,
+            db=rt.db,
+            cipher=rt.cipher,
+            limits=rt.sign_in_limits,
             account_id=account.id,
             code=data.totp,
             address=address,
         )
     elif policy.second_factor_required(
-        kind=account.kind, is_org_admin=account.is_org_admin, is_lead=False, production=runtime.production
+        kind=account.kind, is_org_admin=account.is_org_admin, is_lead=False, production=rt.production
     ):
         raise Forbidden("Set up two-step verification in the web app first", code="second_factor_enrolment_required")
-    lifetime = timedelta(hours=runtime.settings.api_token_hours)
-    token, row = await runtime.db.run(
+    lifetime = timedelta(hours=rt.settings.api_token_hours)
+    token, row = await rt.db.run(
         lambda session: issue_api_token(session=session, account_id=account.id, lifetime=lifetime)
     )
     return json_response(TokenResponse(token=token, expires_at=isoformat(row.expires_at)), 201)
@@ -104,7 +95,7 @@ async def create_token(request: Request) -> Response:
 async def revoke_token(request: Request) -> Response:
     viewer = require_viewer(request)
     token_id = viewer.token_id or ""
-    await _runtime(request).db.run(lambda session: revoke_api_token(session=session, token_id=token_id))
+    await runtime(request).db.run(lambda session: revoke_api_token(session=session, token_id=token_id))
     return Response(status_code=204)
 
 
@@ -114,7 +105,7 @@ async def me(request: Request) -> Response:
     account = viewer.account
     organisation_id = account.organisation_id
     organisation = (
-        await _runtime(request).db.run(
+        await runtime(request).db.run(
             lambda session: organisations.get_organisation(session=session, organisation_id=organisation_id)
         )
         if organisation_id
@@ -136,7 +127,7 @@ async def me(request: Request) -> Response:
 @api.operation("GET", "/organisations", summary="Active organisations", responses={200: OrganisationList})
 async def list_organisations(request: Request) -> Response:
     require_viewer(request)
-    found = await _runtime(request).db.run(
+    found = await runtime(request).db.run(
         lambda session: organisations.list_organisations(session=session, active_only=True)
     )
     return json_response(OrganisationList(organisations=[organisation_out(o) for o in found]))
@@ -153,7 +144,7 @@ async def list_organisations(request: Request) -> Response:
 async def create_organisation(request: Request) -> Response:
     viewer = require_viewer(request)
     data = await parse_json(request, OrganisationCreate)
-    organisation = await _runtime(request).db.run(
+    organisation = await runtime(request).db.run(
         lambda session: organisations.create_organisation(
             session=session, actor=viewer.actor, name=data.name, type=data.type.value
         )
@@ -171,11 +162,11 @@ async def create_organisation(request: Request) -> Response:
 )
 async def create_user(request: Request) -> Response:
     viewer = require_viewer(request)
-    runtime = _runtime(request)
+    rt = runtime(request)
     data = await parse_json(request, UserCreate)
     account = await accounts.create_account(
-        db=runtime.db,
-        passwords=runtime.passwords,
+        db=rt.db,
+        passwords=rt.passwords,
         actor=viewer.actor,
         details=accounts.AccountDetails(
             name=data.name,

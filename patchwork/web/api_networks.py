@@ -7,9 +7,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from patchwork.clock import isoformat
-from patchwork.runtime import Runtime
 from patchwork.services import children, networks
 from patchwork.web.api import api, organisation_out
+from patchwork.web.context import runtime
 from patchwork.web.jsonio import json_response, parse_json, require_viewer
 from patchwork.web.schemas import (
     ChildOut,
@@ -29,11 +29,6 @@ from patchwork.web.schemas import (
     SearchRequest,
     SearchResponse,
 )
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.state.runtime
-    return runtime
 
 
 def child_out(identity: children.ChildIdentity) -> ChildOut:
@@ -80,7 +75,7 @@ def network_out(view: networks.NetworkView) -> NetworkOut:
 
 async def _view(request: Request, network_id: str, *, audited: bool) -> NetworkOut:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     view = await rt.db.run(
         lambda session: networks.view_network(
             session=session, keys=rt.keys, actor=viewer.actor, network_id=network_id, audited=audited
@@ -99,7 +94,7 @@ async def _view(request: Request, network_id: str, *, audited: bool) -> NetworkO
 )
 async def search_children(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     data = await parse_json(request, SearchRequest)
     query = children.clean_query(data.model_dump(), today=networks.today())
     match = await rt.db.run(
@@ -138,7 +133,7 @@ async def search_children(request: Request) -> Response:
 )
 async def create_network(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     data = await parse_json(request, NetworkCreate)
     identity = children.clean_identity(data.child.model_dump(), today=networks.today())
     details = networks.InvolvementDetails(
@@ -160,7 +155,7 @@ async def create_network(request: Request) -> Response:
 @api.operation("GET", "/networks", summary="The networks the caller belongs to", responses={200: NetworkList})
 async def list_networks(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     mine = await rt.db.run(lambda session: networks.my_networks(session=session, keys=rt.keys, actor=viewer.actor))
     return json_response(
         NetworkList(
@@ -201,7 +196,7 @@ async def get_network(request: Request) -> Response:
 )
 async def update_network(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     network_id = request.path_params["network_id"]
     data = await parse_json(request, NetworkUpdate)
 
@@ -229,7 +224,7 @@ async def update_network(request: Request) -> Response:
 )
 async def add_involvement(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     network_id = request.path_params["network_id"]
     data = await parse_json(request, InvolvementIn)
     details = networks.InvolvementDetails(
@@ -254,7 +249,7 @@ async def add_involvement(request: Request) -> Response:
 )
 async def end_involvement(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
 
     def end(session: Session) -> networks.MemberView:
         involvement = networks.end_involvement(
@@ -279,7 +274,7 @@ async def end_involvement(request: Request) -> Response:
 )
 async def appoint_lead(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     data = await parse_json(request, LeadCreate)
 
     def appoint(session: Session) -> networks.MemberView:
@@ -304,7 +299,7 @@ async def appoint_lead(request: Request) -> Response:
 )
 async def step_down(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
 
     def down(session: Session) -> networks.MemberView:
         involvement = networks.step_down(
@@ -325,7 +320,7 @@ async def step_down(request: Request) -> Response:
 )
 async def merge_networks(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     data = await parse_json(request, MergeRequest)
     target = await rt.db.run(
         lambda session: networks.merge(

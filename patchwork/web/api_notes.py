@@ -7,10 +7,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from patchwork.clock import isoformat, utcnow
-from patchwork.runtime import Runtime
 from patchwork.services import notes, stream
 from patchwork.services.notes import SENSITIVE_AUTHOR, NoteView
 from patchwork.web.api import api
+from patchwork.web.context import runtime
 from patchwork.web.jsonio import json_response, parse_json, require_viewer
 from patchwork.web.schemas import (
     AcknowledgementOut,
@@ -29,11 +29,6 @@ from patchwork.web.schemas import (
     ReplyOut,
     RevisionOut,
 )
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.state.runtime
-    return runtime
 
 
 def note_out(view: NoteView) -> NoteOut:
@@ -92,7 +87,7 @@ def note_out(view: NoteView) -> NoteOut:
 )
 async def post_note(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     network_id = request.path_params["network_id"]
     account = viewer.account
     if account.kind == "family":
@@ -149,7 +144,7 @@ async def post_note(request: Request) -> Response:
 )
 async def list_notes(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     limit_text = request.query_params.get("limit", str(notes.FEED_PAGE))
     limit = int(limit_text) if limit_text.isdigit() else notes.FEED_PAGE
     page = await rt.db.run(
@@ -170,7 +165,7 @@ async def list_notes(request: Request) -> Response:
 )
 async def get_note(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     view = await rt.db.run(
         lambda session: notes.one_note(
             session=session, keys=rt.keys, account=viewer.account, note_id=request.path_params["note_id"]
@@ -181,7 +176,7 @@ async def get_note(request: Request) -> Response:
 
 async def _then_show(request: Request, change: str, data: BodyIn | ReasonIn | None) -> NoteView:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     note_id = request.path_params["note_id"]
     account = viewer.account
 
@@ -245,7 +240,7 @@ async def reply_to_note(request: Request) -> Response:
 )
 async def acknowledge_note(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     note_id = request.path_params["note_id"]
     acknowledgement = await rt.db.run(
         lambda session: notes.acknowledge(session=session, keys=rt.keys, account=viewer.account, note_id=note_id)
@@ -263,7 +258,7 @@ async def acknowledge_note(request: Request) -> Response:
 )
 async def open_history(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     data = await parse_json(request, HistoryOpeningIn)
     opening = await rt.db.run(
         lambda session: notes.open_history(
@@ -287,7 +282,7 @@ async def open_history(request: Request) -> Response:
 )
 async def network_events(request: Request) -> Response:
     viewer = require_viewer(request)
-    rt = _runtime(request)
+    rt = runtime(request)
     page = await rt.db.run(
         lambda session: stream.catch_up(
             session=session,

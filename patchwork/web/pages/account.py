@@ -12,7 +12,8 @@ from patchwork.auth import totp
 from patchwork.errors import Invalid
 from patchwork.models import Organisation
 from patchwork.services import accounts, networks, organisations, signin
-from patchwork.web.pages.common import form_of, redirect, render, runtime, signed_in
+from patchwork.web.context import runtime
+from patchwork.web.pages.common import form_of, redirect, render, signed_in
 
 
 async def home(request: Request) -> Response:

@@ -10,7 +10,8 @@ from patchwork import policy
 from patchwork.errors import Forbidden, Invalid, NotFound
 from patchwork.services import accounts, organisations
 from patchwork.services.organisations import TYPE_CHOICES
-from patchwork.web.pages.common import form_of, redirect, render, runtime, signed_in
+from patchwork.web.context import runtime
+from patchwork.web.pages.common import form_of, redirect, render, signed_in
 
 
 async def organisation_accounts(request: Request) -> Response:

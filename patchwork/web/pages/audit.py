@@ -11,7 +11,8 @@ from patchwork.errors import NotFound
 from patchwork.models import Account
 from patchwork.models.audit import AuditEvent
 from patchwork.services import audit
-from patchwork.web.pages.common import render, runtime, signed_in
+from patchwork.web.context import runtime
+from patchwork.web.pages.common import render, signed_in
 
 PAGE_SIZE = 100
 

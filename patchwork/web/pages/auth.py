@@ -9,16 +9,8 @@ from starlette.routing import Route
 from patchwork.auth.sessions import end_web_session, revoke_everything, start_web_session
 from patchwork.errors import Invalid, TooManyRequests, Unauthenticated
 from patchwork.services import accounts, organisations, signin
-from patchwork.web.pages.common import (
-    clear_session_cookie,
-    client_address,
-    form_of,
-    redirect,
-    render,
-    runtime,
-    set_session_cookie,
-    signed_in,
-)
+from patchwork.web.context import client_address, runtime
+from patchwork.web.pages.common import clear_session_cookie, form_of, redirect, render, set_session_cookie, signed_in
 
 
 async def sign_in_form(request: Request) -> Response:

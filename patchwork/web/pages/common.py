@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from patchwork import policy
-from patchwork.runtime import Runtime
+from patchwork.web.context import runtime
 from patchwork.web.middleware import CSRF_FIELD, SESSION_COOKIE
 from patchwork.web.viewer import Viewer
 
@@ -22,11 +22,6 @@ class Redirect(Exception):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.url = url
-
-
-def runtime(request: Request) -> Runtime:
-    found: Runtime = request.state.runtime
-    return found
 
 
 def render(request: Request, template: str, context: Mapping[str, Any] | None = None, status: int = 200) -> Response:
@@ -89,7 +84,3 @@ def clear_session_cookie(response: Response, request: Request) -> None:
     response.delete_cookie(
         SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https"
     )
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"

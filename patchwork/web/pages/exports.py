@@ -7,8 +7,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from patchwork.services import exports
+from patchwork.web.context import runtime
 from patchwork.web.filters import chronology_filters
-from patchwork.web.pages.common import runtime, signed_in
+from patchwork.web.pages.common import signed_in
 
 
 async def _download(request: Request, fmt: str) -> Response:

@@ -11,7 +11,8 @@ from starlette.routing import Route
 
 from patchwork.errors import Conflict, Invalid, TooManyRequests
 from patchwork.services import children, networks
-from patchwork.web.pages.common import form_of, redirect, render, runtime, signed_in
+from patchwork.web.context import runtime
+from patchwork.web.pages.common import form_of, redirect, render, signed_in
 
 CHILD_FIELDS = ("given_name", "family_name", "known_as", "dob_day", "dob_month", "dob_year", "nhs_number", "postcode")
 

@@ -18,8 +18,9 @@ from patchwork.models import Account
 from patchwork.models.networks import Network
 from patchwork.models.notes import CATEGORY_LABELS, REASON_LABELS, Level
 from patchwork.services import networks, notes
+from patchwork.web.context import runtime
 from patchwork.web.filters import chronology_filters
-from patchwork.web.pages.common import form_lists_of, form_of, redirect, render, runtime, signed_in
+from patchwork.web.pages.common import form_lists_of, form_of, redirect, render, signed_in
 from patchwork.web.viewer import Viewer
 
 LEVEL_LABELS = {
