@@ -14,7 +14,20 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
-TOUCHED_NETWORKS = "patchwork.touched_networks"
+DOORBELLS = "patchwork.doorbells"
+ACCOUNT_DOORBELL = "account:"
+
+
+def ring(session: Session, doorbell: str) -> None:
+    """After this session commits, tell live connections: a network id (it has new events) or an account's
+    doorbell (its credentials changed: sockets re-check them)."""
+    session.info.setdefault(DOORBELLS, set()).add(doorbell)
+
+
+def ring_account(session: Session, account_id: str) -> None:
+    ring(session, ACCOUNT_DOORBELL + account_id)
+
+
 CommitListener = Callable[[set[str]], Awaitable[None]]
 
 
@@ -71,14 +84,17 @@ class Database:
         finally:
             session.close()
 
-    async def run(self, work: Callable[[Session], T]) -> T:
+    async def run(self, work: Callable[[Session], T], *, snapshot: bool = False) -> T:
         """Run a unit of work in a worker thread so the event loop stays free; once it has committed,
-        tell the listener which networks gained events."""
+        ring the doorbells it set (see `ring`)."""
 
         def in_thread() -> tuple[T, set[str]]:
             with self.transaction() as session:
+                if snapshot and self.engine.dialect.name == "postgresql":
+                    # Every statement sees the same moment: a page and the live cursor it carries agree.
+                    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
                 result = work(session)
-                touched = set(session.info.get(TOUCHED_NETWORKS, ()))
+                touched = set(session.info.get(DOORBELLS, ()))
             return result, touched
 
         result, touched = await anyio.to_thread.run_sync(in_thread)

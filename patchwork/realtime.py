@@ -1,6 +1,7 @@
-"""Live delivery in one process: the hub hears which networks changed (from the broker) and wakes the
-connections that follow them; each connection then reads what it missed from the outbox and checks the
-policy for its own viewer at delivery time. The broker only carries network ids; the database is the record.
+"""Live delivery in one process. The broker rings doorbells (network ids, account doorbells); for a network, the
+hub reads its new events once, with the current standing of every account that follows it, and offers the batch
+to each subscriber, which asks the policy for its own viewer and queues what it may see. The broker carries only
+ids; the outbox in the database is the record, so a lost doorbell costs only a little delay.
 """
 
 from __future__ import annotations
@@ -8,27 +9,111 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from patchwork.bus import Broker
+from patchwork.db import ACCOUNT_DOORBELL
+from patchwork.events import Batch, Fact, follows, visible
 
 log = logging.getLogger("patchwork.realtime")
 CHANNEL = "network-events"
 RESTART_SECONDS = 1.0
+RETRY_SECONDS = 1.0
+QUEUE_SIZE = 1000
+
+Reader = Callable[[str, int, frozenset[str]], Awaitable[Batch]]
 
 
-class Follower:
-    """Something woken when a network it follows has new events (a websocket connection, say)."""
+class Ended(Exception):
+    """A subscription was ended by the server: its connection closes with this code and reason."""
 
-    def __init__(self, wake: Callable[[str], None], follows: Callable[[str], bool]) -> None:
-        self.wake = wake
-        self.follows = follows
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+TOO_SLOW = Ended(4408, "Too slow: resume from your last cursor")
+SIGNED_OUT = Ended(4403, "The account or its sign-in is no longer valid")
+
+
+class Subscriber:
+    """One live connection's view of the hub: the last sequence handled per followed network, and a bounded
+    queue of what its viewer may see. A subscriber that falls a whole queue behind is ended (TOO_SLOW)."""
+
+    def __init__(self, account_id: str, *, queue_size: int = QUEUE_SIZE) -> None:
+        self.account_id = account_id
+        self.positions: dict[str, int] = {}
+        self.queue: asyncio.Queue[Fact | str] = asyncio.Queue(queue_size)
+        self.ended: Ended | None = None
+        self.ending = asyncio.Event()
+        self.recheck = asyncio.Event()
+        self._live_from: dict[str, int] = {}
+        self._sent_live: dict[str, tuple[int, int]] = {}
+
+    def end(self, why: Ended) -> None:
+        if self.ended is None:
+            self.ended = why
+            self.ending.set()
+
+    def put(self, item: Fact | str) -> bool:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.end(TOO_SLOW)
+            return False
+        return True
+
+    def rewind(self, network_id: str, position: int) -> None:
+        """Go back to `position` (a resume): what this connection already sent live is not sent twice."""
+        current = self.positions.get(network_id)
+        if current is None:
+            self._live_from[network_id] = position
+        elif position < current:
+            self._sent_live[network_id] = (max(self._live_from[network_id], position), current)
+        self.positions[network_id] = position
+
+    def offer(self, batch: Batch) -> bool:
+        """Take what this viewer may see from the batch. False when the batch starts after our position (we
+        rewound while it was being read): the hub reads again from our position."""
+        position = self.positions.get(batch.network_id)
+        if position is None or self.ended is not None or batch.last <= position:
+            return True
+        if position < batch.after:
+            return False
+        viewer = batch.viewers.get(self.account_id)
+        if viewer is None:
+            self.end(SIGNED_OUT)
+            return True
+        if not follows(viewer):
+            self.positions.pop(batch.network_id, None)
+            self.left(batch.network_id)
+            return True
+        low, high = self._sent_live.get(batch.network_id, (0, 0))
+        for fact in batch.facts:
+            if fact.seq <= position or low < fact.seq <= high:
+                continue
+            if visible(viewer, fact, history_rule=batch.history_rule) and not self.put(self.encode(batch, fact)):
+                return True
+        self.positions[batch.network_id] = batch.last
+        return True
+
+    def encode(self, batch: Batch, fact: Fact) -> Fact | str:
+        """What goes on the queue for a visible event: by default the shared JSON frame."""
+        return batch.frame(fact)
+
+    def left(self, network_id: str) -> None:
+        """The viewer no longer belongs to this network: nothing more of it reaches this connection."""
 
 
 class Hub:
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, read: Reader) -> None:
         self._broker = broker
-        self._followers: set[Follower] = set()
+        self._read = read
+        self._by_network: dict[str, set[Subscriber]] = {}
+        self._by_account: dict[str, set[Subscriber]] = {}
+        self._readers: dict[str, asyncio.Task[None]] = {}
+        self._dirty: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
 
@@ -36,33 +121,83 @@ class Hub:
     def healthy(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    @property
+    def subscribers(self) -> int:
+        return sum(len(group) for group in self._by_account.values())
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._supervise(), name="patchwork-hub")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        tasks = [task for task in (self._task, *self._readers.values()) if task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
-    def add(self, follower: Follower) -> None:
-        self._followers.add(follower)
+    def add(self, subscriber: Subscriber) -> None:
+        self._by_account.setdefault(subscriber.account_id, set()).add(subscriber)
 
-    def remove(self, follower: Follower) -> None:
-        self._followers.discard(follower)
+    def remove(self, subscriber: Subscriber) -> None:
+        _discard(self._by_account, subscriber.account_id, subscriber)
+        for network_id in list(subscriber.positions):
+            _discard(self._by_network, network_id, subscriber)
 
-    async def ring(self, networks: set[str]) -> None:
-        """Called after a commit: tell every process (this one included) which networks changed."""
-        for network_id in networks:
+    def follow(self, subscriber: Subscriber, network_id: str, position: int) -> None:
+        """Deliver this network's events after `position` to the subscriber, then everything new."""
+        subscriber.rewind(network_id, position)
+        self._by_network.setdefault(network_id, set()).add(subscriber)
+        self.poke(network_id)
+
+    async def ring(self, doorbells: set[str]) -> None:
+        """Called after a commit: tell every process (this one included) what changed."""
+        for doorbell in doorbells:
             try:
-                await self._broker.publish(CHANNEL, network_id)
-            except Exception:  # the outbox has the events; followers catch up on their next wake or resume
-                log.warning("realtime.publish_failed", extra={"network_id": network_id}, exc_info=True)
+                await self._broker.publish(CHANNEL, doorbell)
+            except Exception:  # the outbox has the events; subscribers catch up on the next doorbell or resume
+                log.warning("realtime.publish_failed", exc_info=True)
 
-    def _wake(self, network_id: str) -> None:
-        for follower in list(self._followers):
-            if follower.follows(network_id):
-                follower.wake(network_id)
+    def poke(self, network_id: str) -> None:
+        if network_id not in self._by_network:
+            return
+        if network_id in self._readers:
+            self._dirty.add(network_id)
+            return
+        self._readers[network_id] = asyncio.create_task(self._drain(network_id), name="patchwork-drain")
+
+    async def _drain(self, network_id: str) -> None:
+        try:
+            while True:
+                self._dirty.discard(network_id)
+                group = [s for s in self._by_network.get(network_id, ()) if network_id in s.positions]
+                if not group:
+                    self._by_network.pop(network_id, None)
+                    return
+                after = min(s.positions[network_id] for s in group)
+                batch = await self._read(network_id, after, frozenset(s.account_id for s in group))
+                again = batch.more
+                for subscriber in group:
+                    if not subscriber.offer(batch):
+                        again = True
+                    if network_id not in subscriber.positions:
+                        _discard(self._by_network, network_id, subscriber)
+                if not again and network_id not in self._dirty:
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("realtime.read_failed")
+            asyncio.get_running_loop().call_later(RETRY_SECONDS, self.poke, network_id)
+        finally:
+            self._readers.pop(network_id, None)
+
+    def _wake(self, doorbell: str) -> None:
+        if doorbell.startswith(ACCOUNT_DOORBELL):
+            for subscriber in list(self._by_account.get(doorbell.removeprefix(ACCOUNT_DOORBELL), ())):
+                subscriber.recheck.set()
+        else:
+            self.poke(doorbell)
 
     async def _supervise(self) -> None:
         while True:
@@ -73,13 +208,24 @@ class Hub:
             except Exception:
                 log.exception("realtime.listener_failed")
             self.listening.clear()
-            # Whatever was published while the listener was down is in the outbox: wake everyone to look.
-            for follower in list(self._followers):
-                follower.wake("*")
             await asyncio.sleep(RESTART_SECONDS)
 
     async def _listen(self) -> None:
         async with self._broker.subscribe(CHANNEL) as messages:
             self.listening.set()
-            async for network_id in messages:
-                self._wake(network_id)
+            # Whatever was rung while the listener was down is in the outbox: look at every followed network.
+            for network_id in list(self._by_network):
+                self.poke(network_id)
+            for group in self._by_account.values():
+                for subscriber in group:
+                    subscriber.recheck.set()
+            async for doorbell in messages:
+                self._wake(doorbell)
+
+
+def _discard(index: dict[str, set[Subscriber]], key: str, subscriber: Subscriber) -> None:
+    group = index.get(key)
+    if group is not None:
+        group.discard(subscriber)
+        if not group:
+            del index[key]

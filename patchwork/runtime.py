@@ -10,7 +10,9 @@ from patchwork.auth.sessions import Timeouts
 from patchwork.bus import Broker, broker_for
 from patchwork.crypto import BlindIndex, Cursors, DataCipher, Keyring, derive_key
 from patchwork.db import Database
+from patchwork.events import Batch
 from patchwork.realtime import Hub
+from patchwork.services import delivery
 from patchwork.services.audit import audit_key
 from patchwork.services.throttle import Limits
 from patchwork.settings import Settings
@@ -52,18 +54,20 @@ class Runtime:
     async def start(cls, settings: Settings) -> Runtime:
         broker = broker_for(settings.redis_url, prefix=settings.redis_prefix)
         await broker.connect()
-        hub = Hub(broker)
         db = Database(settings.database_url)
+        keys = keyring_for(settings)
+
+        async def read(network_id: str, after: int, account_ids: frozenset[str]) -> Batch:
+            return await db.run(
+                lambda session: delivery.read(
+                    session=session, cursors=keys.cursors, network_id=network_id, after=after, account_ids=account_ids
+                )
+            )
+
+        hub = Hub(broker, read)
         db.on_commit = hub.ring
         hub.start()
-        return cls(
-            settings=settings,
-            db=db,
-            broker=broker,
-            passwords=passwords_for(settings),
-            keys=keyring_for(settings),
-            hub=hub,
-        )
+        return cls(settings=settings, db=db, broker=broker, passwords=passwords_for(settings), keys=keys, hub=hub)
 
     async def stop(self) -> None:
         await self.hub.stop()

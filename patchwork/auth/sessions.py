@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from patchwork.auth.tokens import digest, new_secret
 from patchwork.clock import utcnow
+from patchwork.db import ring_account
 from patchwork.models import Account, AccountStatus, ApiToken, WebSession
 
 TOUCH_EVERY = timedelta(seconds=30)
@@ -69,11 +70,14 @@ def resolve_web_session(*, session: Session, token: str, timeouts: Timeouts) -> 
 
 
 def end_web_session(*, session: Session, session_id: str) -> None:
-    session.execute(
+    ended = session.execute(
         update(WebSession)
         .where(col(WebSession.id) == session_id, col(WebSession.revoked_at).is_(None))
         .values(revoked_at=utcnow())
-    )
+        .returning(col(WebSession.account_id))
+    ).scalar_one_or_none()
+    if ended is not None:
+        ring_account(session, ended)
 
 
 def revoke_everything(*, session: Session, account_id: str, except_session_id: str | None = None) -> None:
@@ -88,6 +92,7 @@ def revoke_everything(*, session: Session, account_id: str, except_session_id: s
         .where(col(ApiToken.account_id) == account_id, col(ApiToken.revoked_at).is_(None))
         .values(revoked_at=now)
     )
+    ring_account(session, account_id)
 
 
 def issue_api_token(*, session: Session, account_id: str, lifetime: timedelta) -> tuple[str, ApiToken]:
@@ -110,4 +115,26 @@ def resolve_api_token(*, session: Session, token: str) -> tuple[ApiToken, Accoun
 
 
 def revoke_api_token(*, session: Session, token_id: str) -> None:
-    session.execute(update(ApiToken).where(col(ApiToken.id) == token_id).values(revoked_at=utcnow()))
+    ended = session.execute(
+        update(ApiToken)
+        .where(col(ApiToken.id) == token_id)
+        .values(revoked_at=utcnow())
+        .returning(col(ApiToken.account_id))
+    ).scalar_one_or_none()
+    if ended is not None:
+        ring_account(session, ended)
+
+
+def still_signed_in(*, session: Session, account_id: str, session_id: str | None, token_id: str | None) -> bool:
+    """Whether a live connection's credentials still hold: the account active and its session or token alive."""
+    account = session.get(Account, account_id)
+    if account is None or account.status != AccountStatus.active:
+        return False
+    now = utcnow()
+    if token_id is not None:
+        token = session.get(ApiToken, token_id)
+        return token is not None and token.revoked_at is None and now < token.expires_at
+    if session_id is not None:
+        web = session.get(WebSession, session_id)
+        return web is not None and web.revoked_at is None and now < web.expires_at
+    return False

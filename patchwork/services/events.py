@@ -14,14 +14,13 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from patchwork import policy
-from patchwork.db import TOUCHED_NETWORKS
+from patchwork.db import ring
+from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS
 from patchwork.models.events import EventCounter, NetworkEvent
 from patchwork.models.networks import Network
 from patchwork.models.notes import Note
 from patchwork.services.note_queries import visible
 
-NOTE_EVENTS = frozenset({"note.created", "note.revised", "note.redacted", "note.replied", "note.acknowledged"})
-MEMBER_EVENTS = frozenset({"involvement.added", "involvement.ended", "lead.changed", "network.updated"})
 PAGE = 500
 
 
@@ -43,7 +42,7 @@ def append(*, session: Session, network_id: str, type: str, **facts: str | int |
         seq = 1
     event = NetworkEvent(network_id=network_id, seq=seq, type=type, data=json.dumps(facts, sort_keys=True))
     session.add(event)
-    session.info.setdefault(TOUCHED_NETWORKS, set()).add(network_id)
+    ring(session, network_id)
     return event
 
 

@@ -1,8 +1,8 @@
-"""The JSON event stream at /api/v1/stream: resume from cursors, then every visible event as it happens.
+"""Live connections: what the JSON stream at /api/v1/stream and the pages' HTML socket share, and the JSON stream.
 
-Each connection keeps, per network it follows, the last sequence number it has sent. A wake from the hub
-makes it read what came after from the outbox and send what its viewer may see now, so a membership change
-takes effect at once and a lost broker message costs nothing but a little delay.
+A connection subscribes to the hub first, then takes its snapshot (the heads of the networks it follows), then
+drains: so no event can fall in the gap. Its queue is bounded; a client that cannot keep up is closed and resumes
+from its last cursor. Credentials are checked again whenever the account's doorbell rings and every few minutes.
 """
 
 from __future__ import annotations
@@ -16,177 +16,174 @@ from typing import Any
 from sqlmodel import Session
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from patchwork.clock import utcnow
-from patchwork.errors import DomainError, NotFound
-from patchwork.models import Account, ApiToken
-from patchwork.realtime import Follower
+from patchwork.auth.sessions import still_signed_in
+from patchwork.errors import DomainError
+from patchwork.events import Fact
+from patchwork.realtime import SIGNED_OUT, Ended, Subscriber
 from patchwork.runtime import Runtime
 from patchwork.services import events, notes, stream
 from patchwork.web.viewer import Viewer
 
 log = logging.getLogger("patchwork.stream")
 HEARTBEAT_SECONDS = 20.0
+CHECK_SECONDS = 120.0
 SEND_SECONDS = 10.0
 MAX_FRAME = 64 * 1024
 MAX_NETWORKS = 500
 CLOSE_UNAUTHENTICATED = 4401
-CLOSE_ENDED = 4403
-CLOSE_TOO_SLOW = 4408
 CLOSE_TOO_BIG = 1009
 
 
-class Connection:
-    def __init__(self, websocket: WebSocket, runtime: Runtime, viewer: Viewer) -> None:
+class Live:
+    """One open socket: a hub subscriber, a writer draining its queue, a reader for the client's frames."""
+
+    def __init__(self, websocket: WebSocket, runtime: Runtime, viewer: Viewer, subscriber: Subscriber) -> None:
         self.websocket = websocket
         self.runtime = runtime
         self.viewer = viewer
-        self.last: dict[str, int] = {}
-        self.pending: set[str] = set()
-        self.wakeup = asyncio.Event()
-        self.follower = Follower(wake=self._wake, follows=lambda network_id: network_id in self.last)
-
-    def _wake(self, network_id: str) -> None:
-        self.pending |= set(self.last) if network_id == "*" else {network_id}
-        self.wakeup.set()
+        self.subscriber = subscriber
 
     async def run(self) -> None:
         hub = self.runtime.hub
-        hub.add(self.follower)  # subscribe first, then snapshot: nothing can fall in the gap
+        hub.add(self.subscriber)
         try:
-            await self._snapshot()
+            await self.start()
             tasks = [
-                asyncio.create_task(self._deliver()),
-                asyncio.create_task(self._receive()),
+                asyncio.create_task(self._write()),
+                asyncio.create_task(self._read()),
                 asyncio.create_task(self._heartbeat()),
+                asyncio.create_task(self._guard()),
             ]
             done, waiting = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in waiting:
                 task.cancel()
             for task in (*done, *waiting):
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError):
                     await task
+            ended = self.subscriber.ended
+            if ended is not None:
+                log.info("stream.ended", extra={"account_id": self.viewer.account.id, "code": ended.code})
+                with contextlib.suppress(Exception):
+                    await self.websocket.close(ended.code, ended.reason)
         finally:
-            hub.remove(self.follower)
+            hub.remove(self.subscriber)
 
-    async def _snapshot(self) -> None:
-        account = self.viewer.account
+    async def start(self) -> None:
+        """Follow what this connection follows from the start (called after subscribing)."""
 
-        def heads(session: Session) -> dict[str, int]:
-            mine = stream.followed_networks(session=session, account=account)
-            return {network_id: events.head(session=session, network_id=network_id) for network_id in mine}
+    async def handle(self, raw: str) -> None:
+        """A frame from the client."""
 
-        self.last = await self.runtime.db.run(heads)
+    async def render(self, fact: Fact) -> str | None:
+        """The text to send for a visible event that was queued as a Fact."""
+        return None
 
-    async def _deliver(self) -> None:
-        while True:
-            await self.wakeup.wait()
-            self.wakeup.clear()
-            if not await self._still_allowed():
-                await self.websocket.close(CLOSE_ENDED, "The account or token is no longer valid")
-                return
-            while self.pending:
-                network_id = self.pending.pop()
-                if network_id in self.last:
-                    await self._catch_up(network_id)
-
-    async def _catch_up(self, network_id: str) -> None:
-        rt = self.runtime
-        account = self.viewer.account
-        while True:
-            after = self.last[network_id]
-
-            def read(session: Session, after: int = after) -> stream.CatchUp | None:
-                try:
-                    place = notes.standing(session=session, account=account, network_id=network_id)
-                except NotFound:
-                    return None
-                return stream.catch_up_from(session=session, keys=rt.keys, place=place, after=after)
-
-            page = await rt.db.run(read)
-            if page is None:  # no longer a member: stop following, send nothing more
-                self.last.pop(network_id, None)
-                return
-            for outgoing in page.events:
-                await self._send(outgoing.as_json())
-            self.last[network_id] = page.seq
-            if not page.more:
-                return
-
-    async def _send(self, message: dict[str, Any]) -> None:
+    async def send_text(self, text: str) -> None:
         try:
-            await asyncio.wait_for(self.websocket.send_json(message), SEND_SECONDS)
+            await asyncio.wait_for(self.websocket.send_text(text), SEND_SECONDS)
         except TimeoutError:
-            log.info("stream.too_slow", extra={"account_id": self.viewer.account.id})
-            with contextlib.suppress(Exception):
-                await self.websocket.close(CLOSE_TOO_SLOW, "Too slow: resume from your last cursor")
-            raise WebSocketDisconnect(CLOSE_TOO_SLOW) from None
+            self.subscriber.end(Ended(4408, "Too slow: resume from your last cursor"))
+            raise WebSocketDisconnect(4408) from None
 
-    async def _still_allowed(self) -> bool:
-        token_id = self.viewer.token_id
-        if token_id is None:
-            return True
-        account_id = self.viewer.account.id
+    async def send_json(self, message: dict[str, Any]) -> None:
+        await self.send_text(json.dumps(message, separators=(",", ":")))
 
-        def check(session: Session) -> bool:
-            account = session.get(Account, account_id)
-            return account is not None and account.is_active and _token_alive(session, token_id)
+    async def _write(self) -> None:
+        queue = self.subscriber.queue  # an ended subscriber's writer is cancelled when _guard returns
+        while True:
+            item = await queue.get()
+            text = item if isinstance(item, str) else await self.render(item)
+            if text is not None:
+                await self.send_text(text)
 
-        return await self.runtime.db.run(check)
-
-    async def _receive(self) -> None:
+    async def _read(self) -> None:
         while True:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
             raw = message.get("text") or (message.get("bytes") or b"").decode("utf-8", "replace")
             if len(raw) > MAX_FRAME:
-                await self.websocket.close(CLOSE_TOO_BIG, "Frame too large")
+                self.subscriber.end(Ended(CLOSE_TOO_BIG, "Frame too large"))
                 return
-            await self._handle(raw)
-
-    async def _handle(self, raw: str) -> None:
-        try:
-            frame = json.loads(raw)
-        except ValueError:
-            await self._send({"type": "error", "code": "malformed_json", "message": "Frames must be JSON objects"})
-            return
-        if not isinstance(frame, dict) or frame.get("type") != "resume":
-            await self._send({"type": "error", "code": "unknown_type", "message": 'Send {"type": "resume", ...}'})
-            return
-        cursors = frame.get("cursors")
-        if not isinstance(cursors, dict) or len(cursors) > MAX_NETWORKS:
-            await self._send({"type": "error", "code": "invalid", "message": "`cursors` maps network ids to cursors"})
-            return
-        for network_id, cursor in cursors.items():
-            await self._resume(str(network_id), cursor if isinstance(cursor, str) else None)
-
-    async def _resume(self, network_id: str, cursor: str | None) -> None:
-        rt = self.runtime
-        account = self.viewer.account
-
-        def position(session: Session) -> int:
-            place = notes.standing(session=session, account=account, network_id=network_id)
-            head = events.head(session=session, network_id=place.network.id)
-            return stream.open_cursor(rt.keys, cursor, network_id=place.network.id, head=head)
-
-        try:
-            self.last[network_id] = await rt.db.run(position)
-        except DomainError as problem:
-            await self._send(
-                {"type": "error", "code": problem.code, "message": problem.message, "network_id": network_id}
-            )
-            return
-        self._wake(network_id)
+            await self.handle(raw)
 
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
-            await self._send({"type": "heartbeat"})
+            self.subscriber.put(self.heartbeat())
+
+    def heartbeat(self) -> str:
+        return '{"type":"heartbeat"}'
+
+    async def _guard(self) -> None:
+        subscriber = self.subscriber
+        while subscriber.ended is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(subscriber.recheck.wait(), CHECK_SECONDS)
+            subscriber.recheck.clear()
+            if not await self._still_signed_in():
+                subscriber.end(SIGNED_OUT)
+        await subscriber.ending.wait()
+
+    async def _still_signed_in(self) -> bool:
+        viewer = self.viewer
+        return await self.runtime.db.run(
+            lambda session: still_signed_in(
+                session=session, account_id=viewer.account.id, session_id=viewer.session_id, token_id=viewer.token_id
+            )
+        )
+
+    async def position(self, network_id: str, cursor: str | None) -> tuple[str, int, int]:
+        """Where a resume cursor points in a network the viewer may see: (network id, sequence, head).
+        Raises NotFound for a network the viewer may not see and InvalidCursor for a bad cursor."""
+        rt = self.runtime
+        account = self.viewer.account
+
+        def find(session: Session) -> tuple[str, int, int]:
+            place = notes.standing(session=session, account=account, network_id=network_id)
+            head = events.head(session=session, network_id=place.network.id)
+            seq = stream.open_cursor(rt.keys, cursor, network_id=place.network.id, head=head)
+            return place.network.id, seq, head
+
+        return await rt.db.run(find)
 
 
-def _token_alive(session: Session, token_id: str) -> bool:
-    token = session.get(ApiToken, token_id)
-    return token is not None and token.revoked_at is None and token.expires_at > utcnow()
+class ApiStream(Live):
+    """The JSON stream: every network the account belongs to, from now; `resume` frames go back to a cursor."""
+
+    async def start(self) -> None:
+        account = self.viewer.account
+
+        def heads(session: Session) -> dict[str, int]:
+            mine = stream.followed_networks(session=session, account=account)
+            return {network_id: events.head(session=session, network_id=network_id) for network_id in mine}
+
+        for network_id, head in (await self.runtime.db.run(heads)).items():
+            self.runtime.hub.follow(self.subscriber, network_id, head)
+
+    async def handle(self, raw: str) -> None:
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            await self._error("malformed_json", "Frames must be JSON objects")
+            return
+        if not isinstance(frame, dict) or frame.get("type") != "resume":
+            await self._error("unknown_type", 'Send {"type": "resume", "cursors": {...}}')
+            return
+        cursors = frame.get("cursors")
+        if not isinstance(cursors, dict) or len(cursors) > MAX_NETWORKS:
+            await self._error("invalid", "`cursors` maps network ids to cursors")
+            return
+        for network_id, cursor in cursors.items():
+            try:
+                found, seq, _ = await self.position(str(network_id), cursor if isinstance(cursor, str) else None)
+            except DomainError as problem:
+                await self._error(problem.code, problem.message, network_id=str(network_id))
+                continue
+            self.runtime.hub.follow(self.subscriber, found, seq)
+
+    async def _error(self, code: str, message: str, **more: str) -> None:
+        self.subscriber.put(json.dumps({"type": "error", "code": code, "message": message, **more}))
 
 
 async def api_stream(websocket: WebSocket) -> None:
@@ -195,4 +192,5 @@ async def api_stream(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_UNAUTHENTICATED, "Send a valid bearer token in the Authorization header")
         return
     await websocket.accept()
-    await Connection(websocket, websocket.scope["state"]["runtime"], viewer).run()
+    runtime: Runtime = websocket.scope["state"]["runtime"]
+    await ApiStream(websocket, runtime, viewer, Subscriber(viewer.account.id)).run()

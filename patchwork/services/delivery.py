@@ -1,0 +1,65 @@
+"""Live delivery's one read: a network's new events, their notes' facts and every follower's standing, read
+once for all of a process's connections; the policy then decides for each recipient in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+
+from sqlmodel import Session, col, select
+
+from patchwork.crypto import Cursors
+from patchwork.events import NOTE_EVENTS, Batch, Fact
+from patchwork.models.events import EventCounter, NetworkEvent
+from patchwork.models.networks import Network
+from patchwork.services.events import PAGE
+from patchwork.services.note_queries import facts_of_many, viewers_in
+
+
+def read(
+    *,
+    session: Session,
+    cursors: Cursors,
+    network_id: str,
+    after: int,
+    account_ids: Collection[str],
+    limit: int = PAGE,
+) -> Batch:
+    network = session.get(Network, network_id)
+    counter = session.get(EventCounter, network_id)
+    head = counter.seq if counter else 0
+    if network is None or after >= head:
+        return Batch(network_id, after, after, head, network.history_rule if network else "", [], {})
+    rows = list(
+        session.exec(
+            select(NetworkEvent)
+            .where(NetworkEvent.network_id == network_id, col(NetworkEvent.seq) > after)
+            .order_by(col(NetworkEvent.seq))
+            .limit(limit)
+        ).all()
+    )
+    data = {row.seq: json.loads(row.data) for row in rows}
+    note_ids = {str(data[row.seq].get("note_id")) for row in rows if row.type in NOTE_EVENTS}
+    notes = facts_of_many(session, note_ids)
+    facts = [
+        Fact(
+            network_id=network_id,
+            seq=row.seq,
+            cursor=cursors.seal(network_id, row.seq),
+            type=row.type,
+            data=data[row.seq],
+            note=notes.get(str(data[row.seq].get("note_id"))) if row.type in NOTE_EVENTS else None,
+        )
+        for row in rows
+    ]
+    last = rows[-1].seq if rows else after
+    return Batch(
+        network_id=network_id,
+        after=after,
+        last=last,
+        head=head,
+        history_rule=network.history_rule,
+        facts=facts,
+        viewers=viewers_in(session, network, account_ids),
+    )
