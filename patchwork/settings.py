@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     sign_in_window_minutes: int = Field(default=15, ge=1)
 
     search_rate_limit: int = Field(default=30, ge=1)
+    family_invitation_hours: int = Field(default=72, ge=1)
     referral_route: str = (
         "If a child is in immediate danger, call 999. Otherwise make a referral to the local children's "
         "services front door by phone on 0300 000 0000 (out of hours 0300 000 0001) the same day, and "

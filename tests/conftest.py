@@ -117,6 +117,7 @@ def _sqlite_delete_order(tables: list[str]) -> list[str]:
         "note_audience_organisation",
         "note",
         "history_opening",
+        "family_invitation",
         "family_membership",
         "involvement",
         "network",

@@ -15,6 +15,7 @@ from patchwork.models.accounts import (
 )
 from patchwork.models.audit import AuditEvent, AuditHead
 from patchwork.models.events import EventCounter, NetworkEvent
+from patchwork.models.family import FamilyInvitation
 from patchwork.models.networks import (
     Child,
     ChildSearchKey,
@@ -48,6 +49,7 @@ __all__ = [
     "Child",
     "ChildSearchKey",
     "EventCounter",
+    "FamilyInvitation",
     "FamilyMembership",
     "HistoryOpening",
     "HistoryRule",
