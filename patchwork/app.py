@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+import patchwork.web.api_family
 import patchwork.web.api_networks
 import patchwork.web.api_notes  # noqa: F401  (registers the notes operations on the API)
 from patchwork.errors import DomainError
@@ -19,7 +20,7 @@ from patchwork.runtime import Runtime
 from patchwork.settings import Settings, load_settings
 from patchwork.web import api, errors, health, ws
 from patchwork.web.middleware import Authentication, CsrfProtection, RequestContext, SecurityHeaders
-from patchwork.web.pages import account, admin, audit, auth, exports, networks, notes
+from patchwork.web.pages import account, admin, audit, auth, exports, family, networks, notes
 from patchwork.web.pages.common import Redirect, redirect_handler
 from patchwork.web.templating import STATIC, build_templates
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *notes.routes,
         *audit.routes,
         *exports.routes,
+        *family.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

@@ -273,3 +273,46 @@ def open_history(viewer: NoteViewer) -> Decision:
     if viewer.member and viewer.is_lead:
         return allow("leads open earlier history to newcomers")
     return deny("only a lead opens earlier history")
+
+
+# Families. A lead invites a family member into one open network; the family member accepts with a one-time code.
+
+
+def invite_family(actor: Actor, network: NetworkFacts) -> Decision:
+    if actor.kind != "practitioner":
+        return deny("only practitioners invite family members")
+    me = network.member(actor.account_id)
+    if me is None or not me.is_lead:
+        return deny("only a lead professional invites family members")
+    if network.status != "open":
+        return deny("the network is not open")
+    return allow("leads invite family members into an open network")
+
+
+def accept_family_invitation(*, accepted: bool, expired: bool, network_status: str) -> Decision:
+    if accepted:
+        return deny("the invitation has been used already")
+    if expired:
+        return deny("the invitation has expired")
+    if network_status != "open":
+        return deny("the network is not open")
+    return allow("an unused, unexpired invitation to an open network")
+
+
+def family_sees_involvement(*, sensitive: bool) -> Decision:
+    if sensitive:
+        return deny("sensitive involvements are hidden from family members, everywhere")
+    return allow("family members see who is involved")
+
+
+def view_as_family(viewer: NoteViewer) -> Decision:
+    if viewer.kind == "family" and viewer.family_member:
+        return allow("family members see their network's family view")
+    return deny("only the network's family members see its family view")
+
+
+def practitioner_work(actor: Actor) -> Decision:
+    """Pages that only make sense for practitioners (search, start a network, export the chronology)."""
+    if actor.kind == "practitioner":
+        return allow("practitioners do this work")
+    return deny("only practitioners do this")

@@ -826,6 +826,9 @@ def views(*, session: Session, keys: Keyring, place: Standing, notes: list[Note]
         ).all()
     )
     family_viewer = viewer.kind == "family"
+    hidden_people = (
+        _sensitive_people(session, place.network.id, replies_by_note, acks_by_note) if family_viewer else set()
+    )
     result = []
     for note in notes:
         facts = policy.NoteFacts(
@@ -867,8 +870,10 @@ def views(*, session: Session, keys: Keyring, place: Standing, notes: list[Note]
                 replies=[
                     Reply(
                         id=r.id,
-                        author=names.get(r.author_id, "Unknown"),
-                        organisation=organisations.get(r.author_organisation_id or ""),
+                        author=SENSITIVE_AUTHOR if r.author_id in hidden_people else names.get(r.author_id, "Unknown"),
+                        organisation=None
+                        if r.author_id in hidden_people
+                        else organisations.get(r.author_organisation_id or ""),
                         body=None if redacted else keys.cipher.decrypt(r.body_sealed, context=f"reply:{r.id}"),
                         at=r.created_at,
                     )
@@ -876,7 +881,12 @@ def views(*, session: Session, keys: Keyring, place: Standing, notes: list[Note]
                 ]
                 if not family_viewer or note.author_id == viewer.account_id
                 else [],
-                acknowledged_by=[names.get(a.account_id, "Unknown") for a in acks] if show_acks else None,
+                acknowledged_by=[
+                    SENSITIVE_AUTHOR if a.account_id in hidden_people else names.get(a.account_id, "Unknown")
+                    for a in acks
+                ]
+                if show_acks
+                else None,
                 acknowledged_by_me=any(a.account_id == viewer.account_id for a in acks),
                 can_revise=not redacted and bool(policy.revise_note(viewer, facts)),
                 can_redact=not redacted and bool(policy.redact_note(viewer, facts)),
@@ -892,6 +902,28 @@ def views(*, session: Session, keys: Keyring, place: Standing, notes: list[Note]
             )
         )
     return result
+
+
+def _sensitive_people(
+    session: Session,
+    network_id: str,
+    replies: dict[str, list[NoteReply]],
+    acks: dict[str, list[Acknowledgement]],
+) -> set[str]:
+    """Practitioners whose involvement here is sensitive, among those who replied or acknowledged: a family member
+    sees no name of theirs, on a reply or an acknowledgement any more than on a note."""
+    people = {r.author_id for rs in replies.values() for r in rs} | {a.account_id for rs in acks.values() for a in rs}
+    if not people:
+        return set()
+    return set(
+        session.exec(
+            select(Involvement.account_id).where(
+                Involvement.network_id == network_id,
+                col(Involvement.account_id).in_(people),
+                Involvement.sensitive == True,  # noqa: E712
+            )
+        ).all()
+    )
 
 
 def _audience_words(

@@ -18,6 +18,8 @@ from patchwork.web.pages.common import form_of, redirect, render, signed_in
 
 async def home(request: Request) -> Response:
     viewer = signed_in(request)
+    if viewer.account.kind == "family":
+        return redirect("/family")
     rt = runtime(request)
     mine = (
         await rt.db.run(lambda session: networks.my_networks(session=session, keys=rt.keys, actor=viewer.actor))

@@ -6,6 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from patchwork import policy
+from patchwork.errors import NotFound
 from patchwork.services import exports
 from patchwork.web.context import runtime
 from patchwork.web.filters import chronology_filters
@@ -14,6 +16,8 @@ from patchwork.web.pages.common import signed_in
 
 async def _download(request: Request, fmt: str) -> Response:
     viewer = signed_in(request)
+    if not policy.practitioner_work(viewer.actor):
+        raise NotFound()
     rt = runtime(request)
     filters = chronology_filters(request.query_params)
     export = await rt.db.run(

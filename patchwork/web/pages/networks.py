@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from patchwork.errors import Conflict, Invalid, TooManyRequests
+from patchwork import policy
+from patchwork.errors import Conflict, Invalid, NotFound, TooManyRequests
 from patchwork.services import children, networks
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
@@ -18,7 +19,8 @@ CHILD_FIELDS = ("given_name", "family_name", "known_as", "dob_day", "dob_month",
 
 
 async def search_form(request: Request) -> Response:
-    signed_in(request)
+    if not policy.search_children(signed_in(request).actor):
+        raise NotFound()
     return render(request, "search.html", {"values": {}, "errors": {}})
 
 
@@ -47,7 +49,8 @@ async def search(request: Request) -> Response:
 
 
 async def new_network_form(request: Request) -> Response:
-    signed_in(request)
+    if not policy.start_network(signed_in(request).actor):
+        raise NotFound()
     return render(request, "network_new.html", {"values": {}, "errors": {}})
 
 
@@ -220,8 +223,6 @@ async def network_status(request: Request) -> Response:
 async def merge_form(request: Request) -> Response:
     viewer = signed_in(request)
     if not viewer.is_system_admin:
-        from patchwork.errors import NotFound
-
         raise NotFound()
     return render(request, "admin_merge.html", {"values": {}, "errors": {}})
 
