@@ -14,8 +14,9 @@ from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
 from patchwork.db import Database
 from patchwork.models import Account, AccountKind, AccountStatus, Involvement, Network, Organisation, RecoveryCode
-from patchwork.models.notes import Note
-from patchwork.services import children, networks
+from patchwork.models.notes import FamilyMembership, Note
+from patchwork.services import children, exports, networks
+from patchwork.services import family as family_service
 from patchwork.services import notes as note_service
 from patchwork.services.accounts import actor_of, roles_of
 
@@ -50,6 +51,13 @@ PRACTITIONERS = [
 
 ADMIN = ("System Admin", "admin@patchwork.example.org")
 
+# Family members of Aisha Begum's network (the third demo network): (name, e-mail, relationship).
+FAMILY = [
+    ("Nadia Begum", "nadia.begum@family.example.org", "Mother"),
+    ("Aisha Begum", "aisha.begum@family.example.org", "Young person"),
+]
+FAMILY_NETWORK = 2
+
 
 def email_for(name: str, organisation: str) -> str:
     person = name.lower().replace("dr ", "").replace("sgt ", "").replace(" ", ".")
@@ -79,12 +87,11 @@ async def create_demo(*, db: Database, passwords: Passwords, keys: Keyring, pass
         (name, email_for(name, ORGANISATIONS[index][0]), title, index, is_admin)
         for name, title, index, is_admin in PRACTITIONERS
     ]
+    emails = [w[1] for w in wanted] + [email for _, email, _ in FAMILY]
     existing = await db.run(
-        lambda session: set(session.exec(select(Account.email).where(Account.email.in_([w[1] for w in wanted]))))  # type: ignore[attr-defined]
+        lambda session: set(session.exec(select(Account.email).where(col(Account.email).in_(emails))))
     )
-    fresh_passwords = {
-        email: secrets.token_urlsafe(12) for _, email, *_ in wanted if email not in existing and not password
-    }
+    fresh_passwords = {email: secrets.token_urlsafe(12) for email in emails if email not in existing and not password}
     fresh_hashes = {email: await passwords.hash(value) for email, value in fresh_passwords.items()}
 
     def write(session: Session) -> DemoResult:
@@ -117,11 +124,7 @@ async def create_demo(*, db: Database, passwords: Passwords, keys: Keyring, pass
                 )
                 created += 1
             elif shared_hash is not None:
-                account.password_hash = shared_hash
-                account.totp_secret = None
-                account.totp_last_step = None
-                account.status = AccountStatus.active
-                session.execute(delete(RecoveryCode).where(col(RecoveryCode.account_id) == account.id))
+                _reset(session, account, shared_hash)
             session.add(account)
             result.append(
                 DemoAccount(
@@ -132,12 +135,45 @@ async def create_demo(*, db: Database, passwords: Passwords, keys: Keyring, pass
                     password=password or fresh_passwords.get(email),
                 )
             )
+        for name, email, _ in FAMILY:
+            account = session.exec(select(Account).where(Account.email == email)).first()
+            if account is None:
+                account = Account(
+                    email=email,
+                    name=name,
+                    kind=AccountKind.family,
+                    status=AccountStatus.active,
+                    password_hash=shared_hash or fresh_hashes[email],
+                )
+                created += 1
+            elif shared_hash is not None:
+                _reset(session, account, shared_hash)
+            session.add(account)
+            result.append(
+                DemoAccount(
+                    email=email,
+                    kind=account.kind,
+                    roles=roles_of(account),
+                    organisation=None,
+                    password=password or fresh_passwords.get(email),
+                )
+            )
         session.flush()
         network_ids = create_demo_networks(session=session, keys=keys)
         created += create_demo_notes(session=session, keys=keys, network_ids=network_ids)
+        created += create_demo_family(session=session, keys=keys, network_id=network_ids[FAMILY_NETWORK])
         return DemoResult(accounts=result, created=created, networks=network_ids)
 
     return await db.run(write)
+
+
+def _reset(session: Session, account: Account, password_hash: str) -> None:
+    """`--password`: every demo account gets that password and no second factor."""
+    account.password_hash = password_hash
+    account.totp_secret = None
+    account.totp_last_step = None
+    account.status = AccountStatus.active
+    session.execute(delete(RecoveryCode).where(col(RecoveryCode.account_id) == account.id))
 
 
 # (given, family, known as, date of birth, NHS number, postcode, members: (email-name, role label, lead))
@@ -501,3 +537,106 @@ def create_demo_notes(*, session: Session, keys: Keyring, network_ids: list[str]
         reason="Recorded on the wrong child's network",
     )
     return len(created) + 1
+
+
+# Shared with (mother, young person), author, days ago observed, category, body
+FAMILY_NOTES: list[tuple[tuple[bool, bool], str, int, str, str]] = [
+    (
+        (True, True),
+        "Claire Dawson",
+        9,
+        "other",
+        "We met as a family on Tuesday. Everyone agreed Aisha will be home by 9pm on school nights, and Lucy will "
+        "help with a family support plan.",
+    ),
+    (
+        (False, True),
+        "Tom Fletcher",
+        6,
+        "behaviour_wellbeing",
+        "Aisha has been picked for the school netball team. Practice is on Thursdays after school.",
+    ),
+    (
+        (True, False),
+        "Lucy Ward",
+        4,
+        "home_environment",
+        "Nadia asked for help with the housing transfer; I have sent the form to Harbour Housing.",
+    ),
+]
+FAMILY_VOICE = (
+    "Aisha stays at her cousin's some weekends; she is not out on the streets. I would like school to ring me first "
+    "if she is absent, not send a letter."
+)
+
+
+def create_demo_family(*, session: Session, keys: Keyring, network_id: str) -> int:
+    """A mother and the young person in one network: notes shared with one and not the other, the mother's own
+    account, and practitioners' views and an export, so that the access log has entries. Created once."""
+    accounts = {a.name: a for a in session.exec(select(Account)).all()}
+    family_ids = [accounts[name].id for name, _, _ in FAMILY]
+    if session.exec(
+        select(FamilyMembership.id).where(
+            FamilyMembership.network_id == network_id, col(FamilyMembership.account_id).in_(family_ids)
+        )
+    ).first():
+        return 0
+    lead = accounts["Claire Dawson"]
+    now = utcnow()
+    for name, email, relationship in FAMILY:
+        invited = family_service.invite(
+            session=session,
+            keys=keys,
+            account=lead,
+            network_id=network_id,
+            details=family_service.InvitationDetails(name=name, relationship=relationship, email=email),
+            lifetime=timedelta(hours=72),
+        )
+        family_service.admit(session=session, keys=keys, invitation=invited.invitation, account=accounts[name], at=now)
+    mother, young = (accounts[name] for name, _, _ in FAMILY)
+    for (to_mother, to_young), author, days, category, body in FAMILY_NOTES:
+        draft = note_service.clean_draft(
+            note_service.NoteInput(
+                body=body,
+                category=category,
+                level="observation",
+                observed_on=(now - timedelta(days=days)).date().isoformat(),
+                audience="network",
+                family_user_ids=[m.id for m, shared in ((mother, to_mother), (young, to_young)) if shared],
+                basis="consent",
+                consent_from="Nadia Begum (mother)",
+                consented_on=(now - timedelta(days=days)).date().isoformat(),
+            ),
+            today=now.date(),
+        )
+        note_service.post_note(
+            session=session,
+            keys=keys,
+            account=accounts[author],
+            network_id=network_id,
+            draft=draft,
+            referral_route="",
+            referral_route_acknowledged=True,
+        )
+    voice = note_service.post_family_voice(
+        session=session, keys=keys, account=mother, network_id=network_id, body=FAMILY_VOICE
+    )
+    note_service.reply(
+        session=session,
+        keys=keys,
+        account=lead,
+        note_id=voice.id,
+        body="Thank you, Nadia. School will ring you first from now on.",
+    )
+    note_service.acknowledge(session=session, keys=keys, account=accounts["Tom Fletcher"], note_id=voice.id)
+    for name in ("Claire Dawson", "Tom Fletcher", "Sgt Joe Bennett"):
+        networks.view_network(session=session, keys=keys, actor=actor_of(accounts[name]), network_id=network_id)
+    exports.export_chronology(
+        session=session,
+        keys=keys,
+        account=accounts["Lucy Ward"],
+        network_id=network_id,
+        filters=note_service.ChronologyFilters(),
+        fmt="csv",
+    )
+    return len(FAMILY) * 2 + len(FAMILY_NOTES) + 3

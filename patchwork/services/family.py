@@ -304,40 +304,49 @@ async def accept(
             stored = session.get(Account, existing.id)
             assert stored is not None
             account = stored
-            member = session.exec(
-                select(FamilyMembership.id).where(
-                    FamilyMembership.network_id == invitation.network_id,
-                    FamilyMembership.account_id == account.id,
-                    FamilyMembership.active == True,  # noqa: E712
-                )
-            ).first()
-            if member is not None:
-                raise Conflict("You are already in this network. Sign in to see it", code="already_member")
-        membership = FamilyMembership(
-            network_id=invitation.network_id, account_id=account.id, relationship=invitation.relationship
-        )
-        session.add(membership)
-        invitation.accepted_account_id = account.id
-        session.add(invitation)
-        session.flush()
+        membership = admit(session=session, keys=keys, invitation=invitation, account=account, at=now)
         throttle.clear(session=session, key=throttle.account_key("family-invitation:" + email))
-        changes.record(
-            session=session,
-            keys=keys,
-            action="family.joined",
-            event="family.joined",
-            actor_id=account.id,
-            network_id=invitation.network_id,
-            target_type="family_membership",
-            target_id=membership.id,
-            membership_id=membership.id,
-            user_id=account.id,
-        )
         return Joined(account=account, membership=membership)
 
     joined = await db.run(write)
     log.info("family.joined", extra={"account_id": joined.account.id, "network_id": joined.membership.network_id})
     return joined
+
+
+def admit(
+    *, session: Session, keys: Keyring, invitation: FamilyInvitation, account: Account, at: datetime
+) -> FamilyMembership:
+    """The invitation is used up and its account joins the invitation's network as a family member."""
+    already = session.exec(
+        select(FamilyMembership.id).where(
+            FamilyMembership.network_id == invitation.network_id,
+            FamilyMembership.account_id == account.id,
+            FamilyMembership.active == True,  # noqa: E712
+        )
+    ).first()
+    if already is not None:
+        raise Conflict("You are already in this network. Sign in to see it", code="already_member")
+    membership = FamilyMembership(
+        network_id=invitation.network_id, account_id=account.id, relationship=invitation.relationship, joined_at=at
+    )
+    session.add(membership)
+    invitation.accepted_at = invitation.accepted_at or at
+    invitation.accepted_account_id = account.id
+    session.add(invitation)
+    session.flush()
+    changes.record(
+        session=session,
+        keys=keys,
+        action="family.joined",
+        event="family.joined",
+        actor_id=account.id,
+        network_id=invitation.network_id,
+        target_type="family_membership",
+        target_id=membership.id,
+        membership_id=membership.id,
+        user_id=account.id,
+    )
+    return membership
 
 
 # What a family member sees

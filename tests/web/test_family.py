@@ -3,6 +3,7 @@ may not do. Through the API and the pages, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import logging
@@ -18,11 +19,15 @@ from sqlmodel import col, func, select
 from starlette.testclient import TestClient
 
 from patchwork.clock import utcnow
+from patchwork.db import Database
 from patchwork.models import Account, FamilyInvitation, Involvement, Network, NetworkEvent
 from patchwork.models.audit import AuditEvent
 from patchwork.models.notes import FamilyMembership, Note
-from patchwork.services import family
+from patchwork.runtime import keyring_for, passwords_for
+from patchwork.services import demo, family, notes
+from patchwork.services.demo import create_demo
 from patchwork.services.notes import SENSITIVE_AUTHOR
+from patchwork.settings import Settings
 from tests.conftest import PASSWORD, World
 from tests.helpers import api_token, bearer, csrf_from, post_form, sign_in
 from tests.web.test_networks import START
@@ -312,10 +317,10 @@ def test_sensitive_practitioners_are_never_named_to_the_family(
     listed = client.get(url, headers=bearer(parent["token"]))
     for secret in ("Dana", "Quill", "Safe Harbour", "Refuge support", dana):
         assert secret not in listed.text
-    notes = {n["body"]: n for n in listed.json()["notes"]}
-    assert notes["From the refuge"]["author"] == {"id": None, "name": SENSITIVE_AUTHOR, "organisation": None}
-    assert notes["We are safe now"]["replies"][0]["author"] == SENSITIVE_AUTHOR
-    assert notes["We are safe now"]["acknowledged_by"] == [SENSITIVE_AUTHOR]
+    by_body = {n["body"]: n for n in listed.json()["notes"]}
+    assert by_body["From the refuge"]["author"] == {"id": None, "name": SENSITIVE_AUTHOR, "organisation": None}
+    assert by_body["We are safe now"]["replies"][0]["author"] == SENSITIVE_AUTHOR
+    assert by_body["We are safe now"]["acknowledged_by"] == [SENSITIVE_AUTHOR]
     # Practitioners still see who it was.
     for_nurse = client.get(f"/api/v1/notes/{voice['id']}", headers=bearer(net["t"]["nurse"])).json()
     assert for_nurse["replies"][0]["author"] == "Dana Quill"
@@ -552,3 +557,47 @@ def test_accept_page_throttles_guesses(browsers: dict[str, TestClient]) -> None:
     throttled = post_form(home, "/family/accept", fields)
     assert throttled.status_code == 429 and "Too many codes tried" in throttled.text
     assert int(throttled.headers["Retry-After"]) > 0
+
+
+# Demo data
+
+
+def test_demo_has_a_mother_and_a_young_person(settings: Settings, db: Database) -> None:
+    keys = keyring_for(settings)
+    result = asyncio.run(create_demo(db=db, passwords=passwords_for(settings), keys=keys, password="demo-password-26"))
+    family_accounts = [a for a in result.accounts if a.kind == "family"]
+    assert [(a.email, a.roles, a.organisation) for a in family_accounts] == [
+        ("nadia.begum@family.example.org", ["family"], None),
+        ("aisha.begum@family.example.org", ["family"], None),
+    ]
+    network_id = result.networks[demo.FAMILY_NETWORK]
+    with db.transaction() as session:
+        people = {a.email: a for a in session.exec(select(Account).where(Account.kind == "family")).all()}
+        seen = {
+            email: [
+                v.body for v in notes.feed(session=session, keys=keys, account=account, network_id=network_id).notes
+            ]
+            for email, account in people.items()
+        }
+        trail = [
+            e.action
+            for e in session.exec(
+                select(AuditEvent).where(AuditEvent.network_id == network_id).order_by(col(AuditEvent.seq))
+            ).all()
+        ]
+    shared_with = {(True, True): "both", (True, False): "mother", (False, True): "young"}
+    expected: dict[str, set[str]] = {
+        "nadia.begum@family.example.org": {demo.FAMILY_VOICE},
+        "aisha.begum@family.example.org": set(),
+    }
+    for shares, _, _, _, body in demo.FAMILY_NOTES:
+        if shared_with[shares] in ("both", "mother"):
+            expected["nadia.begum@family.example.org"].add(body)
+        if shared_with[shares] in ("both", "young"):
+            expected["aisha.begum@family.example.org"].add(body)
+    assert {email: set(bodies) for email, bodies in seen.items()} == expected
+    assert expected["nadia.begum@family.example.org"] != expected["aisha.begum@family.example.org"]
+    assert trail.count("network.viewed") >= 3 and "chronology.exported" in trail and trail.count("family.joined") == 2
+
+    again = asyncio.run(create_demo(db=db, passwords=passwords_for(settings), keys=keys, password="demo-password-26"))
+    assert again.created == 0 and again.accounts == result.accounts
