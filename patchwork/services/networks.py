@@ -224,6 +224,8 @@ def view_network(
 
 def joinable(*, session: Session, actor: policy.Actor, network_id: str) -> Network:
     """The network a practitioner may register in, or the reason they cannot."""
+    if not policy.practitioner_work(actor):
+        raise NotFound("No such network")  # before anything about the network, even that it is closed
     network = _network(session, network_id)
     network_facts = facts(session, network)
     if network_facts.member(actor.account_id) is not None:

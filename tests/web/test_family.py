@@ -350,6 +350,12 @@ def test_a_family_member_is_refused_every_practitioner_route(
     ).json()
     other = client.post("/api/v1/networks", json=START | {"child": OTHER_CHILD}, headers=bearer(t["teacher"])).json()
     here, there = net["id"], other["id"]
+    # The other network is closed: even that must not show through.
+    teacher_id = net["members"]["Tom Fletcher"]["user_id"]
+    assert client.post(
+        f"/api/v1/networks/{there}/leads", json={"user_id": teacher_id}, headers=bearer(t["teacher"])
+    ).is_success
+    assert client.patch(f"/api/v1/networks/{there}", json={"status": "closed"}, headers=bearer(t["teacher"])).is_success
     search = {"family_name": "Thompson", "date_of_birth": "2017-03-27", "given_name": "Maya"}
     api_calls: list[tuple[str, str, dict[str, Any] | None, int]] = [
         ("POST", "/children/search", search, 404),
@@ -371,6 +377,7 @@ def test_a_family_member_is_refused_every_practitioner_route(
         ("GET", f"/networks/{there}/events", None, 404),
         ("GET", f"/networks/{there}", None, 404),
         ("POST", f"/networks/{there}/family-invitations", YOUNG, 404),
+        ("POST", f"/networks/{there}/involvements", {"role_label": "Mum", "reason": "x"}, 404),
     ]
     with ExitStack() as stack:
         browser = stack.enter_context(TestClient(client.app))
@@ -411,6 +418,8 @@ def test_a_family_member_is_refused_every_practitioner_route(
             ("GET", f"/family/networks/{there}", None),
             ("POST", f"/family/networks/{there}/voice", {"body": "Into another network"}),
             ("GET", f"/networks/{there}/notes", None),
+            ("GET", f"/networks/{there}/join", None),
+            ("POST", f"/networks/{there}/involvements", {"role_label": "Mum", "reason": "x"}),
             ("GET", "/admin/merge", None),
         ]
         before = _counts(world)
