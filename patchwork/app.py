@@ -18,7 +18,7 @@ from patchwork.errors import DomainError
 from patchwork.logs import configure as configure_logging
 from patchwork.runtime import Runtime
 from patchwork.settings import Settings, load_settings
-from patchwork.web import api, errors, health, ws
+from patchwork.web import api, errors, health, live, ws
 from patchwork.web.middleware import Authentication, CsrfProtection, RequestContext, SecurityHeaders
 from patchwork.web.pages import account, admin, audit, auth, exports, family, networks, notes
 from patchwork.web.pages.common import Redirect, redirect_handler
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/api/v1/openapi.json", api.openapi_document, methods=["GET"]),
         WebSocketRoute("/api/v1/stream", ws.api_stream),
+        WebSocketRoute("/live", live.page_stream),
         *api.api.routes(),
         *auth.routes,
         *account.routes,

@@ -88,3 +88,9 @@ def followed_networks(*, session: Session, account: Account) -> list[str]:
         )
         return list(session.exec(family).all())
     return []
+
+
+def page_cursor(*, session: Session, keys: Keyring, network_id: str) -> str:
+    """The cursor of this moment in a network, for a page to resume its live updates from. Read it in the same
+    snapshot as what the page shows (Database.run(..., snapshot=True)), so nothing is missed or shown twice."""
+    return keys.cursors.seal(network_id, events.head(session=session, network_id=network_id))

@@ -58,8 +58,11 @@ class Live:
             for task in waiting:
                 task.cancel()
             for task in (*done, *waiting):
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError):
-                    await task
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                    try:
+                        await task
+                    except Exception as error:  # the client went away mid-send: nothing to tell it
+                        log.info("stream.closed", extra={"reason": type(error).__name__})
             ended = self.subscriber.ended
             if ended is not None:
                 log.info("stream.ended", extra={"account_id": self.viewer.account.id, "code": ended.code})

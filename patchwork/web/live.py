@@ -1,0 +1,166 @@
+"""The pages' own websocket at /live: htmx's ws extension swaps in HTML rendered for this viewer.
+
+A page carries the cursor of the moment it was rendered; on every (re)connect its script sends that cursor back
+(`{"type": "resume", "network": ..., "cursor": ...}`), and the page receives what it missed, in order, once, then
+everything new. A page away too long is told to reload instead. Cookie sockets check the Origin: another site's
+page cannot open one with the viewer's cookie.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment
+from sqlmodel import Session
+from starlette.datastructures import QueryParams
+from starlette.websockets import WebSocket
+
+from patchwork.auth.csrf import csrf_token
+from patchwork.errors import DomainError, Invalid, NotFound
+from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, Batch, Fact
+from patchwork.realtime import Subscriber
+from patchwork.runtime import Runtime
+from patchwork.services import notes
+from patchwork.web.filters import chronology_filters
+from patchwork.web.middleware import CSRF_FIELD, header
+from patchwork.web.viewer import Viewer
+from patchwork.web.ws import Live
+
+VIEWS = frozenset({"feed", "note", "chronology", "network"})
+LONG_AWAY = 200
+CLOSE_NOT_ALLOWED = 4403
+
+
+class PageSubscriber(Subscriber):
+    """Queues the event itself: each page renders its own HTML for its viewer."""
+
+    def encode(self, batch: Batch, fact: Fact) -> Fact | str:
+        return fact
+
+    def left(self, network_id: str) -> None:
+        self.put(BANNER_LEFT)
+
+
+BANNER_LEFT = "left"
+
+
+class PageStream(Live):
+    def __init__(
+        self, websocket: WebSocket, runtime: Runtime, viewer: Viewer, view: str, params: QueryParams, env: Environment
+    ) -> None:
+        super().__init__(websocket, runtime, viewer, PageSubscriber(viewer.account.id))
+        self.view = view
+        self.params = params
+        self.env = env
+        self.network_id: str | None = None
+        self.note_id = params.get("note")
+        self.csrf = csrf_token(runtime.settings.secret_key, "session:" + (viewer.session_id or ""))
+
+    def heartbeat(self) -> str:
+        return ""  # htmx swaps nothing for an empty message; the socket stays warm through proxies
+
+    async def handle(self, raw: str) -> None:
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            return
+        if not isinstance(frame, dict) or frame.get("type") != "resume" or self.network_id is not None:
+            return
+        network_id, cursor = frame.get("network"), frame.get("cursor")
+        if not isinstance(network_id, str) or not isinstance(cursor, str):
+            return
+        try:
+            found, seq, head = await self.position(network_id, cursor)
+        except DomainError:
+            self.subscriber.put(self._banner("stale"))
+            return
+        if head - seq > LONG_AWAY:
+            self.subscriber.put(self._banner("away"))
+            return
+        self.network_id = found
+        self.runtime.hub.follow(self.subscriber, found, seq)
+
+    async def render(self, fact: Fact) -> str | None:
+        if fact.type in MEMBER_EVENTS:
+            return self._cursor(fact) + (self._banner("members") if self.view == "network" else "")
+        if fact.type not in NOTE_EVENTS:
+            return self._cursor(fact)
+        if self.view == "feed":
+            return self._cursor(fact) + await self._note(fact, into_feed=fact.type == "note.created")
+        if self.view == "note" and fact.note_id == self.note_id:
+            return self._cursor(fact) + await self._note(fact, into_feed=False)
+        if self.view == "chronology":
+            return self._cursor(fact) + await self._chronology()
+        return self._cursor(fact)
+
+    async def send_text(self, text: str) -> None:
+        if text == BANNER_LEFT:
+            text = self._banner("left")
+        await super().send_text(text)
+
+    def _template(self, name: str, **context: Any) -> str:
+        return self.env.get_template(name).render(
+            csrf_token=self.csrf, csrf_field=CSRF_FIELD, viewer=self.viewer, **context
+        )
+
+    def _cursor(self, fact: Fact) -> str:
+        return self._template("live/_cursor.html", network_id=fact.network_id, cursor=fact.cursor)
+
+    def _banner(self, reason: str) -> str:
+        return self._template("live/_banner.html", reason=reason)
+
+    async def _note(self, fact: Fact, *, into_feed: bool) -> str:
+        rt, account, note_id = self.runtime, self.viewer.account, fact.note_id or ""
+
+        def load(session: Session) -> notes.NoteView | None:
+            try:
+                return notes.one_note(session=session, keys=rt.keys, account=account, note_id=note_id)
+            except NotFound:  # changed again since: the next event brings its state
+                return None
+
+        item = await rt.db.run(load)
+        if item is None:
+            return ""
+        return_to = "feed" if self.view == "feed" else "note"
+        return self._template("live/_note.html", item=item, return_to=return_to, into_feed=into_feed)
+
+    async def _chronology(self) -> str:
+        rt, account, network_id = self.runtime, self.viewer.account, self.network_id or ""
+        try:
+            filters = chronology_filters(self.params)
+        except Invalid:
+            return ""
+
+        def load(session: Session) -> list[notes.NoteView]:
+            return notes.chronology(
+                session=session, keys=rt.keys, account=account, network_id=network_id, filters=filters
+            )
+
+        rows = await rt.db.run(load)
+        filtered = bool(filters.categories or filters.levels or filters.organisation_ids)
+        filtered = filtered or bool(filters.observed_from or filters.observed_to)
+        return self._template("live/_chronology.html", rows=rows, filtered=filtered)
+
+
+def same_origin(websocket: WebSocket) -> bool:
+    origin = header(websocket.scope, b"origin")
+    host = header(websocket.scope, b"host")
+    return bool(origin and host) and urlsplit(origin or "").netloc == host
+
+
+async def page_stream(websocket: WebSocket) -> None:
+    viewer: Viewer | None = websocket.scope["state"].get("viewer")
+    view = websocket.query_params.get("view", "")
+    if viewer is None or viewer.second_factor_pending or viewer.session_id is None:
+        await websocket.close(CLOSE_NOT_ALLOWED, "Sign in first")
+        return
+    if not same_origin(websocket) or view not in VIEWS:
+        await websocket.close(CLOSE_NOT_ALLOWED, "Not allowed")
+        return
+    await websocket.accept()
+    runtime: Runtime = websocket.scope["state"]["runtime"]
+    env: Environment = websocket.app.state.templates.env
+    stream = PageStream(websocket, runtime, viewer, view, websocket.query_params, env)
+    await stream.run()
