@@ -701,9 +701,12 @@ def feed(
     before: str | None = None,
     limit: int = FEED_PAGE,
     known: Standing | None = None,
+    audited: bool = False,
 ) -> NotePage:
     """Newest first, a page at a time, only what the viewer may see (`known`: a standing the caller already has)."""
     place = known or _network_for(session, account, network_id)
+    if audited:
+        _record_read(session, keys, place, "feed")
     limit = max(1, min(limit, MAX_PAGE))
     query = select(Note).where(
         Note.network_id == place.network.id, visible(place.viewer, history_rule=place.network.history_rule)
@@ -730,12 +733,15 @@ def chronology(
     network_id: str,
     filters: ChronologyFilters,
     known: Standing | None = None,
+    audited: bool = False,
 ) -> list[NoteView]:
     """By date observed, oldest first, filtered, only what the viewer may see.
 
     Family members cannot filter by organisation: it could tell them who wrote a note whose author is hidden.
     """
     place = known or _network_for(session, account, network_id)
+    if audited:
+        _record_read(session, keys, place, "chronology")
     if place.viewer.kind != "practitioner":
         filters = replace(filters, organisation_ids=frozenset())
     query = select(Note).where(
@@ -757,9 +763,29 @@ def chronology(
     return views(session=session, keys=keys, place=place, notes=list(rows))
 
 
-def one_note(*, session: Session, keys: Keyring, account: Account, note_id: str) -> NoteView:
+def one_note(*, session: Session, keys: Keyring, account: Account, note_id: str, audited: bool = False) -> NoteView:
     found = _visible_note(session, account, note_id)
+    if audited:
+        _record_read(session, keys, found.place, "note", note_id=found.note.id)
     return views(session=session, keys=keys, place=found.place, notes=[found.note])[0]
+
+
+def _record_read(session: Session, keys: Keyring, place: Standing, view: str, *, note_id: str | None = None) -> None:
+    """A person's read of notes, for the audit trail and the family's access log ("notes.viewed").
+
+    Opt-in (`audited=True`): pages and API reads ask for it; showing back what someone has just written, or a live
+    update to a page whose opening was already recorded, does not.
+    """
+    audit.record(
+        session=session,
+        key=keys.audit,
+        action="notes.viewed",
+        actor_id=place.account.id,
+        network_id=place.network.id,
+        target_type="note" if note_id else None,
+        target_id=note_id,
+        details={"view": view},
+    )
 
 
 def views(*, session: Session, keys: Keyring, place: Standing, notes: list[Note]) -> list[NoteView]:

@@ -155,6 +155,7 @@ async def list_notes(request: Request) -> Response:
             network_id=request.path_params["network_id"],
             before=request.query_params.get("before") or None,
             limit=limit,
+            audited=True,
         )
     )
     return json_response(NoteList(notes=[note_out(v) for v in page.notes], next=page.next_cursor))
@@ -168,7 +169,11 @@ async def get_note(request: Request) -> Response:
     rt = runtime(request)
     view = await rt.db.run(
         lambda session: notes.one_note(
-            session=session, keys=rt.keys, account=viewer.account, note_id=request.path_params["note_id"]
+            session=session,
+            keys=rt.keys,
+            account=viewer.account,
+            note_id=request.path_params["note_id"],
+            audited=True,
         )
     )
     return json_response(note_out(view))

@@ -84,4 +84,4 @@ def test_list_queries_do_not_grow_with_notes(settings, world: World) -> None:  #
             listed = client.get(paths[0], headers=bearer(t["officer"])).json()["notes"]
             assert len(listed) == count
     assert results[0] == results[1], f"queries grew with the number of notes: {results}"
-    assert results[0][0] <= 16
+    assert results[0][0] <= 20  # 4 of them record the read in the audit trail

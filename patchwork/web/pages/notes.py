@@ -105,12 +105,13 @@ class Place:
         ]
 
 
-def _place(session: Session, keys: Keyring, viewer: Viewer, network_id: str, *, audited: bool) -> Place:
+def _place(session: Session, keys: Keyring, viewer: Viewer, network_id: str) -> Place:
+    """The notes services audit the read itself ("notes.viewed"), so the network's view is not audited again."""
     standing = notes.standing(session=session, account=viewer.account, network_id=network_id)
     if standing.viewer.kind != "practitioner":
         return Place(standing=standing)
     view = networks.view_network(
-        session=session, keys=keys, actor=viewer.actor, network_id=standing.network.id, audited=audited
+        session=session, keys=keys, actor=viewer.actor, network_id=standing.network.id, audited=False
     )
     return Place(standing=standing, child_name=view.child.display_name, members=view.members)
 
@@ -131,7 +132,7 @@ async def feed_page(
     before = request.query_params.get("before") or None
 
     def load(session: Session) -> tuple[Place, notes.NotePage]:
-        place = _place(session, rt.keys, viewer, network_id, audited=status == 200)
+        place = _place(session, rt.keys, viewer, network_id)
         page = notes.feed(
             session=session,
             keys=rt.keys,
@@ -139,6 +140,7 @@ async def feed_page(
             network_id=place.network.id,
             before=before,
             known=place.standing,
+            audited=status == 200,
         )
         return place, page
 
@@ -240,7 +242,7 @@ async def _note_form(
     network_id = request.path_params["network_id"]
 
     def load(session: Session) -> tuple[Place, list[tuple[str, str]], notes.AudiencePreview | None, dict[str, str]]:
-        place = _place(session, rt.keys, viewer, network_id, audited=False)
+        place = _place(session, rt.keys, viewer, network_id)
         if place.viewer.kind != "practitioner":
             raise NotFound("No such network")
         family = notes.family_choices(session=session, account=viewer.account, network_id=place.network.id)
@@ -344,7 +346,7 @@ async def show_chronology(request: Request) -> Response:
         errors = problem.fields
 
     def load(session: Session) -> tuple[Place, list[notes.NoteView]]:
-        place = _place(session, rt.keys, viewer, network_id, audited=True)
+        place = _place(session, rt.keys, viewer, network_id)
         if errors:
             return place, []
         rows = notes.chronology(
@@ -354,6 +356,7 @@ async def show_chronology(request: Request) -> Response:
             network_id=place.network.id,
             filters=filters,
             known=place.standing,
+            audited=True,
         )
         return place, rows
 
@@ -391,8 +394,8 @@ async def _load_note(request: Request, *, audited: bool) -> tuple[Place, notes.N
     note_id = request.path_params["note_id"]
 
     def load(session: Session) -> tuple[Place, notes.NoteView]:
-        item = notes.one_note(session=session, keys=rt.keys, account=viewer.account, note_id=note_id)
-        place = _place(session, rt.keys, viewer, item.note.network_id, audited=audited)
+        item = notes.one_note(session=session, keys=rt.keys, account=viewer.account, note_id=note_id, audited=audited)
+        place = _place(session, rt.keys, viewer, item.note.network_id)
         return place, item
 
     return await rt.db.run(load)
