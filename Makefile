@@ -54,6 +54,7 @@ vendor: node_modules/.package-lock.json
 
 bench: $(BIN)/patchwork
 	$(BIN)/patchwork bench signin
+	$(BIN)/patchwork bench fanout --clients 100 --notes 200
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -74,6 +74,23 @@ def _parser() -> argparse.ArgumentParser:
     signin.add_argument("--requests", type=int, default=200)
     signin.add_argument("--background", type=int, default=50, help="other requests kept in flight")
     signin.set_defaults(handler=_bench_signin)
+    fanout = bench_commands.add_parser(
+        "fanout", help="live delivery over /api/v1/stream: latency, losses, duplicates; or idle-connection memory"
+    )
+    fanout.add_argument("--clients", type=int, default=100, help="stream connections, the poster's included")
+    fanout.add_argument("--notes", type=int, default=200, help="network notes posted one after another")
+    fanout.add_argument("--idle", type=int, metavar="N", help="instead: hold N idle connections, report server memory")
+    fanout.add_argument("--accounts", type=int, help="accounts whose tokens connections share (default: 1 per client)")
+    fanout.add_argument("--interval", type=float, default=0.0, help="seconds between posts (default: back to back)")
+    fanout.add_argument("--wait", type=float, default=30.0, help="seconds to wait for deliveries after the last post")
+    fanout.add_argument("--no-compression", action="store_true", help="do not offer permessage-deflate")
+    fanout.add_argument("--url", help="a running server to measure (default: start one on a fresh SQLite database)")
+    fanout.add_argument("--admin-email", help="with --url: a system admin (password: PATCHWORK_ADMIN_PASSWORD)")
+    fanout.add_argument("--admin-password", help="with --url, instead of PATCHWORK_ADMIN_PASSWORD")
+    fanout.add_argument("--server-pid", type=int, help="with --url: the server's process id, to read its memory")
+    fanout.add_argument("--database-url", help="database for the started server (default: temporary SQLite)")
+    fanout.add_argument("--redis-url", help="Redis broker for the started server (default: in-process)")
+    fanout.set_defaults(handler=_bench_fanout)
     bench_audit = bench_commands.add_parser("audit", help="audit-chain verification speed on a throwaway database")
     bench_audit.add_argument("--events", type=int, default=100_000)
     bench_audit.add_argument("--database-url", help="PostgreSQL admin URL (default: a temporary SQLite file)")
@@ -251,6 +268,52 @@ def _bench_signin(settings: Settings, args: argparse.Namespace) -> int:
 
     print(json.dumps(asyncio.run(run(settings, requests=args.requests, background=args.background)), indent=2))
     return 0
+
+
+def _bench_fanout(settings: Settings, args: argparse.Namespace) -> int:
+    from patchwork.bench.fanout import BenchError, Remote, Spawn, exit_status, run_fanout, run_idle
+
+    server: Remote | Spawn
+    if args.url:
+        password = args.admin_password or os.environ.get("PATCHWORK_ADMIN_PASSWORD")
+        if not args.admin_email or not password or args.database_url or args.redis_url:
+            print(
+                "patchwork: --url needs --admin-email and a password, and no --database-url or --redis-url",
+                file=sys.stderr,
+            )
+            return 2
+        server = Remote(args.url, args.admin_email, password, args.server_pid)
+    else:
+        server = Spawn(database_url=args.database_url, redis_url=args.redis_url)
+    try:
+        if args.idle is not None:
+            result = asyncio.run(
+                run_idle(
+                    settings,
+                    connections=args.idle,
+                    server=server,
+                    accounts=args.accounts,
+                    compression=not args.no_compression,
+                )
+            )
+        else:
+            result = asyncio.run(
+                run_fanout(
+                    settings,
+                    clients=args.clients,
+                    notes=args.notes,
+                    server=server,
+                    accounts=args.accounts,
+                    interval=args.interval,
+                    wait=args.wait,
+                    compression=not args.no_compression,
+                )
+            )
+    except (BenchError, ValueError) as error:
+        print(f"patchwork: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return exit_status(result)
 
 
 def _bench_audit(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,0 +1,739 @@
+"""Live-delivery benchmark of /api/v1/stream: latency, throughput, losses and duplicates of `note.created`
+events fanned out to N websocket clients, and the server's resident memory with many idle connections.
+
+Everything is set up through the JSON API (organisations, accounts, one network), against a running server
+or one started here on a fresh SQLite database. The clients run in this process and share the machine's
+CPUs with the server, so the figures are for client and server together on one host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import inspect
+import json
+import math
+import os
+import resource
+import secrets
+import string
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from patchwork.bench.signin import (
+    HOST,
+    THROTTLE_LIMIT,
+    BenchError,
+    _client,
+    _free_port,
+    _kill,
+    _patchwork,
+    _server_env,
+    _stop,
+    _tail,
+    _wait_until_healthy,
+    latency_summary,
+    percentile,
+)
+from patchwork.settings import Settings
+
+__all__ = ["BenchError", "Remote", "Spawn", "exit_status", "run_fanout", "run_idle", "tally"]
+
+T = TypeVar("T")
+ORGANISATION_TYPES = ("school", "health", "social_care", "police")
+SETUP_CONCURRENCY = 8
+CONNECT_CONCURRENCY = 50
+CLOSE_CONCURRENCY = 200
+IDLE_ACCOUNTS = 20
+OPEN_SECONDS = 60.0
+CLOSE_SECONDS = 2.0
+COMMAND_SECONDS = 120.0
+WARM_UP_SECONDS = 10.0
+WARM_UP_ROUNDS = 6
+DUPLICATE_GRACE_SECONDS = 1.0
+IDLE_SETTLE_SECONDS = 2.0
+POLL_SECONDS = 0.05
+FD_MARGIN = 200
+NETWORK_ATTEMPTS = 5
+STREAM_PATH = "/api/v1/stream"
+INVOLVEMENT = {"role_label": "Bench practitioner", "reason": "Measuring live delivery"}
+BASIS = {"kind": "without_consent", "reason": "public_task", "justification": "bench"}
+# websockets >= 15 reads proxies from the environment; nothing may stand between the bench and the server.
+_DIRECT: dict[str, Any] = {"proxy": None} if "proxy" in inspect.signature(connect).parameters else {}
+
+
+class Refused(BenchError):
+    def __init__(self, what: str, status: int, code: str, text: str) -> None:
+        super().__init__(f"{what} answered {status} ({code or 'no error code'}): {text[:500]}")
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A server that is already running, and a system admin's credentials for it."""
+
+    url: str
+    admin_email: str
+    admin_password: str
+    server_pid: int | None = None
+
+
+@dataclass(frozen=True)
+class Spawn:
+    """Start `patchwork serve` here; a temporary SQLite database unless a database URL is given."""
+
+    database_url: str | None = None
+    redis_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    base: str
+    admin_email: str
+    admin_password: str
+    server_pid: int | None
+    description: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Population:
+    network_id: str
+    tokens: list[str]  # one per account; the first is the poster's, who started the network
+    seconds: dict[str, float]
+
+
+@dataclass
+class Receiver:
+    """What one websocket client heard: each `note.created` with its arrival time, and how it ended."""
+
+    arrivals: list[tuple[str, float]] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    heartbeats: int = 0
+    other: Counter[str] = field(default_factory=Counter)
+    closed: str | None = None
+
+    def hear(self, raw: str | bytes, at: float) -> None:
+        try:
+            frame = json.loads(raw)
+            kind = frame.get("type")
+            note_id = str(frame["data"]["note_id"]) if kind == "note.created" else ""
+        except (ValueError, KeyError, TypeError, AttributeError):
+            self.other["malformed"] += 1
+            return
+        if note_id:
+            self.arrivals.append((note_id, at))
+            self.seen.add(note_id)
+        elif kind == "heartbeat":
+            self.heartbeats += 1
+        else:
+            self.other[str(kind)] += 1
+
+
+@dataclass(frozen=True)
+class Tally:
+    delivered: int
+    losses: int
+    duplicates: int
+    unexpected: int
+    clients_with_losses: int
+    latencies_ms: list[float]
+    last_arrival: float | None
+
+
+def tally(receivers: Sequence[Receiver], sent: dict[str, float], *, also_expected: Iterable[str] = ()) -> Tally:
+    """Count, per client, each sent note heard once (delivered), never (lost) or again (duplicate).
+
+    `sent` maps note ids to the moment their POST started; `also_expected` are other notes of the run
+    (warm-ups) that are neither measured nor unexpected. A repeat of any note counts as a duplicate."""
+    known = set(sent) | set(also_expected)
+    delivered = losses = duplicates = unexpected = clients_with_losses = 0
+    latencies: list[float] = []
+    last: float | None = None
+    for receiver in receivers:
+        first: dict[str, float] = {}
+        for note_id, at in receiver.arrivals:
+            if note_id in first:
+                duplicates += 1
+                continue
+            first[note_id] = at
+            if note_id not in known:
+                unexpected += 1
+        missing = 0
+        for note_id, started in sent.items():
+            arrived = first.get(note_id)
+            if arrived is None:
+                missing += 1
+                continue
+            delivered += 1
+            latencies.append((arrived - started) * 1000)
+            last = arrived if last is None else max(last, arrived)
+        losses += missing
+        clients_with_losses += missing > 0
+    return Tally(delivered, losses, duplicates, unexpected, clients_with_losses, latencies, last)
+
+
+def exit_status(result: dict[str, Any]) -> int:
+    """Non-zero when a delivery was lost or repeated, or a connection could not be opened."""
+    return 1 if result["losses"] or result["duplicates"] or result.get("failed_connections") else 0
+
+
+async def run_fanout(
+    settings: Settings,
+    *,
+    clients: int,
+    notes: int,
+    server: Remote | Spawn | None = None,
+    accounts: int | None = None,
+    interval: float = 0.0,
+    wait: float = 30.0,
+    compression: bool = True,
+    time_limit: float = 3600.0,
+) -> dict[str, Any]:
+    """N clients on the stream, one of them posting M network notes in turn; every client should hear each.
+
+    The poster is one of the clients and a member like the others, so `expected` is clients * notes."""
+    accounts = clients if accounts is None else accounts
+    if clients < 1 or notes < 1 or not 1 <= accounts <= clients or interval < 0 or wait <= 0:
+        raise ValueError("clients and notes must be positive, accounts between 1 and clients")
+    work = _fanout(settings, clients, notes, server or Spawn(), accounts, interval, wait, compression)
+    return await _limited(time_limit, work)
+
+
+async def run_idle(
+    settings: Settings,
+    *,
+    connections: int,
+    server: Remote | Spawn | None = None,
+    accounts: int | None = None,
+    compression: bool = True,
+    time_limit: float = 3600.0,
+) -> dict[str, Any]:
+    """Hold N idle stream connections and read the server's resident memory before and after."""
+    accounts = min(connections, IDLE_ACCOUNTS) if accounts is None else accounts
+    if connections < 1 or not 1 <= accounts <= connections:
+        raise ValueError("connections must be positive, accounts between 1 and connections")
+    return await _limited(time_limit, _idle(settings, connections, server or Spawn(), accounts, compression))
+
+
+async def _limited(time_limit: float, work: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    deadline = asyncio.timeout(time_limit)
+    try:
+        async with deadline:
+            return await work
+    except TimeoutError as error:
+        if deadline.expired():
+            raise BenchError(f"The fan-out benchmark did not finish within {time_limit:g} s.") from error
+        raise
+
+
+async def _fanout(
+    settings: Settings,
+    clients: int,
+    notes: int,
+    server: Remote | Spawn,
+    accounts: int,
+    interval: float,
+    wait: float,
+    compression: bool,
+) -> dict[str, Any]:
+    load_at_start = _load_average()
+    open_files = _raise_open_file_limit(clients)
+    async with _target(settings, server) as target, _client(target.base, SETUP_CONCURRENCY) as http:
+        started = time.perf_counter()
+        population = await _populate(http, target, accounts)
+        tokens = _spread(population.tokens, clients)
+        async with _connected(target.base, tokens, compression=compression) as (receivers, connect_seconds):
+            warm_started = time.perf_counter()
+            poster = population.tokens[0]
+            warm_ups = await _warm_up(http, poster, population.network_id, receivers)
+            if deaf := _deaf(receivers, warm_ups):
+                raise BenchError(f"{deaf} of {clients} clients heard none of {len(warm_ups)} warm-up notes.")
+            setup = {
+                **population.seconds,
+                "connect": round(connect_seconds, 2),
+                "warm_up": round(time.perf_counter() - warm_started, 2),
+                "total": round(time.perf_counter() - started, 2),
+            }
+            sent, post_ms = await _post_many(http, poster, population.network_id, notes, interval)
+            await _until_heard(receivers, set(sent), wait)
+            if all(set(sent) <= r.seen for r in receivers):
+                await asyncio.sleep(DUPLICATE_GRACE_SECONDS)
+            counted = tally(receivers, sent, also_expected=warm_ups)
+            closed = Counter(r.closed for r in receivers if r.closed is not None)
+    first_sent = min(sent.values())
+    span = (counted.last_arrival - first_sent) if counted.last_arrival is not None else None
+    return {
+        "benchmark": "fanout",
+        "server": target.description,
+        "cpu_count": os.cpu_count(),
+        # The clients, the poster and the server share these CPUs; other work on the machine does too.
+        "load_average_1min_at_start_and_end": [load_at_start, _load_average()],
+        "clients": clients,
+        "accounts": accounts,
+        "notes": notes,
+        "compression": _compression(compression),
+        "expected": clients * notes,
+        "expected_means": "every client hears every note: all are network members, the poster's connection too",
+        "delivered": counted.delivered,
+        "losses": counted.losses,
+        "duplicates": counted.duplicates,
+        "unexpected": counted.unexpected,
+        "clients_with_losses": counted.clients_with_losses,
+        "closed_by_server": dict(closed),
+        "latency_ms": latency_summary(counted.latencies_ms),
+        "latency_means": "from just before the note's POST to the frame's arrival at each client",
+        "deliveries_per_second": round(counted.delivered / span, 1) if span else None,
+        "delivery_span_s": round(span, 3) if span is not None else None,
+        "post_ms": _two_points(post_ms),
+        "post_interval_s": interval,
+        "wait_after_last_post_s": wait,
+        "warm_up_notes": len(warm_ups),
+        "setup_seconds": setup,
+        "open_files_limit": open_files,
+    }
+
+
+async def _idle(
+    settings: Settings, connections: int, server: Remote | Spawn, accounts: int, compression: bool
+) -> dict[str, Any]:
+    open_files = _raise_open_file_limit(connections)
+    async with _target(settings, server) as target, _client(target.base, SETUP_CONCURRENCY) as http:
+        population = await _populate(http, target, accounts)
+        await asyncio.sleep(IDLE_SETTLE_SECONDS)
+        before = _tree_rss_kib(target.server_pid)
+        tokens = _spread(population.tokens, connections)
+        async with _connected(target.base, tokens, compression=compression, give_up=False) as (
+            receivers,
+            connect_seconds,
+        ):
+            await asyncio.sleep(IDLE_SETTLE_SECONDS)
+            connected = _tree_rss_kib(target.server_pid)
+            started = time.perf_counter()
+            posted = await _warm_up(http, population.tokens[0], population.network_id, receivers)
+            heard_seconds = time.perf_counter() - started
+            await asyncio.sleep(IDLE_SETTLE_SECONDS)
+            after_delivery = _tree_rss_kib(target.server_pid)
+            deaf = _deaf(receivers, posted)
+            duplicates = tally(receivers, {}, also_expected=posted).duplicates
+            closed = Counter(r.closed for r in receivers if r.closed is not None)
+            client_rss = _rss_kib(os.getpid())
+    growth = connected - before if connected is not None and before is not None else None
+    return {
+        "benchmark": "fanout-idle",
+        "server": target.description,
+        "connections": connections,
+        "connected": len(receivers),
+        "failed_connections": connections - len(receivers),
+        "accounts": accounts,
+        "connections_per_token": math.ceil(connections / accounts),
+        "tokens_shared": "argon2 sign-ins are slow, so connections share the accounts' tokens",
+        "compression": _compression(compression),
+        "connect_seconds": round(connect_seconds, 2),
+        "server_rss_mib": {
+            "before_connecting": _mib(before),
+            f"all_connected_after_{IDLE_SETTLE_SECONDS:g}s": _mib(connected),
+            "after_every_connection_heard_a_note": _mib(after_delivery),
+            "growth_for_connections": _mib(growth),
+        },
+        "server_rss_per_connection_kib": round(growth / len(receivers), 1) if growth and receivers else None,
+        "server_rss_means": "VmRSS of the server process and its children, from /proc",
+        "notes_posted_until_every_connection_heard_one": len(posted),
+        "seconds_until_every_connection_heard_one": round(heard_seconds, 2),
+        "losses": deaf,
+        "losses_means": "open connections that heard none of the notes posted",
+        "duplicates": duplicates,
+        "closed_by_server": dict(closed),
+        "client_rss_mib": _mib(client_rss),
+        "open_files_limit": open_files,
+    }
+
+
+def _compression(offered: bool) -> str:
+    return "permessage-deflate offered, as browsers do" if offered else "none"
+
+
+def _two_points(values: Sequence[float]) -> dict[str, float]:
+    return {"p50": round(percentile(values, 0.5), 2), "p99": round(percentile(values, 0.99), 2)}
+
+
+def _mib(kib: int | None) -> float | None:
+    return round(kib / 1024, 1) if kib is not None else None
+
+
+def _load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def _spread(tokens: Sequence[str], connections: int) -> list[str]:
+    """One token per connection, the accounts taking turns; the poster's token comes first."""
+    return [tokens[i % len(tokens)] for i in range(connections)]
+
+
+def _raise_open_file_limit(connections: int) -> int:
+    """Lift the soft limit on open files to the hard one; a server started from here inherits it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, connections + 4 * FD_MARGIN)
+    if soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft < connections + FD_MARGIN:
+        raise BenchError(f"{connections} connections need more open files than the limit of {soft} allows.")
+    return soft
+
+
+def _rss_kib(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _tree_rss_kib(pid: int | None) -> int | None:
+    """Resident memory of a process and all its descendants (uvicorn workers, say), in KiB."""
+    if pid is None or _rss_kib(pid) is None:
+        return None
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    family, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, of in parents.items() if of == parent and child not in family]
+        family.update(children)
+        frontier.extend(children)
+    return sum(_rss_kib(member) or 0 for member in family)
+
+
+@asynccontextmanager
+async def _target(settings: Settings, server: Remote | Spawn) -> AsyncIterator[Target]:
+    if isinstance(server, Remote):
+        yield Target(
+            base=server.url.rstrip("/"),
+            admin_email=server.admin_email,
+            admin_password=server.admin_password,
+            server_pid=server.server_pid,
+            description={"url": server.url, "database": "as configured", "broker": "as configured"},
+        )
+        return
+    with tempfile.TemporaryDirectory(prefix="patchwork-fanout-") as directory:
+        workdir = Path(directory)
+        database_url = server.database_url or f"sqlite:///{workdir / 'bench.db'}"
+        env = _server_env(settings, database_url)
+        if server.redis_url:
+            env["PATCHWORK_REDIS_URL"] = server.redis_url
+        email, password = f"fanout-admin-{secrets.token_hex(4)}@bench.example.org", secrets.token_urlsafe(15)
+        await _command(env, workdir, "db", "upgrade")
+        await _command({**env, "PATCHWORK_ADMIN_PASSWORD": password}, workdir, "createadmin", "--email", email)
+        async with _server(env, workdir) as (base, pid):
+            yield Target(
+                base=base,
+                admin_email=email,
+                admin_password=password,
+                server_pid=pid,
+                description={
+                    "process": f"patchwork serve, 1 uvicorn worker, {HOST}, started by the bench",
+                    "database": urlsplit(database_url).scheme.split("+")[0]
+                    + ("" if server.database_url else " (fresh temporary file)"),
+                    "broker": "redis" if server.redis_url else "memory (in-process)",
+                    "throttle": f"sign-in limits raised to {THROTTLE_LIMIT} for this run",
+                },
+            )
+
+
+async def _command(env: dict[str, str], workdir: Path, *args: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        *_patchwork(*args),
+        env=env,
+        cwd=workdir,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), COMMAND_SECONDS)
+    except BaseException:
+        _kill(process)
+        await process.wait()
+        raise
+    if process.returncode != 0:
+        raise BenchError(f"`patchwork {' '.join(args)}` failed ({process.returncode}): {output.decode()[-2000:]}")
+
+
+@asynccontextmanager
+async def _server(env: dict[str, str], workdir: Path) -> AsyncIterator[tuple[str, int]]:
+    """Like the sign-in bench's server, but the process id is wanted too, to read its memory."""
+    port = _free_port()
+    log_path = workdir / "server.log"
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            *_patchwork("serve", "--host", HOST, "--port", str(port)),
+            env=env,
+            cwd=workdir,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        base = f"http://{HOST}:{port}"
+        await _wait_until_healthy(base, process, log_path)
+        yield base, process.pid
+        if process.returncode is not None:
+            raise BenchError(f"The server exited during the run ({process.returncode}): {_tail(log_path)}")
+    finally:
+        await _stop(process)
+
+
+async def _call(
+    http: httpx.AsyncClient, what: str, path: str, body: dict[str, Any], *, token: str | None = None
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await http.post(path, json=body, headers=headers)
+    if response.status_code != 201:
+        try:
+            code = str(response.json()["error"]["code"])
+        except (ValueError, KeyError, TypeError):
+            code = ""
+        hint = (
+            " (raise PATCHWORK_SIGN_IN_*_LIMIT on the server, or pass --accounts)"
+            if response.status_code == 429
+            else ""
+        )
+        raise Refused(what + hint, response.status_code, code, response.text)
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def _bounded(limit: int, jobs: Iterable[Callable[[], Awaitable[T]]]) -> list[T]:
+    """Run the jobs, at most `limit` at a time; the first failure cancels the rest and is raised."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(job: Callable[[], Awaitable[T]]) -> T:
+        async with gate:
+            return await job()
+
+    tasks = [asyncio.ensure_future(one(job)) for job in jobs]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _populate(http: httpx.AsyncClient, target: Target, accounts: int) -> Population:
+    """Organisations, practitioners with a token each, and one network they all belong to."""
+    run = secrets.token_hex(4)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    admin = await _sign_in(http, target.admin_email, target.admin_password)
+    organisations = await _bounded(
+        SETUP_CONCURRENCY,
+        (
+            functools.partial(
+                _call,
+                http,
+                "Creating an organisation",
+                "/api/v1/organisations",
+                {"name": f"Fan-out bench {run} {kind}", "type": kind},
+                token=admin,
+            )
+            for kind in ORGANISATION_TYPES[:accounts]
+        ),
+    )
+    password = secrets.token_urlsafe(15)
+    emails = [f"fanout-{run}-{n:05d}@bench.example.org" for n in range(accounts)]
+    users = (
+        {
+            "email": email,
+            "name": f"Fanout Practitioner {n}",
+            "organisation_id": organisations[n % len(organisations)]["id"],
+            "password": password,
+        }
+        for n, email in enumerate(emails)
+    )
+    await _bounded(
+        SETUP_CONCURRENCY,
+        (functools.partial(_call, http, "Creating an account", "/api/v1/users", u, token=admin) for u in users),
+    )
+    seconds["accounts"] = round(time.perf_counter() - started, 2)
+    started = time.perf_counter()
+    tokens = await _bounded(SETUP_CONCURRENCY, (functools.partial(_sign_in, http, e, password) for e in emails))
+    seconds["sign_ins"] = round(time.perf_counter() - started, 2)
+    started = time.perf_counter()
+    network_id = await _start_network(http, tokens[0])
+    path = f"/api/v1/networks/{network_id}/involvements"
+    await _bounded(
+        SETUP_CONCURRENCY,
+        (functools.partial(_call, http, "Registering an involvement", path, INVOLVEMENT, token=t) for t in tokens[1:]),
+    )
+    seconds["network"] = round(time.perf_counter() - started, 2)
+    return Population(network_id=network_id, tokens=tokens, seconds=seconds)
+
+
+async def _sign_in(http: httpx.AsyncClient, email: str, password: str) -> str:
+    answer = await _call(http, f"Signing in as {email}", "/api/v1/tokens", {"email": email, "password": password})
+    return str(answer["token"])
+
+
+async def _start_network(http: httpx.AsyncClient, token: str) -> str:
+    """A network for a made-up child; another made-up child if the server sees a near duplicate."""
+    for _ in range(NETWORK_ATTEMPTS):
+        body = {"child": _made_up_child(), **INVOLVEMENT}
+        try:
+            answer = await _call(http, "Starting a network", "/api/v1/networks", body, token=token)
+        except Refused as refusal:
+            if refusal.code == "possible_duplicate":
+                continue
+            raise
+        return str(answer["id"])
+    raise BenchError(f"Every one of {NETWORK_ATTEMPTS} made-up children was refused as a possible duplicate.")
+
+
+def _made_up_child() -> dict[str, str]:
+    def name() -> str:
+        return "".join(secrets.choice(string.ascii_lowercase) for _ in range(10)).capitalize()
+
+    born = datetime.now(UTC).date() - timedelta(days=365 + secrets.randbelow(15 * 365))
+    return {"given_name": name(), "family_name": name(), "date_of_birth": born.isoformat()}
+
+
+def _stream_url(base: str) -> str:
+    parts = urlsplit(base)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}{STREAM_PATH}"
+
+
+@asynccontextmanager
+async def _connected(
+    base: str, tokens: Sequence[str], *, compression: bool, give_up: bool = True
+) -> AsyncIterator[tuple[list[Receiver], float]]:
+    """One stream connection per token, each heard by its own task; yields those that opened.
+
+    With `give_up`, one connection that cannot open ends the run; otherwise it is left out."""
+    url = _stream_url(base)
+    opened: list[tuple[ClientConnection, Receiver, asyncio.Task[None]]] = []
+    problems: Counter[str] = Counter()
+    started = time.perf_counter()
+
+    async def open_one(token: str) -> None:
+        try:
+            connection = await connect(
+                url,
+                additional_headers={"Authorization": f"Bearer {token}"},
+                open_timeout=OPEN_SECONDS,
+                close_timeout=CLOSE_SECONDS,
+                compression="deflate" if compression else None,
+                ping_interval=None,  # the server pings; answering is enough to stay open
+                **_DIRECT,
+            )
+        except Exception as error:  # refused handshakes, resets, timeouts: counted, reported
+            problems[f"{type(error).__name__}: {error}"[:160]] += 1
+            return
+        receiver = Receiver()
+        opened.append((connection, receiver, asyncio.create_task(_listen(connection, receiver))))
+
+    try:
+        await _bounded(CONNECT_CONCURRENCY, (functools.partial(open_one, t) for t in tokens))
+        seconds = time.perf_counter() - started
+        if problems and give_up:
+            raise BenchError(f"{sum(problems.values())} of {len(tokens)} stream connections failed: {dict(problems)}")
+        yield [receiver for _, receiver, _ in opened], seconds
+    finally:
+        await _bounded(CLOSE_CONCURRENCY, (functools.partial(_close, c) for c, _, _ in opened))
+        for _, _, task in opened:
+            task.cancel()
+        await asyncio.gather(*(task for _, _, task in opened), return_exceptions=True)
+
+
+async def _close(connection: ClientConnection) -> None:
+    with contextlib.suppress(Exception):
+        await connection.close()
+
+
+async def _listen(connection: ClientConnection, receiver: Receiver) -> None:
+    try:
+        async for raw in connection:
+            receiver.hear(raw, time.perf_counter())
+    except ConnectionClosed:
+        pass
+    rcvd = connection.close_code
+    receiver.closed = str(rcvd) if rcvd is not None else "no close frame"
+
+
+async def _warm_up(http: httpx.AsyncClient, token: str, network_id: str, receivers: Sequence[Receiver]) -> set[str]:
+    """Post notes until every client has heard one, and so is open and following the network, or give up.
+
+    Returns the notes posted; a client that has heard none of them is deaf."""
+    posted: set[str] = set()
+    for _ in range(WARM_UP_ROUNDS):
+        sent, _ = await _post_many(http, token, network_id, 1, 0.0, label="warm-up")
+        posted |= set(sent)
+        give_up = time.monotonic() + WARM_UP_SECONDS
+        while time.monotonic() < give_up:
+            if all(r.seen & posted for r in receivers):
+                return posted
+            await asyncio.sleep(POLL_SECONDS)
+    return posted
+
+
+def _deaf(receivers: Sequence[Receiver], posted: set[str]) -> int:
+    return sum(1 for r in receivers if not r.seen & posted)
+
+
+async def _post_many(
+    http: httpx.AsyncClient, token: str, network_id: str, count: int, interval: float, *, label: str = "bench"
+) -> tuple[dict[str, float], list[float]]:
+    """Post `count` network notes one after another; when each POST started (by note id) and how long each took."""
+    path = f"/api/v1/networks/{network_id}/notes"
+    sent: dict[str, float] = {}
+    took_ms: list[float] = []
+    run = secrets.token_hex(4)
+    for n in range(count):
+        body = {
+            "body": f"Fan-out {label} note {n} of run {run}",
+            "category": "other",
+            "level": "observation",
+            "observed_on": datetime.now(UTC).date().isoformat(),
+            "audience": {"kind": "network"},
+            "basis": BASIS,
+        }
+        started = time.perf_counter()
+        answer = await _call(http, "Posting a note", path, body, token=token)
+        took_ms.append((time.perf_counter() - started) * 1000)
+        sent[str(answer["id"])] = started
+        if interval:
+            await asyncio.sleep(max(0.0, started + interval - time.perf_counter()))
+    return sent, took_ms
+
+
+async def _until_heard(receivers: Sequence[Receiver], notes: set[str], wait: float) -> None:
+    """Until every client has heard every note, every client still short of some has closed, or `wait` is up."""
+    give_up = time.monotonic() + wait
+    while time.monotonic() < give_up:
+        short = [r for r in receivers if not notes <= r.seen]
+        if all(r.closed is not None for r in short):
+            return
+        await asyncio.sleep(POLL_SECONDS)
