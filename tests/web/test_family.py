@@ -532,6 +532,7 @@ def test_invite_accept_and_the_family_view_on_pages(
     assert len(viewed) == 1
 
     assert home.get("/", follow_redirects=False).headers["location"] == "/family"
+    assert home.get("/account").status_code == 200 and home.get("/account/two-factor").status_code == 200
     listing = home.get("/family")
     assert f'href="/family/networks/{net["id"]}"' in listing.text and "You joined as: Mother" in listing.text
 
