@@ -133,6 +133,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         access_log=False,
         log_level=settings.log_level.lower(),
+        # Live frames are a few hundred bytes: compressing each for each socket costs CPU and ~35 KiB per socket.
+        ws_per_message_deflate=False,
     )
     return 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import uuid
@@ -40,8 +41,9 @@ from patchwork.models.notes import (
     NoteFamilyShare,
     NoteRevision,
 )
+from patchwork.realtime import Subscriber
 from patchwork.runtime import keyring_for
-from patchwork.services import children, events, exports, notes, stream
+from patchwork.services import children, delivery, events, exports, notes, stream
 from tests.conftest import _empty, make_settings
 
 # CI runs at least 500 examples on SQLite (and 50 more on PostgreSQL); a local run takes fewer unless asked.
@@ -331,6 +333,7 @@ def check_world(database_url: str, client: TestClient, world: World, pdf_viewer:
     try:
         built = build(db, keys, world)
         missing_id = str(uuid.uuid4())
+        _check_live_stream(db, keys, built, world)
         for position, (key, viewer) in enumerate(built.viewers.items()):
             account = built.accounts[key]
             expected = {
@@ -343,6 +346,33 @@ def check_world(database_url: str, client: TestClient, world: World, pdf_viewer:
             _check_api(db, client, built, account, expected, in_network, missing_id, each_note=position == pdf_viewer)
     finally:
         db.dispose()
+
+
+def _check_live_stream(db: Database, keys: Keyring, built: Built, world: World) -> None:
+    """The websocket stream's path: one read for every follower at once, then the policy per recipient, exactly as
+    the hub does it. Every viewer gets exactly the visible notes' events, in order; outsiders stop following."""
+    with db.transaction() as session:
+        batch = delivery.read(
+            session=session,
+            cursors=keys.cursors,
+            network_id=built.network_id,
+            after=0,
+            account_ids=frozenset(account.id for account in built.accounts.values()),
+        )
+    assert not batch.more
+    for key, viewer in built.viewers.items():
+        subscriber = Subscriber(built.accounts[key].id)
+        subscriber.positions[built.network_id] = 0
+        assert subscriber.offer(batch)
+        frames = [json.loads(str(subscriber.queue.get_nowait())) for _ in range(subscriber.queue.qsize())]
+        expected = [
+            note_id
+            for note_id in built.note_ids
+            if policy.see_note(viewer, built.facts[note_id], history_rule=world.history_rule)
+        ]
+        assert [frame["data"]["note_id"] for frame in frames] == expected, key
+        if batch.facts and not (viewer.member or viewer.family_member):
+            assert built.network_id not in subscriber.positions, "an outsider's connection stops following"
 
 
 def _check_services(

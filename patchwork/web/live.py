@@ -159,7 +159,6 @@ async def page_stream(websocket: WebSocket) -> None:
     if not same_origin(websocket) or view not in VIEWS:
         await websocket.close(CLOSE_NOT_ALLOWED, "Not allowed")
         return
-    await websocket.accept()
     runtime: Runtime = websocket.scope["state"]["runtime"]
     env: Environment = websocket.app.state.templates.env
     stream = PageStream(websocket, runtime, viewer, view, websocket.query_params, env)

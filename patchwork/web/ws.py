@@ -44,10 +44,12 @@ class Live:
         self.subscriber = subscriber
 
     async def run(self) -> None:
+        """Subscribe, take the snapshot, and only then accept: once the handshake is done, nothing is missed."""
         hub = self.runtime.hub
         hub.add(self.subscriber)
         try:
             await self.start()
+            await self.websocket.accept()
             tasks = [
                 asyncio.create_task(self._write()),
                 asyncio.create_task(self._read()),
@@ -194,6 +196,5 @@ async def api_stream(websocket: WebSocket) -> None:
     if viewer is None:
         await websocket.close(CLOSE_UNAUTHENTICATED, "Send a valid bearer token in the Authorization header")
         return
-    await websocket.accept()
     runtime: Runtime = websocket.scope["state"]["runtime"]
     await ApiStream(websocket, runtime, viewer, Subscriber(viewer.account.id)).run()

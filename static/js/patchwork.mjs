@@ -2,6 +2,22 @@
 import { initAll } from '/static/vendor/govuk-frontend-6.3.0.min.js'
 initAll()
 
+// A live message may update something this page does not show (a note on an older page of the feed, say):
+// leave those parts out rather than have htmx report a missing target.
+window.htmx.defineExtension('pw-live', {
+  transformResponse (text, xhr) {
+    if (xhr) return text
+    const message = document.createElement('template')
+    message.innerHTML = text
+    for (const part of Array.from(message.content.children)) {
+      const swap = part.getAttribute('hx-swap-oob') || 'true'
+      const target = swap.includes(':') ? swap.slice(swap.indexOf(':') + 1) : part.id && '#' + CSS.escape(part.id)
+      if (!target || !document.querySelector(target)) part.remove()
+    }
+    return message.innerHTML
+  }
+})
+
 // Live updates (htmx ws): on every (re)connect, send the page's last cursor so it receives what it missed, once;
 // say so when the connection drops; never insert a note that is already on the page.
 const status = () => document.getElementById('live-status')
