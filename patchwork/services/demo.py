@@ -631,6 +631,15 @@ def create_demo_family(*, session: Session, keys: Keyring, network_id: str) -> i
     note_service.acknowledge(session=session, keys=keys, account=accounts["Tom Fletcher"], note_id=voice.id)
     for name in ("Claire Dawson", "Tom Fletcher", "Sgt Joe Bennett"):
         networks.view_network(session=session, keys=keys, actor=actor_of(accounts[name]), network_id=network_id)
+    for name in ("Claire Dawson", "Lucy Ward"):
+        note_service.feed(session=session, keys=keys, account=accounts[name], network_id=network_id, audited=True)
+    networks.search(
+        session=session,
+        keys=keys,
+        actor=actor_of(accounts["Sgt Joe Bennett"]),
+        query=children.SearchQuery("Begum", date(2012, 6, 14), "Aisha", None),
+        per_hour=1000,
+    )
     exports.export_chronology(
         session=session,
         keys=keys,

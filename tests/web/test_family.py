@@ -607,7 +607,8 @@ def test_demo_has_a_mother_and_a_young_person(settings: Settings, db: Database) 
             expected["aisha.begum@family.example.org"].add(body)
     assert {email: set(bodies) for email, bodies in seen.items()} == expected
     assert expected["nadia.begum@family.example.org"] != expected["aisha.begum@family.example.org"]
-    assert trail.count("network.viewed") >= 3 and "chronology.exported" in trail and trail.count("family.joined") == 2
+    assert trail.count("network.viewed") >= 3 and trail.count("notes.viewed") >= 2
+    assert "chronology.exported" in trail and "child.searched" in trail and trail.count("family.joined") == 2
 
     again = asyncio.run(create_demo(db=db, passwords=passwords_for(settings), keys=keys, password="demo-password-26"))
     assert again.created == 0 and again.accounts == result.accounts
