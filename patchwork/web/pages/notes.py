@@ -17,7 +17,7 @@ from patchwork.errors import Conflict, Invalid, NotFound
 from patchwork.models import Account
 from patchwork.models.networks import Network
 from patchwork.models.notes import CATEGORY_LABELS, REASON_LABELS, Level
-from patchwork.services import networks, notes
+from patchwork.services import networks, notes, stream
 from patchwork.web.context import runtime
 from patchwork.web.filters import chronology_filters
 from patchwork.web.pages.common import form_lists_of, form_of, redirect, render, signed_in
@@ -131,8 +131,9 @@ async def feed_page(
     network_id = request.path_params["network_id"]
     before = request.query_params.get("before") or None
 
-    def load(session: Session) -> tuple[Place, notes.NotePage]:
+    def load(session: Session) -> tuple[Place, notes.NotePage, str | None]:
         place = _place(session, rt.keys, viewer, network_id)
+        cursor = None if before else stream.page_cursor(session=session, keys=rt.keys, network_id=place.network.id)
         page = notes.feed(
             session=session,
             keys=rt.keys,
@@ -142,12 +143,19 @@ async def feed_page(
             known=place.standing,
             audited=status == 200,
         )
-        return place, page
+        return place, page, cursor
 
-    place, page = await rt.db.run(load)
+    place, page, cursor = await rt.db.run(load, snapshot=True)
     if place.network.id != network_id:
         return redirect(f"/networks/{place.network.id}/notes")
-    context = {"place": place, "page": page, "errors": errors or {}, "values": values or {}, "return_to": "feed"}
+    context = {
+        "place": place,
+        "page": page,
+        "errors": errors or {},
+        "values": values or {},
+        "return_to": "feed",
+        "live_cursor": cursor,
+    }
     return render(request, "notes/feed.html", context, status)
 
 
@@ -345,10 +353,11 @@ async def show_chronology(request: Request) -> Response:
     except Invalid as problem:
         errors = problem.fields
 
-    def load(session: Session) -> tuple[Place, list[notes.NoteView]]:
+    def load(session: Session) -> tuple[Place, list[notes.NoteView], str | None]:
         place = _place(session, rt.keys, viewer, network_id)
         if errors:
-            return place, []
+            return place, [], None
+        cursor = stream.page_cursor(session=session, keys=rt.keys, network_id=place.network.id)
         rows = notes.chronology(
             session=session,
             keys=rt.keys,
@@ -358,9 +367,9 @@ async def show_chronology(request: Request) -> Response:
             known=place.standing,
             audited=True,
         )
-        return place, rows
+        return place, rows, cursor
 
-    place, rows = await rt.db.run(load)
+    place, rows, cursor = await rt.db.run(load, snapshot=True)
     query = f"?{request.url.query}" if request.url.query else ""
     if place.network.id != network_id:
         return redirect(f"/networks/{place.network.id}/chronology{query}")
@@ -381,6 +390,7 @@ async def show_chronology(request: Request) -> Response:
         "levels": LEVEL_LABELS,
         "organisations": sorted(organisations.items(), key=lambda pair: pair[1] or ""),
         "query": query,
+        "live_cursor": cursor,
     }
     return render(request, "notes/chronology.html", context, 422 if errors else 200)
 
@@ -388,17 +398,18 @@ async def show_chronology(request: Request) -> Response:
 # One note and what can be done to it
 
 
-async def _load_note(request: Request, *, audited: bool) -> tuple[Place, notes.NoteView]:
+async def _load_note(request: Request, *, audited: bool) -> tuple[Place, notes.NoteView, str]:
     viewer = signed_in(request)
     rt = runtime(request)
     note_id = request.path_params["note_id"]
 
-    def load(session: Session) -> tuple[Place, notes.NoteView]:
+    def load(session: Session) -> tuple[Place, notes.NoteView, str]:
         item = notes.one_note(session=session, keys=rt.keys, account=viewer.account, note_id=note_id, audited=audited)
         place = _place(session, rt.keys, viewer, item.note.network_id)
-        return place, item
+        cursor = stream.page_cursor(session=session, keys=rt.keys, network_id=place.network.id)
+        return place, item, cursor
 
-    return await rt.db.run(load)
+    return await rt.db.run(load, snapshot=True)
 
 
 async def note_page(
@@ -408,9 +419,9 @@ async def note_page(
     values: Mapping[str, str] | None = None,
     status: int = 200,
     template: str = "notes/note.html",
-    loaded: tuple[Place, notes.NoteView] | None = None,
+    loaded: tuple[Place, notes.NoteView, str] | None = None,
 ) -> Response:
-    place, item = loaded or await _load_note(request, audited=status == 200)
+    place, item, cursor = loaded or await _load_note(request, audited=status == 200)
     return_to = (values or {}).get("return_to") or request.query_params.get("return_to") or "note"
     context = {
         "place": place,
@@ -418,6 +429,7 @@ async def note_page(
         "errors": errors or {},
         "values": values or {},
         "return_to": "feed" if return_to == "feed" else "note",
+        "live_cursor": cursor if template == "notes/note.html" else None,
     }
     return render(request, template, context, status)
 
@@ -437,23 +449,25 @@ def _refused(note_id: str, problem: Conflict) -> dict[str, str]:
 
 
 async def revise_form(request: Request) -> Response:
-    place, item = await _load_note(request, audited=True)
+    loaded = await _load_note(request, audited=True)
+    _, item, _ = loaded
     if not item.can_revise:
         message = "This note has been redacted" if item.redacted else "Only the author can revise this note"
-        return await note_page(request, errors={f"note-{item.note.id}": message}, status=409, loaded=(place, item))
-    return await note_page(request, template="notes/revise.html", loaded=(place, item))
+        return await note_page(request, errors={f"note-{item.note.id}": message}, status=409, loaded=loaded)
+    return await note_page(request, template="notes/revise.html", loaded=loaded)
 
 
 async def redact_form(request: Request) -> Response:
-    place, item = await _load_note(request, audited=True)
+    loaded = await _load_note(request, audited=True)
+    _, item, _ = loaded
     if not item.can_redact:
         message = (
             "This note has already been redacted"
             if item.redacted
             else "Only the author or a lead professional can redact this note"
         )
-        return await note_page(request, errors={f"note-{item.note.id}": message}, status=409, loaded=(place, item))
-    return await note_page(request, template="notes/redact.html", loaded=(place, item))
+        return await note_page(request, errors={f"note-{item.note.id}": message}, status=409, loaded=loaded)
+    return await note_page(request, template="notes/redact.html", loaded=loaded)
 
 
 NoteChange = Callable[[Session, Account, str, dict[str, str]], str]
