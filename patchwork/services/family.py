@@ -87,7 +87,7 @@ def clean_invitation(details: InvitationDetails) -> tuple[str, str, str]:
     return name, relationship, email
 
 
-def _lead_network(session: Session, account: Account, network_id: str) -> Network:
+def check_can_invite(*, session: Session, account: Account, network_id: str) -> Network:
     """The network this account may invite family members into, or the reason it may not."""
     place = notes.standing(session=session, account=account, network_id=network_id)
     if place.viewer.kind != "practitioner":
@@ -102,10 +102,6 @@ def _lead_network(session: Session, account: Account, network_id: str) -> Networ
     return place.network
 
 
-def check_can_invite(*, session: Session, account: Account, network_id: str) -> Network:
-    return _lead_network(session, account, network_id)
-
-
 def invite(
     *,
     session: Session,
@@ -115,7 +111,7 @@ def invite(
     details: InvitationDetails,
     lifetime: timedelta,
 ) -> Invited:
-    network = _lead_network(session, account, network_id)
+    network = check_can_invite(session=session, account=account, network_id=network_id)
     name, relationship, email = clean_invitation(details)
     already = session.exec(
         select(FamilyMembership.id)
