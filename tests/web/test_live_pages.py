@@ -1,6 +1,5 @@
 """The pages' live socket: HTML rendered for each viewer, resume from the page's cursor, banners, and refusals."""
 
-
 from __future__ import annotations
 
 import html
@@ -21,8 +20,10 @@ from patchwork.models.networks import Involvement, InvolvementStatus
 from patchwork.web import live
 from patchwork.web.middleware import SESSION_COOKIE
 from tests.helpers import csrf_from
-from tests.web.test_note_pages import Site, note_form, site
+from tests.web import test_note_pages
+from tests.web.test_note_pages import Site, note_form
 
+site = test_note_pages.site  # the fixture: a network with Helen (lead), Tom, Joe, an outsider and a mother
 ORIGIN = {"origin": "http://testserver"}
 CURSOR = re.compile(r'id="live-cursor" hidden data-cursor="([^"]+)"')
 CONNECT = re.compile(r'ws-connect="([^"]+)"')
