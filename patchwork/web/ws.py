@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from patchwork.auth.sessions import still_signed_in
 from patchwork.errors import DomainError
 from patchwork.events import Fact
-from patchwork.realtime import SIGNED_OUT, Ended, Subscriber
+from patchwork.realtime import SIGNED_OUT, TOO_SLOW, Ended, Subscriber
 from patchwork.runtime import Runtime
 from patchwork.services import events, notes, stream
 from patchwork.web.viewer import Viewer
@@ -42,6 +42,7 @@ class Live:
         self.runtime = runtime
         self.viewer = viewer
         self.subscriber = subscriber
+        self._sending_since: float | None = None
 
     async def run(self) -> None:
         """Subscribe, take the snapshot, and only then accept: once the handshake is done, nothing is missed."""
@@ -84,11 +85,9 @@ class Live:
         return None
 
     async def send_text(self, text: str) -> None:
-        try:
-            await asyncio.wait_for(self.websocket.send_text(text), SEND_SECONDS)
-        except TimeoutError:
-            self.subscriber.end(Ended(4408, "Too slow: resume from your last cursor"))
-            raise WebSocketDisconnect(4408) from None
+        self._sending_since = asyncio.get_running_loop().time()
+        await self.websocket.send_text(text)
+        self._sending_since = None
 
     async def send_json(self, message: dict[str, Any]) -> None:
         await self.send_text(json.dumps(message, separators=(",", ":")))
@@ -113,8 +112,14 @@ class Live:
             await self.handle(raw)
 
     async def _heartbeat(self) -> None:
+        """Now and then: a heartbeat, and the end of a connection whose last send has hung (its reader gone)."""
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
+            since = self._sending_since
+            if since is not None and loop.time() - since > SEND_SECONDS:
+                self.subscriber.end(TOO_SLOW)
+                return
             self.subscriber.put(self.heartbeat())
 
     def heartbeat(self) -> str:
