@@ -19,15 +19,19 @@ class AuditEvent(SQLModel, table=True):
     """One thing someone did. Never updated or deleted; `hash` chains it to the event before."""
 
     __tablename__ = "audit_event"
-    # Search rate limits count one actor's recent events of one kind: this index answers that alone.
-    __table_args__ = (Index("ix_audit_event_actor_action_at", "actor_id", "action", "at"),)
+    __table_args__ = (
+        # Search rate limits count one actor's recent events of one kind: this index answers that alone.
+        Index("ix_audit_event_actor_action_at", "actor_id", "action", "at"),
+        # One network's trail newest first (the access log, an admin's filter): read backwards, stop after a page.
+        Index("ix_audit_event_network_seq", "network_id", "seq"),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     seq: int = Field(sa_type=BigInteger, unique=True)
     at: datetime = Field(default_factory=utcnow)
     actor_id: str | None = Field(default=None, max_length=36)
     action: str = Field(max_length=64)
-    network_id: str | None = Field(default=None, max_length=36, index=True)
+    network_id: str | None = Field(default=None, max_length=36)
     target_type: str | None = Field(default=None, max_length=32)
     target_id: str | None = Field(default=None, max_length=64)
     details: str = Field(default="{}", sa_type=Text)
