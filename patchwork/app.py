@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+import patchwork.web.api_access
 import patchwork.web.api_family
 import patchwork.web.api_networks
 import patchwork.web.api_notes  # noqa: F401  (registers the notes operations on the API)
@@ -20,7 +21,7 @@ from patchwork.runtime import Runtime
 from patchwork.settings import Settings, load_settings
 from patchwork.web import api, errors, health, live, ws
 from patchwork.web.middleware import Authentication, CsrfProtection, RequestContext, SecurityHeaders
-from patchwork.web.pages import account, admin, audit, auth, exports, family, networks, notes
+from patchwork.web.pages import access_log, account, admin, audit, auth, exports, family, networks, notes
 from patchwork.web.pages.common import Redirect, redirect_handler
 from patchwork.web.templating import STATIC, build_templates
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *notes.routes,
         *audit.routes,
         *exports.routes,
+        *access_log.routes,
         *family.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]

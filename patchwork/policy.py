@@ -316,3 +316,29 @@ def practitioner_work(actor: Actor) -> Decision:
     if actor.kind == "practitioner":
         return allow("practitioners do this work")
     return deny("only practitioners do this")
+
+
+# The access log and exports. The access log shows the family who looked at their child's record; leads see the same
+# list so they can answer the family's questions. A system admin reads notes only through a subject access export.
+
+
+def read_access_log(actor: Actor, network: NetworkFacts, *, family_member: bool) -> Decision:
+    if actor.kind == "family" and family_member:
+        return allow("family members see who has looked at their child's record")
+    me = network.member(actor.account_id)
+    if actor.kind == "practitioner" and me is not None and me.is_lead:
+        return allow("leads see the access log the family sees")
+    return deny("only the network's family members and leads read its access log")
+
+
+def export_network(actor: Actor, network: NetworkFacts) -> Decision:
+    me = network.member(actor.account_id)
+    if actor.kind == "practitioner" and me is not None and me.is_lead:
+        return allow("leads export what they may see of their network")
+    return deny("only a lead exports a network")
+
+
+def subject_access_export(actor: Actor) -> Decision:
+    if actor.is_system_admin:
+        return allow("system admins answer subject access requests; it is the only way they read notes")
+    return deny("only system admins export everything held about a child")

@@ -1,0 +1,60 @@
+"""The access log page: who has looked at a child's record, for the child's family (and the network's leads)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from patchwork.errors import Invalid
+from patchwork.services import access_log
+from patchwork.web.context import runtime
+from patchwork.web.pages.common import redirect, render, signed_in
+
+
+def _uk_time() -> ZoneInfo | None:
+    try:
+        return ZoneInfo("Europe/London")
+    except ZoneInfoNotFoundError:  # a system without the time zone database: times are shown in UTC, and say so
+        return None
+
+
+UK = _uk_time()
+
+
+def when(moment: datetime) -> str:
+    local = moment.astimezone(UK) if UK is not None else moment
+    return local.strftime("%-d %B %Y at %H:%M")
+
+
+async def show(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    network_id = request.path_params["network_id"]
+    before = request.query_params.get("before") or None
+    try:
+        log = await rt.db.run(
+            lambda session: access_log.access_log(
+                session=session, keys=rt.keys, actor=viewer.actor, network_id=network_id, before=before
+            )
+        )
+    except Invalid:
+        return redirect(f"/networks/{network_id}/access-log")
+    if log.network.id != network_id:
+        return redirect(f"/networks/{log.network.id}/access-log")
+    family = viewer.account.kind == "family"
+    context = {
+        "log": log,
+        "rows": [(when(e.at), e) for e in log.entries],
+        "first_page": before is None,
+        "family": family,
+        "back": f"/family/networks/{log.network.id}" if family else f"/networks/{log.network.id}",
+        "time_zone": "UK time" if UK is not None else "UTC",
+    }
+    return render(request, "family/access_log.html", context)
+
+
+routes = [Route("/networks/{network_id}/access-log", show, methods=["GET"])]
