@@ -84,15 +84,12 @@ class Database:
         finally:
             session.close()
 
-    async def run(self, work: Callable[[Session], T], *, snapshot: bool = False) -> T:
+    async def run(self, work: Callable[[Session], T]) -> T:
         """Run a unit of work in a worker thread so the event loop stays free; once it has committed,
         ring the doorbells it set (see `ring`)."""
 
         def in_thread() -> tuple[T, set[str]]:
             with self.transaction() as session:
-                if snapshot and self.engine.dialect.name == "postgresql":
-                    # Every statement sees the same moment: a page and the live cursor it carries agree.
-                    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
                 result = work(session)
                 touched = set(session.info.get(DOORBELLS, ()))
             return result, touched

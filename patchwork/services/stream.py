@@ -91,6 +91,7 @@ def followed_networks(*, session: Session, account: Account) -> list[str]:
 
 
 def page_cursor(*, session: Session, keys: Keyring, network_id: str) -> str:
-    """The cursor of this moment in a network, for a page to resume its live updates from. Read it in the same
-    snapshot as what the page shows (Database.run(..., snapshot=True)), so nothing is missed or shown twice."""
+    """The cursor of this moment in a network, for a page to resume its live updates from. Read it before what the
+    page shows: nothing can be missed, and a change both shown and then delivered live replaces itself in place
+    (the live fragments are idempotent: a note swaps in by its id)."""
     return keys.cursors.seal(network_id, events.head(session=session, network_id=network_id))

@@ -145,7 +145,7 @@ async def feed_page(
         )
         return place, page, cursor
 
-    place, page, cursor = await rt.db.run(load, snapshot=True)
+    place, page, cursor = await rt.db.run(load)
     if place.network.id != network_id:
         return redirect(f"/networks/{place.network.id}/notes")
     context = {
@@ -369,7 +369,7 @@ async def show_chronology(request: Request) -> Response:
         )
         return place, rows, cursor
 
-    place, rows, cursor = await rt.db.run(load, snapshot=True)
+    place, rows, cursor = await rt.db.run(load)
     query = f"?{request.url.query}" if request.url.query else ""
     if place.network.id != network_id:
         return redirect(f"/networks/{place.network.id}/chronology{query}")
@@ -404,12 +404,12 @@ async def _load_note(request: Request, *, audited: bool) -> tuple[Place, notes.N
     note_id = request.path_params["note_id"]
 
     def load(session: Session) -> tuple[Place, notes.NoteView, str]:
+        network_id = notes.network_of_note(session=session, account=viewer.account, note_id=note_id)
+        cursor = stream.page_cursor(session=session, keys=rt.keys, network_id=network_id)
         item = notes.one_note(session=session, keys=rt.keys, account=viewer.account, note_id=note_id, audited=audited)
-        place = _place(session, rt.keys, viewer, item.note.network_id)
-        cursor = stream.page_cursor(session=session, keys=rt.keys, network_id=place.network.id)
-        return place, item, cursor
+        return _place(session, rt.keys, viewer, network_id), item, cursor
 
-    return await rt.db.run(load, snapshot=True)
+    return await rt.db.run(load)
 
 
 async def note_page(
