@@ -135,12 +135,14 @@ def viewers_in(session: Session, network: Network, account_ids: Collection[str])
     if not account_ids:
         return {}
     accounts = session.exec(
-        select(Account).where(col(Account.id).in_(account_ids), Account.status == AccountStatus.active)
+        select(Account.id, Account.kind).where(col(Account.id).in_(account_ids), Account.status == AccountStatus.active)
     ).all()
     involvements = {
-        involvement.account_id: involvement
-        for involvement in session.exec(
-            select(Involvement).where(
+        account_id: (organisation_id, started_at, is_lead)
+        for account_id, organisation_id, started_at, is_lead in session.exec(
+            select(
+                Involvement.account_id, Involvement.organisation_id, Involvement.started_at, Involvement.is_lead
+            ).where(
                 Involvement.network_id == network.id,
                 col(Involvement.account_id).in_(account_ids),
                 Involvement.status == InvolvementStatus.active,
@@ -166,17 +168,17 @@ def viewers_in(session: Session, network: Network, account_ids: Collection[str])
         ).all()
     )
     viewers = {}
-    for account in accounts:
-        involvement = involvements.get(account.id) if account.kind == "practitioner" else None
-        viewers[account.id] = policy.NoteViewer(
-            account_id=account.id,
-            kind=account.kind,
+    for account_id, kind in accounts:
+        involvement = involvements.get(account_id) if kind == "practitioner" else None
+        viewers[account_id] = policy.NoteViewer(
+            account_id=account_id,
+            kind=kind,
             member=involvement is not None,
-            organisation_id=involvement.organisation_id if involvement else None,
-            joined_at=involvement.started_at if involvement else None,
-            is_lead=bool(involvement and involvement.is_lead),
-            history_opened=account.id in opened,
-            family_member=account.kind == "family" and account.id in family,
+            organisation_id=involvement[0] if involvement else None,
+            joined_at=involvement[1] if involvement else None,
+            is_lead=bool(involvement and involvement[2]),
+            history_opened=account_id in opened,
+            family_member=kind == "family" and account_id in family,
         )
     return viewers
 

@@ -334,17 +334,33 @@ def _family(session: Session, network_id: str) -> list[tuple[FamilyMembership, A
 
 
 def _check_audience(session: Session, network: Network, draft: Draft) -> None:
-    members = _members(session, network.id)
-    organisations = {i.organisation_id for i, _ in members}
-    people = {i.account_id for i, _ in members}
-    family = {m.account_id for m, _ in _family(session, network.id)}
+    """Only members may be chosen: asks about the chosen ones alone, so a large network costs nothing extra."""
     fields: dict[str, str] = {}
-    if not draft.organisation_ids <= organisations:
-        fields["organisation_ids"] = "Choose only organisations that are involved in this network"
-    if not draft.user_ids <= people:
-        fields["user_ids"] = "Choose only people who are members of this network"
-    if not draft.family_user_ids <= family:
-        fields["family_user_ids"] = "Choose only family members of this network"
+    active = (Involvement.network_id == network.id, Involvement.status == InvolvementStatus.active)
+    if draft.organisation_ids:
+        found = session.exec(
+            select(Involvement.organisation_id).where(
+                *active, col(Involvement.organisation_id).in_(draft.organisation_ids)
+            )
+        ).all()
+        if set(found) != draft.organisation_ids:
+            fields["organisation_ids"] = "Choose only organisations that are involved in this network"
+    if draft.user_ids:
+        found = session.exec(
+            select(Involvement.account_id).where(*active, col(Involvement.account_id).in_(draft.user_ids))
+        ).all()
+        if set(found) != draft.user_ids:
+            fields["user_ids"] = "Choose only people who are members of this network"
+    if draft.family_user_ids:
+        found = session.exec(
+            select(FamilyMembership.account_id).where(
+                FamilyMembership.network_id == network.id,
+                FamilyMembership.active == True,  # noqa: E712
+                col(FamilyMembership.account_id).in_(draft.family_user_ids),
+            )
+        ).all()
+        if set(found) != draft.family_user_ids:
+            fields["family_user_ids"] = "Choose only family members of this network"
     if fields:
         raise Invalid(fields)
 
