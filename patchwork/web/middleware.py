@@ -106,12 +106,14 @@ class RequestContext:
                 MutableHeaders(scope=message).append("X-Request-ID", rid)
             await send(message)
 
+        websocket = scope["type"] == "websocket"
         try:
-            await self.app(scope, receive, send_with_id)
+            # A live socket sends thousands of frames: they go straight through, with nothing to add.
+            await self.app(scope, receive, send if websocket else send_with_id)
         finally:
             if not scope["path"].startswith("/static/"):
                 access_log.info(
-                    "request",
+                    "websocket_closed" if websocket else "request",
                     extra={
                         "method": scope.get("method", "WS"),
                         "path": scope["path"],
@@ -189,7 +191,7 @@ class Authentication:
                         headers.append("Set-Cookie", cookie)
             await send(message)
 
-        await self.app(scope, receive, send_with_cookies)
+        await self.app(scope, receive, send_with_cookies if set_cookies else send)
 
     @staticmethod
     async def _cookie(runtime: Runtime, token: str) -> Viewer | None:

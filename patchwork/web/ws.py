@@ -95,7 +95,7 @@ class Live:
     async def _write(self) -> None:
         queue = self.subscriber.queue  # an ended subscriber's writer is cancelled when _guard returns
         while True:
-            item = await queue.get()
+            item = queue.get_nowait() if not queue.empty() else await queue.get()
             text = item if isinstance(item, str) else await self.render(item)
             if text is not None:
                 await self.send_text(text)
