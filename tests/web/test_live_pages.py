@@ -289,3 +289,12 @@ def test_garbage_frames_change_nothing(town: Town) -> None:
         page = Page(socket)
         note_id = post(town, "nurse", body="Still delivered")
         assert f"note-{note_id}" in page.until("Still delivered")
+
+
+def test_the_family_view_updates_live_with_what_is_shared_with_them(town: Town) -> None:
+    with live_page(town["mother"], f"/family/networks/{town.site.network_id}") as mother:
+        post(town, "nurse", body="Still not for the family")
+        shared = post(town, "nurse", body="For Sarah to see", family_user_ids=[town.site.ids["mother"]])
+        message = mother.until(f"note-{shared}")
+        assert "For Sarah to see" in message and 'hx-swap-oob="afterbegin:#notes"' in message
+        assert "Still not for the family" not in message + str(list(mother.messages.queue))

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from patchwork.auth.sessions import end_web_session, start_web_session
 from patchwork.errors import Conflict, Invalid, TooManyRequests
-from patchwork.services import family, networks, notes
+from patchwork.services import family, networks, notes, stream
 from patchwork.web.context import client_address, runtime
 from patchwork.web.pages.common import form_of, redirect, render, set_session_cookie, signed_in
 
@@ -147,8 +147,9 @@ async def _network_page(
     rt = runtime(request)
     network_id = request.path_params["network_id"]
     before = request.query_params.get("before") or None
-    view = await rt.db.run(
-        lambda session: family.family_view(
+    def load(session: Session) -> tuple[family.FamilyView, str | None]:
+        cursor = None if before else stream.page_cursor(session=session, keys=rt.keys, network_id=network_id)
+        view = family.family_view(
             session=session,
             keys=rt.keys,
             account=viewer.account,
@@ -156,7 +157,9 @@ async def _network_page(
             before=before,
             audited=status == 200,
         )
-    )
+        return view, cursor
+
+    view, cursor = await rt.db.run(load)
     if view.network.id != network_id:
         return redirect(f"/family/networks/{view.network.id}")
     context: dict[str, Any] = {
@@ -167,6 +170,7 @@ async def _network_page(
         "return_to": "feed",
         "family_notice": _notice(request),
         "max_body": notes.MAX_BODY,
+        "live_cursor": cursor,
     }
     return render(request, "family/network.html", context, status)
 
