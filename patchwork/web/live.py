@@ -22,7 +22,7 @@ from patchwork.errors import DomainError, Invalid, NotFound
 from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, Batch, Fact
 from patchwork.realtime import Subscriber
 from patchwork.runtime import Runtime
-from patchwork.services import notes
+from patchwork.services import networks, notes
 from patchwork.web.filters import chronology_filters
 from patchwork.web.middleware import CSRF_FIELD, header
 from patchwork.web.viewer import Viewer
@@ -84,7 +84,7 @@ class PageStream(Live):
 
     async def render(self, fact: Fact) -> str | None:
         if fact.type in MEMBER_EVENTS:
-            return self._cursor(fact) + (self._banner("members") if self.view == "network" else "")
+            return self._cursor(fact) + (await self._network() if self.view == "network" else "")
         if fact.type not in NOTE_EVENTS:
             return self._cursor(fact)
         if self.view == "feed":
@@ -125,6 +125,20 @@ class PageStream(Live):
             return ""
         return_to = "feed" if self.view == "feed" else "note"
         return self._template("live/_note.html", item=item, return_to=return_to, into_feed=into_feed)
+
+    async def _network(self) -> str:
+        rt, actor, network_id = self.runtime, self.viewer.actor, self.network_id or ""
+
+        def load(session: Session) -> networks.NetworkView | None:
+            try:
+                return networks.view_network(
+                    session=session, keys=rt.keys, actor=actor, network_id=network_id, audited=False
+                )
+            except NotFound:  # no longer a member: the subscriber says so
+                return None
+
+        view = await rt.db.run(load)
+        return "" if view is None else self._template("live/_network.html", view=view)
 
     async def _chronology(self) -> str:
         rt, account, network_id = self.runtime, self.viewer.account, self.network_id or ""

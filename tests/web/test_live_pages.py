@@ -298,3 +298,19 @@ def test_the_family_view_updates_live_with_what_is_shared_with_them(town: Town) 
         message = mother.until(f"note-{shared}")
         assert "For Sarah to see" in message and 'hx-swap-oob="afterbegin:#notes"' in message
         assert "Still not for the family" not in message + str(list(mother.messages.queue))
+
+
+def test_the_network_page_shows_who_joins_and_leaves_as_it_happens(town: Town) -> None:
+    network_page = f"/networks/{town.site.network_id}"
+    with live_page(town["teacher"], network_page) as teacher:
+        joined = town["outsider"].post_form(
+            f"{network_page}/involvements",
+            {"role_label": "Housing officer", "reason": "The family's tenancy"},
+            token_from=f"{network_page}/join",
+        )
+        assert joined.status_code == 303, joined.text
+        message = teacher.until("Ann Lee")
+        assert 'id="network-members" hx-swap-oob="true"' in message and "Housing officer" in message
+        assert _end_involvement(town, "officer")
+        message = teacher.until("network-members")
+        assert "Joe Bennett" not in message and "Ann Lee" in message

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from patchwork import policy
 from patchwork.errors import Conflict, Invalid, NotFound, TooManyRequests
-from patchwork.services import children, networks
+from patchwork.services import children, networks, stream
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
 
@@ -97,15 +97,24 @@ async def network_page(
     viewer = signed_in(request)
     rt = runtime(request)
     network_id = request.path_params["network_id"]
-    view = await rt.db.run(
-        lambda session: networks.view_network(
+
+    def load(session: Session) -> tuple[networks.NetworkView, str]:
+        cursor = stream.page_cursor(session=session, keys=rt.keys, network_id=network_id)
+        view = networks.view_network(
             session=session, keys=rt.keys, actor=viewer.actor, network_id=network_id, audited=audited
         )
-    )
+        return view, cursor
+
+    view, cursor = await rt.db.run(load)
     if view.network.id != network_id:
         return redirect(f"/networks/{view.network.id}")
     candidates = [(m.involvement.account_id, m.name) for m in view.members if not m.involvement.is_lead]
-    context: dict[str, Any] = {"view": view, "errors": errors or {}, "lead_candidates": candidates}
+    context: dict[str, Any] = {
+        "view": view,
+        "errors": errors or {},
+        "lead_candidates": candidates,
+        "live_cursor": cursor if view.me else None,
+    }
     return render(request, "network.html", context, status)
 
 
