@@ -172,3 +172,42 @@ def test_delivery_through_redis(settings, world) -> None:  # type: ignore[no-unt
             note = first.post(f"/api/v1/networks/{network['id']}/notes", json=NOTE, headers=bearer(t["nurse"])).json()
             frame = teacher.next()
             assert frame["type"] == "note.created" and frame["data"]["note_id"] == note["id"]
+
+
+def test_future_and_borrowed_cursors_are_refused(client: TestClient, net: dict, settings) -> None:  # type: ignore[no-untyped-def,type-arg]
+    from patchwork.runtime import keyring_for
+
+    t = net["t"]
+    other = client.post(
+        "/api/v1/networks",
+        json={
+            "child": {"given_name": "Ria", "family_name": "Moss", "date_of_birth": "2015-02-02"},
+            "role_label": "N",
+            "reason": "x",
+        },
+        headers=bearer(t["officer"]),
+    ).json()
+    cursors = keyring_for(settings).cursors
+    with streaming(client, t["officer"]) as officer:
+        officer.socket.send_json({"type": "resume", "cursors": {net["id"]: cursors.seal(net["id"], 10_000)}})
+        assert officer.next()["code"] == "invalid_cursor", "a cursor from the future"
+        officer.socket.send_json({"type": "resume", "cursors": {net["id"]: cursors.seal(other["id"], 0)}})
+        assert officer.next()["code"] == "invalid_cursor", "another network's cursor"
+        client.post(f"/api/v1/networks/{net['id']}/notes", json=NOTE, headers=bearer(t["teacher"]))
+        assert officer.next()["type"] == "note.created", "the stream still works"
+
+
+def test_an_expired_token_cannot_open_the_stream(client: TestClient, net: dict, world) -> None:  # type: ignore[no-untyped-def,type-arg]
+    from sqlalchemy import update
+
+    from patchwork.clock import utcnow
+    from patchwork.models import ApiToken
+
+    with world.db.transaction() as session:
+        session.execute(update(ApiToken).values(expires_at=utcnow()))
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect("/api/v1/stream", headers=bearer(net["t"]["officer"])) as socket,
+    ):
+        socket.receive_json()
+    assert refused.value.code == 4401
