@@ -103,6 +103,8 @@ def _empty(url: str) -> None:
 
 def _sqlite_delete_order(tables: list[str]) -> list[str]:
     children_first = [
+        "notification_mark",
+        "notification_preference",
         "recovery_code",
         "web_session",
         "api_token",

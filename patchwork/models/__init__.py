@@ -36,6 +36,7 @@ from patchwork.models.notes import (
     NoteReply,
     NoteRevision,
 )
+from patchwork.models.notifications import NotificationMark, NotificationPreference
 
 __all__ = [
     "ORGANISATION_TYPE_LABELS",
@@ -64,6 +65,8 @@ __all__ = [
     "NoteFamilyShare",
     "NoteReply",
     "NoteRevision",
+    "NotificationMark",
+    "NotificationPreference",
     "Organisation",
     "OrganisationType",
     "RecoveryCode",
