@@ -14,14 +14,26 @@ from starlette.staticfiles import StaticFiles
 import patchwork.web.api_access
 import patchwork.web.api_family
 import patchwork.web.api_networks
-import patchwork.web.api_notes  # noqa: F401  (registers the notes operations on the API)
+import patchwork.web.api_notes
+import patchwork.web.api_notifications  # noqa: F401  (each registers its operations on the API)
 from patchwork.errors import DomainError
 from patchwork.logs import configure as configure_logging
 from patchwork.runtime import Runtime
 from patchwork.settings import Settings, load_settings
 from patchwork.web import api, errors, health, live, ws
 from patchwork.web.middleware import Authentication, CsrfProtection, RequestContext, SecurityHeaders
-from patchwork.web.pages import access_log, account, admin, audit, auth, exports, family, networks, notes
+from patchwork.web.pages import (
+    access_log,
+    account,
+    admin,
+    audit,
+    auth,
+    exports,
+    family,
+    networks,
+    notes,
+    notifications,
+)
 from patchwork.web.pages.common import Redirect, redirect_handler
 from patchwork.web.templating import STATIC, build_templates
 
@@ -53,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *exports.routes,
         *access_log.routes,
         *family.routes,
+        *notifications.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

@@ -10,7 +10,9 @@ from typing import Any
 from patchwork import policy
 
 NOTE_EVENTS = frozenset({"note.created", "note.revised", "note.redacted", "note.replied", "note.acknowledged"})
-MEMBER_EVENTS = frozenset({"involvement.added", "involvement.ended", "lead.changed", "network.updated"})
+MEMBER_EVENTS = frozenset(
+    {"involvement.added", "involvement.ended", "lead.changed", "network.updated", "family.joined"}
+)
 
 
 @dataclass(frozen=True)

@@ -53,14 +53,31 @@ class Settings(BaseSettings):
         "follow your organisation's safeguarding procedure."
     )
 
+    base_url: str = "http://localhost:8000"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    email_from: str = "patchwork@localhost"
+    email_digest_minutes: float = Field(default=60, gt=0)
+    email_poll_seconds: float = Field(default=60, gt=0)
+
     log_level: str = "INFO"
     log_json: bool = True
     demo_banner: bool = False
 
-    @field_validator("redis_url", mode="before")
+    @field_validator("redis_url", "smtp_host", "smtp_username", "smtp_password", mode="before")
     @classmethod
-    def _empty_redis_is_none(cls, value: object) -> object:
+    def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("PATCHWORK_BASE_URL must start with http:// or https://")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _secrets_fit_the_mode(self) -> Settings:

@@ -2,8 +2,9 @@
 
 A page carries the cursor of the moment it was rendered; on every (re)connect its script sends that cursor back
 (`{"type": "resume", "network": ..., "cursor": ...}`), and the page receives what it missed, in order, once, then
-everything new. A page away too long is told to reload instead. Cookie sockets check the Origin: another site's
-page cannot open one with the viewer's cookie.
+everything new. The notifications page follows all the viewer's networks and sends one cursor for each
+(`{"type": "resume", "cursors": {network: cursor}}`). A page away too long is told to reload instead. Cookie sockets
+check the Origin: another site's page cannot open one with the viewer's cookie.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from patchwork.errors import DomainError, Invalid, NotFound
 from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, Batch, Fact
 from patchwork.realtime import Subscriber
 from patchwork.runtime import Runtime
-from patchwork.services import networks, notes
+from patchwork.services import networks, notes, notifications
 from patchwork.web.filters import chronology_filters
 from patchwork.web.middleware import CSRF_FIELD, header
 from patchwork.web.viewer import Viewer
-from patchwork.web.ws import Live
+from patchwork.web.ws import MAX_NETWORKS, Live
 
-VIEWS = frozenset({"feed", "note", "chronology", "network"})
+VIEWS = frozenset({"feed", "note", "chronology", "network", "notifications"})
 LONG_AWAY = 200
 CLOSE_NOT_ALLOWED = 4403
 
@@ -56,6 +57,7 @@ class PageStream(Live):
         self.env = env
         self.network_id: str | None = None
         self.note_id = params.get("note")
+        self.resumed = False
         self.csrf = csrf_token(runtime.settings.secret_key, "session:" + (viewer.session_id or ""))
 
     def heartbeat(self) -> str:
@@ -67,6 +69,9 @@ class PageStream(Live):
         except ValueError:
             return
         if not isinstance(frame, dict) or frame.get("type") != "resume" or self.network_id is not None:
+            return
+        if self.view == "notifications":
+            await self._resume_several(frame.get("cursors"))
             return
         network_id, cursor = frame.get("network"), frame.get("cursor")
         if not isinstance(network_id, str) or not isinstance(cursor, str):
@@ -82,7 +87,31 @@ class PageStream(Live):
         self.network_id = found
         self.runtime.hub.follow(self.subscriber, found, seq)
 
+    async def _resume_several(self, cursors: object) -> None:
+        """The notifications page follows each of the viewer's networks from the cursor it was rendered with
+        (`{"type": "resume", "cursors": {network: cursor}}`), once."""
+        if self.resumed or not isinstance(cursors, dict) or len(cursors) > MAX_NETWORKS:
+            return
+        self.resumed = True
+        problem = None
+        for network_id, cursor in cursors.items():
+            if not isinstance(network_id, str) or not isinstance(cursor, str):
+                continue
+            try:
+                found, seq, head = await self.position(network_id, cursor)
+            except DomainError:
+                problem = "stale"
+                continue
+            if head - seq > LONG_AWAY:
+                problem = problem or "away"
+                continue
+            self.runtime.hub.follow(self.subscriber, found, seq)
+        if problem is not None:
+            self.subscriber.put(self._banner(problem))
+
     async def render(self, fact: Fact) -> str | None:
+        if self.view == "notifications":
+            return self._notification_cursor(fact) + await self._notification(fact)
         if fact.type in MEMBER_EVENTS:
             return self._cursor(fact) + (await self._network() if self.view == "network" else "")
         if fact.type not in NOTE_EVENTS:
@@ -97,7 +126,8 @@ class PageStream(Live):
 
     async def send_text(self, text: str) -> None:
         if text == BANNER_LEFT:
-            text = self._banner("left")
+            # One network of several going away leaves the notifications page out of date, not dead.
+            text = self._banner("stale" if self.view == "notifications" else "left")
         await super().send_text(text)
 
     def _template(self, name: str, **context: Any) -> str:
@@ -110,6 +140,22 @@ class PageStream(Live):
 
     def _banner(self, reason: str) -> str:
         return self._template("live/_banner.html", reason=reason)
+
+    def _notification_cursor(self, fact: Fact) -> str:
+        return self._template(
+            "live/_notification_cursor.html", network_id=fact.network_id, cursor=fact.cursor, oob=True
+        )
+
+    async def _notification(self, fact: Fact) -> str:
+        if fact.type not in notifications.KINDS:
+            return ""
+        rt, account = self.runtime, self.viewer.account
+        item = await rt.db.run(
+            lambda session: notifications.one(
+                session=session, keys=rt.keys, account=account, network_id=fact.network_id, seq=fact.seq
+            )
+        )
+        return self._template("live/_notification.html", item=item) if item is not None else ""
 
     async def _note(self, fact: Fact, *, into_feed: bool) -> str:
         rt, account, note_id = self.runtime, self.viewer.account, fact.note_id or ""

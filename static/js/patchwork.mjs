@@ -27,11 +27,23 @@ function say (words) {
   if (region) region.textContent = words
 }
 
+// A page that follows one network sends its cursor; the notifications page follows several and sends them all.
+function resumeFrame (live) {
+  const several = document.querySelectorAll('input[data-live-cursor]')
+  if (several.length) {
+    const cursors = {}
+    for (const input of several) cursors[input.dataset.network] = input.value
+    return { type: 'resume', cursors }
+  }
+  const cursor = document.getElementById('live-cursor')
+  return cursor && { type: 'resume', network: live.dataset.network, cursor: cursor.dataset.cursor }
+}
+
 document.body.addEventListener('htmx:wsOpen', (event) => {
   const live = document.getElementById('live')
-  const cursor = document.getElementById('live-cursor')
-  if (!live || !cursor) return
-  event.detail.socketWrapper.send(JSON.stringify({ type: 'resume', network: live.dataset.network, cursor: cursor.dataset.cursor }))
+  const frame = live && resumeFrame(live)
+  if (!frame) return
+  event.detail.socketWrapper.send(JSON.stringify(frame))
   if (live.dataset.dropped) {
     delete live.dataset.dropped
     say('')
@@ -52,7 +64,7 @@ document.body.addEventListener('htmx:wsClose', (event) => {
 
 document.body.addEventListener('htmx:oobBeforeSwap', (event) => {
   const { target, fragment } = event.detail
-  if (target.id !== 'notes' || !fragment) return
+  if (!['notes', 'notifications'].includes(target.id) || !fragment) return
   const incoming = fragment.firstElementChild
   const existing = incoming && incoming.id && document.getElementById(incoming.id)
   if (existing) {

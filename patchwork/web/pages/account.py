@@ -11,7 +11,7 @@ from patchwork import policy
 from patchwork.auth import totp
 from patchwork.errors import Invalid
 from patchwork.models import Organisation
-from patchwork.services import accounts, networks, organisations, signin
+from patchwork.services import accounts, networks, notifications, organisations, signin
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
 
@@ -33,23 +33,47 @@ async def account_page(request: Request, errors: dict[str, str] | None = None, s
     viewer = signed_in(request, allow_without_second_factor=True)
     account = viewer.account
 
-    def load(session: Session) -> tuple[Organisation | None, int]:
+    def load(session: Session) -> tuple[Organisation | None, int, bool]:
         organisation = (
             organisations.get_organisation(session=session, organisation_id=account.organisation_id)
             if account.organisation_id
             else None
         )
-        return organisation, signin.unused_recovery_codes(session=session, account_id=account.id)
+        recovery_left = signin.unused_recovery_codes(session=session, account_id=account.id)
+        return organisation, recovery_left, notifications.wants_email(session=session, account_id=account.id)
 
-    organisation, recovery_left = await runtime(request).db.run(load)
+    rt = runtime(request)
+    organisation, recovery_left, wants_email = await rt.db.run(load)
     context = {
         "organisation": organisation,
         "roles": accounts.roles_of(account),
         "recovery_left": recovery_left,
         "second_factor_required": bool(_second_factor_required(request)),
         "errors": errors or {},
+        "wants_email": wants_email,
+        "email_saved": request.query_params.get("saved") == "email",
+        "digest_every": _every(rt.settings.email_digest_minutes),
     }
     return render(request, "account.html", context, status)
+
+
+def _every(minutes: float) -> str:
+    if minutes == 60:
+        return "an hour"
+    if minutes % 60 == 0:
+        return f"{minutes / 60:g} hours"
+    return f"{minutes:g} minutes"
+
+
+async def email_choice(request: Request) -> Response:
+    """E-mail notifications on or off (a checkbox: unticked sends nothing, so absent means off)."""
+    viewer = signed_in(request, allow_without_second_factor=True)
+    rt = runtime(request)
+    enabled = (await form_of(request)).get("email") == "on"
+    await rt.db.run(
+        lambda session: notifications.set_email(session=session, keys=rt.keys, account=viewer.account, enabled=enabled)
+    )
+    return redirect("/account?saved=email#email-notifications")
 
 
 def _second_factor_required(request: Request) -> policy.Decision:
@@ -148,6 +172,7 @@ async def two_factor_remove(request: Request) -> Response:
 routes = [
     Route("/", home, methods=["GET"]),
     Route("/account", account_page, methods=["GET"]),
+    Route("/account/notifications", email_choice, methods=["POST"]),
     Route("/account/password", password_form, methods=["GET"]),
     Route("/account/password", change_password, methods=["POST"]),
     Route("/account/two-factor", two_factor_form, methods=["GET"]),
