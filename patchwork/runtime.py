@@ -14,6 +14,7 @@ from patchwork.events import Batch
 from patchwork.realtime import Hub
 from patchwork.services import delivery
 from patchwork.services.audit import audit_key
+from patchwork.services.email_digest import Mailer
 from patchwork.services.throttle import Limits
 from patchwork.settings import Settings
 
@@ -26,6 +27,7 @@ class Runtime:
     passwords: Passwords
     keys: Keyring
     hub: Hub
+    mailer: Mailer | None = None
 
     @property
     def cipher(self) -> DataCipher:
@@ -67,9 +69,23 @@ class Runtime:
         hub = Hub(broker, read)
         db.on_commit = hub.ring
         hub.start()
-        return cls(settings=settings, db=db, broker=broker, passwords=passwords_for(settings), keys=keys, hub=hub)
+        # E-mail digests only when an SMTP server is configured; every process may run one (they claim per person).
+        mailer = Mailer(db, keys, settings) if settings.smtp_host else None
+        if mailer is not None:
+            mailer.start()
+        return cls(
+            settings=settings,
+            db=db,
+            broker=broker,
+            passwords=passwords_for(settings),
+            keys=keys,
+            hub=hub,
+            mailer=mailer,
+        )
 
     async def stop(self) -> None:
+        if self.mailer is not None:
+            await self.mailer.stop()
         await self.hub.stop()
         self.passwords.close()
         await self.broker.disconnect()

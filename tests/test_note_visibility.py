@@ -1,7 +1,8 @@
 """The model-based leak test: for generated networks, people and notes, every path shows exactly what policy allows.
 
 Paths checked for every viewer: the feed (all pages), the chronology, CSV and PDF exports, the notes API (list and
-single note), and the single-note service; a note the viewer may not see answers exactly like one that does not exist.
+single note), the single-note service, and notifications (in-app, the API's list and the e-mail digest); a note the
+viewer may not see answers exactly like one that does not exist.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from patchwork.models.notes import (
 )
 from patchwork.realtime import Subscriber
 from patchwork.runtime import keyring_for
-from patchwork.services import children, delivery, events, exports, notes, stream
+from patchwork.services import children, delivery, email_digest, events, exports, notes, notifications, stream
 from tests.conftest import _empty, make_settings
 
 # CI runs at least 500 examples on SQLite (and 50 more on PostgreSQL); a local run takes fewer unless asked.
@@ -343,6 +344,7 @@ def check_world(database_url: str, client: TestClient, world: World, pdf_viewer:
             }
             in_network = viewer.member or viewer.family_member
             _check_services(db, keys, built, account, expected, in_network, missing_id, pdf=position == pdf_viewer)
+            _check_notifications(db, keys, built, account, expected)
             _check_api(db, client, built, account, expected, in_network, missing_id, each_note=position == pdf_viewer)
     finally:
         db.dispose()
@@ -452,6 +454,32 @@ def _check_services(
                 assert str(hidden.value) == str(absent.value)
 
 
+def _others(built: Built, account: Account, expected: set[str]) -> set[str]:
+    """The visible notes someone else wrote: exactly what a person is notified of (every note here was posted after
+    each member joined, as far as the outbox is concerned)."""
+    return {note_id for note_id in expected if built.facts[note_id].author_id != account.id}
+
+
+def _check_notifications(db: Database, keys: Keyring, built: Built, account: Account, expected: set[str]) -> None:
+    """In-app notifications of new notes are exactly the visible notes by others, never a body; the e-mail digest is
+    due exactly when there are some, and says nothing but the fixed words."""
+    wanted = _others(built, account, expected)
+    with db.transaction() as session:
+        page = notifications.for_person(session=session, keys=keys, account=account, limit=100)
+        found = notifications.places(session=session, keys=keys, account=account)
+        due = notifications.has_new(session=session, account=account, found=found)
+    notified = [item.note_id for item in page.items if item.type == "note.created"]
+    assert len(notified) == len(set(notified)) and set(notified) == wanted
+    assert page.unread == len(wanted)
+    assert all(item.href == f"/notes/{item.note_id}" for item in page.items)
+    words = " ".join(f"{item.text} {item.where}" for item in page.items)
+    assert not any(body in words for body in built.bodies.values())
+    assert due is bool(wanted)
+    mail = email_digest.message(make_settings("sqlite://"), account.email).as_string()
+    for secret in (*built.bodies.values(), "Leak", "Org ", "Practitioner ", "Family "):
+        assert secret not in mail
+
+
 def _export_text(export: exports.Export) -> str:
     if export.media_type.startswith("text/csv"):
         return " ".join(" ".join(row) for row in csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
@@ -480,6 +508,8 @@ def _check_api(
         assert listed.status_code == 200
         assert {n["id"] for n in listed.json()["notes"]} == expected
         assert listed.json()["next"] is None
+    notified = client.get("/api/v1/notifications", headers=headers).json()["notifications"]
+    assert {n["note_id"] for n in notified if n["type"] == "note.created"} == _others(built, account, expected)
     if not each_note:
         return
     _check_pages(db, client, built, account, expected, in_network, missing_id)
@@ -494,6 +524,7 @@ def _check_api(
 
 
 NOTE_ARTICLE = re.compile(r'<article[^>]* id="note-([0-9a-f-]{36})"')
+NOTIFIED = re.compile(r'href="/notes/([0-9a-f-]{36})"')
 
 
 def _check_pages(
@@ -525,6 +556,10 @@ def _check_pages(
                 assert (body in feed.text) is (note_id in expected)
         absent = client.get(f"/notes/{missing_id}", follow_redirects=False)
         assert absent.status_code == 404
+        listed = client.get("/notifications", follow_redirects=False)
+        assert listed.status_code == 200
+        assert set(NOTIFIED.findall(listed.text)) == _others(built, account, expected)
+        assert not any(body in listed.text for body in built.bodies.values())
         for note_id in built.note_ids:
             page = client.get(f"/notes/{note_id}", follow_redirects=False)
             if note_id in expected:
