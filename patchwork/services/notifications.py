@@ -56,13 +56,7 @@ class Notification:
 class NotificationPage:
     items: list[Notification]
     cursors: dict[str, str]  # per network, the moment the page was read: resume live updates and mark read from here
-    unread: int
-
-    @property
-    def unread_words(self) -> str:
-        if self.unread > UNREAD_CAP:
-            return f"More than {UNREAD_CAP} new"
-        return f"{self.unread} new"
+    unread: int  # counted up to UNREAD_CAP + 1
 
 
 @dataclass(frozen=True)
