@@ -147,6 +147,7 @@ async def _network_page(
     rt = runtime(request)
     network_id = request.path_params["network_id"]
     before = request.query_params.get("before") or None
+
     def load(session: Session) -> tuple[family.FamilyView, str | None]:
         cursor = None if before else stream.page_cursor(session=session, keys=rt.keys, network_id=network_id)
         view = family.family_view(
