@@ -44,7 +44,19 @@ from patchwork.models.notes import (
 )
 from patchwork.realtime import Subscriber
 from patchwork.runtime import keyring_for
-from patchwork.services import children, delivery, email_digest, events, exports, notes, notifications, stream
+from patchwork.services import (
+    access_log,
+    children,
+    delivery,
+    email_digest,
+    events,
+    exports,
+    family,
+    notes,
+    notifications,
+    stream,
+)
+from patchwork.services.accounts import actor_of
 from tests.conftest import _empty, make_settings
 
 # CI runs at least 500 examples on SQLite (and 50 more on PostgreSQL); a local run takes fewer unless asked.
@@ -63,6 +75,7 @@ class Membership:
     joined: int
     is_lead: bool
     opened: bool
+    sensitive: bool  # hidden from the family everywhere, the access log included
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,7 @@ memberships = st.builds(
     joined=st.integers(0, 100),
     is_lead=st.booleans(),
     opened=st.booleans(),
+    sensitive=st.booleans(),
 )
 
 
@@ -187,6 +201,7 @@ def build(db: Database, keys: Keyring, world: World) -> Built:
                         role_label="Role",
                         reason="Reason",
                         status=member.state,
+                        sensitive=member.sensitive,
                         is_lead=member.is_lead and member.state == "active",
                         started_at=_at(member.joined),
                         ended_at=_at(member.joined + 1) if member.state == "ended" else None,
@@ -247,6 +262,7 @@ def build(db: Database, keys: Keyring, world: World) -> Built:
                 network_id=network.id,
                 author_id=author.id,
                 author_organisation_id=None if family_voice else author.organisation_id,
+                author_sensitive=not family_voice and world.members[int(generated.author[1:])].sensitive,
                 kind="family_voice" if family_voice else "practitioner",
                 category="other",
                 level="concern",
@@ -335,6 +351,7 @@ def check_world(database_url: str, client: TestClient, world: World, pdf_viewer:
         built = build(db, keys, world)
         missing_id = str(uuid.uuid4())
         _check_live_stream(db, keys, built, world)
+        _check_family_view_and_access_log(db, keys, built, world)
         for position, (key, viewer) in enumerate(built.viewers.items()):
             account = built.accounts[key]
             expected = {
@@ -348,6 +365,48 @@ def check_world(database_url: str, client: TestClient, world: World, pdf_viewer:
             _check_api(db, client, built, account, expected, in_network, missing_id, each_note=position == pdf_viewer)
     finally:
         db.dispose()
+
+
+def _check_family_view_and_access_log(db: Database, keys: Keyring, built: Built, world: World) -> None:
+    """What a family member sees of the people and of the record's readers: never a sensitive involvement.
+    Every active practitioner reads the notes first, so the access log has something to leave out."""
+    sensitive = {f"Practitioner {i}" for i, m in enumerate(world.members) if m.state != "none" and m.sensitive}
+    shown = {f"Practitioner {i}" for i, m in enumerate(world.members) if m.state == "active" and not m.sensitive}
+    with db.transaction() as session:
+        for i, member in enumerate(world.members):
+            if member.state == "active":
+                account = built.accounts[f"p{i}"]
+                notes.feed(session=session, keys=keys, account=account, network_id=built.network_id, audited=True)
+    with db.transaction() as session:
+        for key, viewer in built.viewers.items():
+            if viewer.kind != "family":
+                continue
+            account = built.accounts[key]
+            if not viewer.family_member:
+                with pytest.raises(NotFound):
+                    family.family_view(session=session, keys=keys, account=account, network_id=built.network_id)
+                with pytest.raises(NotFound):
+                    access_log.access_log(
+                        session=session, keys=keys, actor=actor_of(account), network_id=built.network_id
+                    )
+                continue
+            expected = {
+                note_id
+                for note_id in built.note_ids
+                if policy.see_note(viewer, built.facts[note_id], history_rule=world.history_rule)
+            }
+            view = family.family_view(
+                session=session, keys=keys, account=account, network_id=built.network_id, audited=False
+            )
+            assert {v.note.id for v in view.page.notes} == expected
+            assert {person.name for person in view.involved} == shown, "who is involved, without sensitive ones"
+            for item in view.page.notes:
+                assert item.author not in sensitive, "a sensitive author is never named to the family"
+            log = access_log.access_log(
+                session=session, keys=keys, actor=actor_of(account), network_id=built.network_id
+            )
+            readers = {entry.name for entry in log.entries}
+            assert readers == shown, "every practitioner's read is in the access log, and no sensitive one's"
 
 
 def _check_live_stream(db: Database, keys: Keyring, built: Built, world: World) -> None:
