@@ -1,5 +1,6 @@
 """Families in the browser, on a phone: a lead invites a family member, who accepts the code in a browser of their own
-and sees the note shared with them and not the one kept among practitioners; they post their own account. axe-core
+and sees the note shared with them and not the one kept among practitioners; they post their own account, which the
+lead's open notes page shows live. axe-core
 on every family page. The practitioners and the child are made for this module through the JSON API."""
 
 from __future__ import annotations
@@ -161,6 +162,11 @@ def test_a_lead_invites_and_the_family_member_sees_what_is_shared(
     assert_no_horizontal_scroll(family)
     found += axe_violations(family, "family view")
 
+    # The lead has the notes open on her phone while Jo writes: Jo's account appears there as it is posted.
+    lead.goto(f"/networks/{network_id}/notes")
+    expect(lead.locator("#live")).to_have_count(1)
+    lead.wait_for_timeout(500)  # the page's live socket connects and resumes from the page's cursor
+
     # Jo tells her side; too long first, then as she means it.
     box = family.get_by_label("What do you want the professionals to know?")
     box.fill("x" * 4001)
@@ -179,6 +185,6 @@ def test_a_lead_invites_and_the_family_member_sees_what_is_shared(
     expect(family.get_by_role("link", name="Rosa")).to_be_visible()
     found += axe_violations(family, "family home")
 
-    lead.goto(f"/networks/{network_id}/notes")
-    expect(lead.locator("#notes")).to_contain_text("We moved flat last month.")
+    expect(lead.locator("#notes")).to_contain_text("We moved flat last month.")  # live, without a reload
+    expect(lead.locator("#notes > article").first).to_contain_text("Family voice")
     report(found)
