@@ -41,10 +41,12 @@ class Subscriber:
     """One live connection's view of the hub: the last sequence handled per followed network, and a bounded
     queue of what its viewer may see. A subscriber that falls a whole queue behind is ended (TOO_SLOW)."""
 
-    def __init__(self, account_id: str, *, queue_size: int = QUEUE_SIZE) -> None:
+    queue_size = QUEUE_SIZE
+
+    def __init__(self, account_id: str, *, queue_size: int | None = None) -> None:
         self.account_id = account_id
         self.positions: dict[str, int] = {}
-        self.queue: asyncio.Queue[Fact | str] = asyncio.Queue(queue_size)
+        self.queue: asyncio.Queue[Fact | str] = asyncio.Queue(queue_size or self.queue_size)
         self.ended: Ended | None = None
         self.ending = asyncio.Event()
         self.recheck = asyncio.Event()
@@ -55,6 +57,7 @@ class Subscriber:
         if self.ended is None:
             self.ended = why
             self.ending.set()
+            self.recheck.set()  # wakes the connection's guard, which then closes it
 
     def put(self, item: Fact | str) -> bool:
         try:

@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket
 from patchwork.auth.csrf import csrf_token
 from patchwork.errors import DomainError, Invalid, NotFound
 from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, Batch, Fact
-from patchwork.realtime import Subscriber
+from patchwork.realtime import TOO_SLOW, Ended, Subscriber
 from patchwork.runtime import Runtime
 from patchwork.services import networks, notes, notifications
 from patchwork.web.filters import chronology_filters
@@ -32,6 +32,7 @@ from patchwork.web.ws import MAX_NETWORKS, Live
 VIEWS = frozenset({"feed", "note", "chronology", "network", "notifications"})
 LONG_AWAY = 200
 CLOSE_NOT_ALLOWED = 4403
+TRY_AGAIN_LATER = 1013
 
 
 class PageSubscriber(Subscriber):
@@ -59,6 +60,10 @@ class PageStream(Live):
         self.note_id = params.get("note")
         self.resumed = False
         self.csrf = csrf_token(runtime.settings.secret_key, "session:" + (viewer.session_id or ""))
+
+    def close_code(self, ended: Ended) -> int:
+        """A page that fell behind is closed with 1013 (try again later): htmx reconnects and resumes."""
+        return TRY_AGAIN_LATER if ended is TOO_SLOW else ended.code
 
     def heartbeat(self) -> str:
         return ""  # htmx swaps nothing for an empty message; the socket stays warm through proxies

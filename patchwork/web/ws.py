@@ -70,9 +70,12 @@ class Live:
             if ended is not None:
                 log.info("stream.ended", extra={"account_id": self.viewer.account.id, "code": ended.code})
                 with contextlib.suppress(Exception):
-                    await self.websocket.close(ended.code, ended.reason)
+                    await self.websocket.close(self.close_code(ended), ended.reason)
         finally:
             hub.remove(self.subscriber)
+
+    def close_code(self, ended: Ended) -> int:
+        return ended.code
 
     async def start(self) -> None:
         """Follow what this connection follows from the start (called after subscribing)."""
@@ -131,7 +134,7 @@ class Live:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(subscriber.recheck.wait(), CHECK_SECONDS)
             subscriber.recheck.clear()
-            if not await self._still_signed_in():
+            if subscriber.ended is None and not await self._still_signed_in():
                 subscriber.end(SIGNED_OUT)
         await subscriber.ending.wait()
 

@@ -314,3 +314,19 @@ def test_the_network_page_shows_who_joins_and_leaves_as_it_happens(town: Town) -
         assert _end_involvement(town, "officer")
         message = teacher.until("network-members")
         assert "Joe Bennett" not in message and "Ann Lee" in message
+
+
+def test_a_page_that_falls_behind_is_closed_to_reconnect_and_resume(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live.PageSubscriber, "queue_size", 2)
+    address, network, cursor = opened(town["officer"], town.feed)
+    for n in range(4):
+        post(town, "nurse", body=f"Piling up {n}")
+    with town["officer"].websocket_connect(address, headers=ORIGIN) as socket:
+        socket.send_json({"type": "resume", "network": network, "cursor": cursor})
+        page = Page(socket)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                page.next()
+        assert closed.value.code == live.TRY_AGAIN_LATER, "htmx reconnects after 1013 and the page resumes"

@@ -211,3 +211,23 @@ def test_an_expired_token_cannot_open_the_stream(client: TestClient, net: dict, 
     ):
         socket.receive_json()
     assert refused.value.code == 4401
+
+
+def test_a_client_that_falls_a_whole_queue_behind_is_told_to_resume_and_closed(
+    client: TestClient,
+    net: dict,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from patchwork.realtime import Subscriber
+
+    monkeypatch.setattr(Subscriber, "queue_size", 2)
+    t, url = net["t"], f"/api/v1/networks/{net['id']}/notes"
+    start = client.get(f"/api/v1/networks/{net['id']}/events", headers=bearer(t["officer"])).json()["cursor"]
+    for n in range(4):
+        client.post(url, json=NOTE | {"body": f"pile {n}"}, headers=bearer(t["teacher"]))
+    with streaming(client, t["officer"]) as officer:
+        officer.socket.send_json({"type": "resume", "cursors": {net["id"]: start}})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                officer.next()
+        assert closed.value.code == 4408
