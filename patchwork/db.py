@@ -70,10 +70,14 @@ class Database:
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
         self.on_commit: CommitListener | None = None
+        self._disposed = False
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work is committed together, or not at all."""
+        if self._disposed:
+            # A disposed engine would quietly open a fresh pool that nobody closes: refuse instead.
+            raise RuntimeError("The database has been closed")
         session = self._sessions()
         try:
             yield session
@@ -104,4 +108,5 @@ class Database:
             connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        self._disposed = True
         self.engine.dispose()

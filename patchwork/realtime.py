@@ -118,6 +118,7 @@ class Hub:
         self._readers: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
         self.listening = asyncio.Event()
 
     @property
@@ -132,6 +133,7 @@ class Hub:
         self._task = asyncio.create_task(self._supervise(), name="patchwork-hub")
 
     async def stop(self) -> None:
+        self._stopped = True  # no read starts after this, not even a retry scheduled before
         tasks = [task for task in (self._task, *self._readers.values()) if task is not None]
         for task in tasks:
             task.cancel()
@@ -162,7 +164,7 @@ class Hub:
                 log.warning("realtime.publish_failed", exc_info=True)
 
     def poke(self, network_id: str) -> None:
-        if network_id not in self._by_network:
+        if self._stopped or network_id not in self._by_network:
             return
         if network_id in self._readers:
             self._dirty.add(network_id)

@@ -84,12 +84,14 @@ class Runtime:
         )
 
     async def stop(self) -> None:
-        if self.mailer is not None:
-            await self.mailer.stop()
-        await self.hub.stop()
-        self.passwords.close()
-        await self.broker.disconnect()
-        self.db.dispose()
+        try:
+            if self.mailer is not None:
+                await self.mailer.stop()
+            await self.hub.stop()
+            self.passwords.close()
+            await self.broker.disconnect()
+        finally:
+            self.db.dispose()
 
 
 def passwords_for(settings: Settings) -> Passwords:
