@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Response, sync_playwright
@@ -279,3 +280,12 @@ def open_page(request: pytest.FixtureRequest, browser: Browser, server: Server) 
 @pytest.fixture
 def page(open_page: Callable[..., Page]) -> Page:
     return open_page()
+
+
+@pytest.fixture(scope="session")
+def cast(server: Server) -> Any:
+    """Five practitioners from three organisations (see tests/browser/test_notes.py), made once for the session:
+    each set takes three of the demo's organisation admins, and modules that share them must not make their own."""
+    from tests.browser.test_notes import make_cast
+
+    return make_cast(server)

@@ -15,13 +15,12 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PROBLEMS, Server
 from tests.browser.helpers import at_path
-from tests.browser.test_notes import (  # noqa: F401  (the `cast` and `as_person` fixtures)
+from tests.browser.test_notes import (  # noqa: F401  (the `as_person` fixture)
     PASSWORD,
     Cast,
     NoteDraft,
     api_note,
     as_person,
-    cast,
     make_network,
     post_note,
 )
@@ -36,7 +35,7 @@ def open_feed(page: Page, network: str, base: str = "") -> None:
 
 
 def test_a_note_posted_on_one_page_appears_on_another_without_a_reload(
-    cast: Cast,  # noqa: F811
+    cast: Cast,
     as_person: Callable[..., Page],  # noqa: F811
 ) -> None:
     network = make_network(cast, cast.ana, cast.ben, cast.cai, lead=cast.ben)
@@ -141,7 +140,7 @@ def relay(server: Server) -> Iterator[Relay]:
 
 
 def test_a_page_whose_network_drops_catches_up_once_when_it_comes_back(
-    cast: Cast,  # noqa: F811
+    cast: Cast,
     open_page: Callable[..., Page],
     relay: Relay,
     request: pytest.FixtureRequest,

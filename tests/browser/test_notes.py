@@ -95,8 +95,9 @@ class Cast:
         return (self.ana, self.ben, self.cai, self.dee)
 
 
-@pytest.fixture(scope="module")
-def cast(server: Server) -> Cast:
+def make_cast(server: Server) -> Cast:
+    """The people of the notes tests; tests/browser/conftest.py makes them once per session as `cast`, since each
+    set takes three of the demo's organisation admins."""
     api = Api(server.url)
     organisations: list[dict[str, str]] = []
     admin_tokens: list[str] = []

@@ -8,17 +8,16 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import assert_accessible, assert_no_horizontal_scroll
-from tests.browser.test_notes import (  # noqa: F401  (the `cast` and `as_person` fixtures)
+from tests.browser.test_notes import (  # noqa: F401  (the `as_person` fixture)
     Cast,
     api_note,
     as_person,
-    cast,
     make_network,
 )
 
 
 def test_notifications_arrive_live_and_marking_read_covers_them(
-    cast: Cast,  # noqa: F811
+    cast: Cast,
     as_person: Callable[..., Page],  # noqa: F811
 ) -> None:
     network = make_network(cast, cast.ana, cast.ben, cast.cai, lead=cast.ben)
