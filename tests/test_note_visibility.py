@@ -55,6 +55,7 @@ from patchwork.services import (
     notes,
     notifications,
     stream,
+    subject_access,
 )
 from patchwork.services.accounts import actor_of
 from tests.conftest import _empty, make_settings
@@ -360,6 +361,7 @@ def check_world(database_url: str, client: TestClient, world: World, pdf_viewer:
                 if policy.see_note(viewer, built.facts[note_id], history_rule=world.history_rule)
             }
             in_network = viewer.member or viewer.family_member
+            _check_lead_export(db, keys, built, account, expected, lead=viewer.member and viewer.is_lead)
             _check_services(db, keys, built, account, expected, in_network, missing_id, pdf=position == pdf_viewer)
             _check_notifications(db, keys, built, account, expected)
             _check_api(db, client, built, account, expected, in_network, missing_id, each_note=position == pdf_viewer)
@@ -407,6 +409,19 @@ def _check_family_view_and_access_log(db: Database, keys: Keyring, built: Built,
             )
             readers = {entry.name for entry in log.entries}
             assert readers == shown, "every practitioner's read is in the access log, and no sensitive one's"
+
+
+def _check_lead_export(
+    db: Database, keys: Keyring, built: Built, account: Account, expected: set[str], *, lead: bool
+) -> None:
+    """A lead's JSON export holds exactly the notes the lead may see; anyone else is told there is no network."""
+    with db.transaction() as session:
+        if not lead:
+            with pytest.raises(NotFound):
+                subject_access.lead_export(session=session, keys=keys, account=account, network_id=built.network_id)
+            return
+        export = subject_access.lead_export(session=session, keys=keys, account=account, network_id=built.network_id)
+    assert {view.note.id for view in export.notes} == expected
 
 
 def _check_live_stream(db: Database, keys: Keyring, built: Built, world: World) -> None:
