@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -21,14 +21,21 @@ ACCOUNT_DOORBELL = "account:"
 def ring(session: Session, doorbell: str) -> None:
     """After this session commits, tell live connections: a network id (it has new events) or an account's
     doorbell (its credentials changed: sockets re-check them)."""
-    session.info.setdefault(DOORBELLS, set()).add(doorbell)
+    session.info.setdefault(DOORBELLS, {}).setdefault(doorbell, [])
+
+
+def announce(session: Session, doorbell: str, fact: dict[str, Any]) -> None:
+    """Ring `doorbell` after commit and carry `fact` with it (ids and types only), in the order announced, so a
+    listener that has everything before it need not read it back."""
+    session.info.setdefault(DOORBELLS, {}).setdefault(doorbell, []).append(fact)
 
 
 def ring_account(session: Session, account_id: str) -> None:
     ring(session, ACCOUNT_DOORBELL + account_id)
 
 
-CommitListener = Callable[[set[str]], Awaitable[None]]
+Rung = Mapping[str, list[dict[str, Any]]]
+CommitListener = Callable[[Rung], Awaitable[None]]
 
 
 def normalise_url(url: str) -> str:
@@ -92,10 +99,10 @@ class Database:
         """Run a unit of work in a worker thread so the event loop stays free; once it has committed,
         ring the doorbells it set (see `ring`)."""
 
-        def in_thread() -> tuple[T, set[str]]:
+        def in_thread() -> tuple[T, Rung]:
             with self.transaction() as session:
                 result = work(session)
-                touched = set(session.info.get(DOORBELLS, ()))
+                touched: Rung = dict(session.info.get(DOORBELLS, {}))
             return result, touched
 
         result, touched = await anyio.to_thread.run_sync(in_thread)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from patchwork import policy
 
 NOTE_EVENTS = frozenset({"note.created", "note.revised", "note.redacted", "note.replied", "note.acknowledged"})
+# Every change of anyone's standing in a network is one of these: live delivery relies on it (see realtime).
 MEMBER_EVENTS = frozenset(
-    {"involvement.added", "involvement.ended", "lead.changed", "network.updated", "family.joined"}
+    {"involvement.added", "involvement.ended", "lead.changed", "network.updated", "family.joined", "history.opened"}
 )
 
 
@@ -70,3 +72,65 @@ def visible(viewer: policy.NoteViewer, fact: Fact, *, history_rule: str) -> bool
 def follows(viewer: policy.NoteViewer) -> bool:
     """Whether this viewer still belongs to the network at all: if not, its connections stop following it."""
     return viewer.member or viewer.family_member
+
+
+@dataclass(frozen=True)
+class Announced:
+    """Events a commit added to one network, as the committing process knew them: what travels through the
+    broker, so a listener that has everything up to the first of them can deliver without reading them back.
+    A note event carries its note's facts (ids, kinds, a time: never text); without them it must be read."""
+
+    network_id: str
+    events: list[tuple[int, str, dict[str, Any], policy.NoteFacts | None]]
+
+    @classmethod
+    def decode(cls, message: str) -> Announced | None:
+        """The announcement in a broker message, or None when it is a plain doorbell (or not understood)."""
+        if not message.startswith("{"):
+            return None
+        try:
+            raw = json.loads(message)
+            events = [
+                (int(e["seq"]), str(e["type"]), dict(e["data"]), _note_from(e["note"]) if e["note"] else None)
+                for e in raw["events"]
+            ]
+            return cls(str(raw["network"]), events)
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def announcement(seq: int, type_: str, data: dict[str, Any], note: policy.NoteFacts | None) -> dict[str, Any]:
+    """One event as a commit announces it (see Announced)."""
+    return {"seq": seq, "type": type_, "data": data, "note": _note_json(note) if note else None}
+
+
+def announcement_message(network_id: str, events: list[dict[str, Any]]) -> str:
+    """The broker message for a network's announced events: JSON, where a plain doorbell is a bare id."""
+    return json.dumps({"network": network_id, "events": events}, separators=(",", ":"), sort_keys=True)
+
+
+def _note_json(note: policy.NoteFacts) -> dict[str, Any]:
+    created = note.created_at
+    if created.tzinfo:
+        created = created.astimezone(UTC).replace(tzinfo=None)  # as the database gives it back
+    return {
+        "author_id": note.author_id,
+        "kind": note.kind,
+        "audience": note.audience,
+        "audience_organisations": sorted(note.audience_organisations),
+        "audience_people": sorted(note.audience_people),
+        "family_shares": sorted(note.family_shares),
+        "created_at": created.isoformat(),
+    }
+
+
+def _note_from(raw: dict[str, Any]) -> policy.NoteFacts:
+    return policy.NoteFacts(
+        author_id=str(raw["author_id"]),
+        kind=str(raw["kind"]),
+        audience=str(raw["audience"]),
+        audience_organisations=frozenset(map(str, raw["audience_organisations"])),
+        audience_people=frozenset(map(str, raw["audience_people"])),
+        family_shares=frozenset(map(str, raw["family_shares"])),
+        created_at=datetime.fromisoformat(str(raw["created_at"])),
+    )

@@ -1,7 +1,13 @@
 """Live delivery in one process. The broker rings doorbells (network ids, account doorbells); for a network, the
 hub reads its new events once, with the current standing of every account that follows it, and offers the batch
 to each subscriber, which asks the policy for its own viewer and queues what it may see. The broker carries only
-ids; the outbox in the database is the record, so a lost doorbell costs only a little delay.
+facts; the outbox in the database is the record, so a lost doorbell costs only a little delay.
+
+A commit's doorbell announces its events with their note's facts. When the hub already has everything before
+them, and the standing of every follower as of its last read, it delivers them without reading them back. Every
+change of standing in a network is itself an event of that network, read back in order (never taken from the
+announcement), so the standing the hub holds is the current one; an account's doorbell (deactivation, signing
+out) or a restart of the listener drops it, and it is read again at most `STANDING_SECONDS` later in any case.
 """
 
 from __future__ import annotations
@@ -9,19 +15,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
+from patchwork import policy
 from patchwork.bus import Broker
 from patchwork.db import ACCOUNT_DOORBELL
-from patchwork.events import Batch, Fact, follows, visible
+from patchwork.events import NOTE_EVENTS, Announced, Batch, Fact, announcement_message, follows, visible
 
 log = logging.getLogger("patchwork.realtime")
 CHANNEL = "network-events"
 RESTART_SECONDS = 1.0
 RETRY_SECONDS = 1.0
 QUEUE_SIZE = 1000
+STANDING_SECONDS = 10.0
 
 Reader = Callable[[str, int, frozenset[str]], Awaitable[Batch]]
+Sealer = Callable[[str, int], str]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the hub's last read of a network found of its followers: enough to deliver announced note events."""
+
+    history_rule: str
+    viewers: dict[str, policy.NoteViewer]
+    asked: frozenset[str]
+    until: float
 
 
 class Ended(Exception):
@@ -110,9 +131,12 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, broker: Broker, read: Reader) -> None:
+    def __init__(self, broker: Broker, read: Reader, seal: Sealer) -> None:
         self._broker = broker
         self._read = read
+        self._seal = seal
+        self._standings: dict[str, Standing] = {}
+        self._generation = 0  # moves whenever standings are dropped: a read begun before may not store its own
         self._by_network: dict[str, set[Subscriber]] = {}
         self._by_account: dict[str, set[Subscriber]] = {}
         self._readers: dict[str, asyncio.Task[None]] = {}
@@ -155,11 +179,13 @@ class Hub:
         self._by_network.setdefault(network_id, set()).add(subscriber)
         self.poke(network_id)
 
-    async def ring(self, doorbells: set[str]) -> None:
-        """Called after a commit: tell every process (this one included) what changed."""
-        for doorbell in doorbells:
+    async def ring(self, rung: Mapping[str, list[dict[str, Any]]]) -> None:
+        """Called after a commit: tell every process (this one included) what changed, and announce its events."""
+        for doorbell, announced in rung.items():
             try:
-                await self._broker.publish(CHANNEL, doorbell)
+                await self._broker.publish(
+                    CHANNEL, announcement_message(doorbell, announced) if announced else doorbell
+                )
             except Exception:  # the outbox has the events; subscribers catch up on the next doorbell or resume
                 log.warning("realtime.publish_failed", exc_info=True)
 
@@ -175,18 +201,19 @@ class Hub:
         try:
             while True:
                 self._dirty.discard(network_id)
-                group = [s for s in self._by_network.get(network_id, ()) if network_id in s.positions]
+                group = self._group(network_id)
                 if not group:
                     self._by_network.pop(network_id, None)
+                    self._standings.pop(network_id, None)
                     return
                 after = min(s.positions[network_id] for s in group)
-                batch = await self._read(network_id, after, frozenset(s.account_id for s in group))
-                again = batch.more
-                for subscriber in group:
-                    if not subscriber.offer(batch):
-                        again = True
-                    if network_id not in subscriber.positions:
-                        _discard(self._by_network, network_id, subscriber)
+                asked = frozenset(s.account_id for s in group)
+                generation = self._generation
+                batch = await self._read(network_id, after, asked)
+                if generation == self._generation:
+                    until = asyncio.get_running_loop().time() + STANDING_SECONDS
+                    self._standings[network_id] = Standing(batch.history_rule, batch.viewers, asked, until)
+                again = self._offer(network_id, group, batch) or batch.more
                 if not again and network_id not in self._dirty:
                     return
         except asyncio.CancelledError:
@@ -197,12 +224,70 @@ class Hub:
         finally:
             self._readers.pop(network_id, None)
 
-    def _wake(self, doorbell: str) -> None:
-        if doorbell.startswith(ACCOUNT_DOORBELL):
-            for subscriber in list(self._by_account.get(doorbell.removeprefix(ACCOUNT_DOORBELL), ())):
+    def _group(self, network_id: str) -> list[Subscriber]:
+        return [s for s in self._by_network.get(network_id, ()) if network_id in s.positions]
+
+    def _offer(self, network_id: str, group: list[Subscriber], batch: Batch) -> bool:
+        """Offer a batch to each subscriber; True when one of them needs the network read again from earlier."""
+        again = False
+        for subscriber in group:
+            if not subscriber.offer(batch):
+                again = True
+            if network_id not in subscriber.positions:
+                _discard(self._by_network, network_id, subscriber)
+        return again
+
+    def _announced(self, announced: Announced) -> None:
+        """Deliver announced events without a read when nothing stands in the way; otherwise read them."""
+        network_id = announced.network_id
+        if self._stopped or network_id not in self._by_network:
+            return
+        batch = None if network_id in self._readers else self._batch_of(announced)
+        if batch is None or self._offer(network_id, self._group(network_id), batch):
+            self.poke(network_id)
+
+    def _batch_of(self, announced: Announced) -> Batch | None:
+        """The announced events as a batch, with the standing held from the last read: None unless they are note
+        events with their facts, in an unbroken run, and that standing is fresh and covers every follower."""
+        network_id = announced.network_id
+        standing = self._standings.get(network_id)
+        if standing is None or standing.until < asyncio.get_running_loop().time():
+            return None
+        if any(s.account_id not in standing.asked for s in self._group(network_id)):
+            return None
+        facts: list[Fact] = []
+        for seq, type_, data, note in announced.events:
+            if type_ not in NOTE_EVENTS or note is None or (facts and seq != facts[-1].seq + 1):
+                return None
+            facts.append(Fact(network_id, seq, self._seal(network_id, seq), type_, data, note))
+        if not facts:
+            return None
+        first, last = facts[0].seq, facts[-1].seq
+        return Batch(network_id, first - 1, last, last, standing.history_rule, facts, standing.viewers)
+
+    def _forget(self, account_id: str | None = None) -> None:
+        """Drop the standings held (of networks this account follows, or all): the next event reads them again."""
+        self._generation += 1
+        if account_id is None:
+            self._standings.clear()
+            return
+        for network_id in [n for n, standing in self._standings.items() if account_id in standing.asked]:
+            del self._standings[network_id]
+
+    def _wake(self, message: str) -> None:
+        if message.startswith(ACCOUNT_DOORBELL):
+            account_id = message.removeprefix(ACCOUNT_DOORBELL)
+            self._forget(account_id)
+            for subscriber in list(self._by_account.get(account_id, ())):
                 subscriber.recheck.set()
+        elif message.startswith("{"):
+            announced = Announced.decode(message)
+            if announced is None:
+                log.warning("realtime.unreadable_announcement")
+            else:
+                self._announced(announced)
         else:
-            self.poke(doorbell)
+            self.poke(message)
 
     async def _supervise(self) -> None:
         while True:
@@ -218,14 +303,16 @@ class Hub:
     async def _listen(self) -> None:
         async with self._broker.subscribe(CHANNEL) as messages:
             self.listening.set()
-            # Whatever was rung while the listener was down is in the outbox: look at every followed network.
+            # Whatever was rung while the listener was down is in the outbox: look at every followed network,
+            # and take no standing held from before for granted.
+            self._forget()
             for network_id in list(self._by_network):
                 self.poke(network_id)
             for group in self._by_account.values():
                 for subscriber in group:
                     subscriber.recheck.set()
-            async for doorbell in messages:
-                self._wake(doorbell)
+            async for message in messages:
+                self._wake(message)
 
 
 def _discard(index: dict[str, set[Subscriber]], key: str, subscriber: Subscriber) -> None:

@@ -66,7 +66,7 @@ class Runtime:
                 )
             )
 
-        hub = Hub(broker, read)
+        hub = Hub(broker, read, keys.cursors.seal)
         db.on_commit = hub.ring
         hub.start()
         # E-mail digests only when an SMTP server is configured; every process may run one (they claim per person).

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from patchwork import policy
 from patchwork.crypto import Keyring
 from patchwork.services import audit, events
 
@@ -22,11 +23,13 @@ def record(
     target_type: str | None = None,
     target_id: str | None = None,
     details: Mapping[str, Any] | None = None,
+    note: policy.NoteFacts | None = None,
     **facts: str | int | bool | None,
 ) -> None:
-    """Audits `action`; when `event` is given, also tells the network's members (the facts, never text)."""
+    """Audits `action`; when `event` is given, also tells the network's members (the facts, never text; for a
+    note event, `note` is its note's facts, so live delivery need not read them back)."""
     if event is not None:
-        events.append(session=session, network_id=network_id, type=event, **facts)
+        events.append(session=session, network_id=network_id, type=event, note=note, **facts)
     audit.record(
         session=session,
         key=keys.audit,

@@ -29,8 +29,12 @@ def read(
     network = session.get(Network, network_id)
     counter = session.get(EventCounter, network_id)
     head = counter.seq if counter else 0
-    if network is None or after >= head:
-        return Batch(network_id, after, after, head, network.history_rule if network else "", [], {})
+    if network is None:
+        return Batch(network_id, after, after, head, "", [], {})
+    if after >= head:
+        return Batch(
+            network_id, after, after, head, network.history_rule, [], viewers_in(session, network, account_ids)
+        )
     rows = list(
         session.exec(
             select(NetworkEvent)
@@ -54,6 +58,8 @@ def read(
         for row in rows
     ]
     last = rows[-1].seq if rows else after
+    if any(row.type == "network.updated" for row in rows):
+        session.refresh(network)  # its history rule as of these events, not as of before them
     return Batch(
         network_id=network_id,
         after=after,
@@ -61,5 +67,6 @@ def read(
         head=head,
         history_rule=network.history_rule,
         facts=facts,
+        # Read after the events, never before: a change of standing among them is then already in effect.
         viewers=viewers_in(session, network, account_ids),
     )

@@ -477,7 +477,7 @@ def create_demo_notes(*, session: Session, keys: Keyring, network_ids: list[str]
             draft=draft,
             referral_route="",
             referral_route_acknowledged=True,
-        )
+        ).note
         note.created_at = now - timedelta(days=days - 1, hours=n % 7)
         session.add(note)
         created.append((index, author, note))
@@ -528,7 +528,7 @@ def create_demo_notes(*, session: Session, keys: Keyring, network_ids: list[str]
         ),
         referral_route="",
         referral_route_acknowledged=True,
-    )
+    ).note
     note_service.redact(
         session=session,
         keys=keys,
@@ -620,7 +620,7 @@ def create_demo_family(*, session: Session, keys: Keyring, network_id: str) -> i
         )
     voice = note_service.post_family_voice(
         session=session, keys=keys, account=mother, network_id=network_id, body=FAMILY_VOICE
-    )
+    ).note
     note_service.reply(
         session=session,
         keys=keys,

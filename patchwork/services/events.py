@@ -14,8 +14,8 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from patchwork import policy
-from patchwork.db import ring
-from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS
+from patchwork.db import announce
+from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, announcement
 from patchwork.models.events import EventCounter, NetworkEvent
 from patchwork.models.networks import Network
 from patchwork.models.notes import Note
@@ -28,8 +28,16 @@ def start_counter(*, session: Session, network_id: str) -> None:
     session.add(EventCounter(network_id=network_id, seq=0))
 
 
-def append(*, session: Session, network_id: str, type: str, **facts: str | int | bool | None) -> NetworkEvent:
-    """Adds an event to the network's outbox inside the caller's transaction."""
+def append(
+    *,
+    session: Session,
+    network_id: str,
+    type: str,
+    note: policy.NoteFacts | None = None,
+    **facts: str | int | bool | None,
+) -> NetworkEvent:
+    """Adds an event to the network's outbox inside the caller's transaction, and announces it after commit;
+    a note event's announcement carries `note`, its note's facts, when the caller has them."""
     seq = session.execute(
         update(EventCounter)
         .where(col(EventCounter.network_id) == network_id)
@@ -42,7 +50,7 @@ def append(*, session: Session, network_id: str, type: str, **facts: str | int |
         seq = 1
     event = NetworkEvent(network_id=network_id, seq=seq, type=type, data=json.dumps(facts, sort_keys=True))
     session.add(event)
-    ring(session, network_id)
+    announce(session, network_id, announcement(seq, type, facts, note))
     return event
 
 

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -395,6 +395,16 @@ def network_of_note(*, session: Session, account: Account, note_id: str) -> str:
     return _visible_note(session, account, note_id).note.network_id
 
 
+@dataclass(frozen=True)
+class Posted:
+    """A note just written, with its author's standing and its facts: its author's answer is made from these,
+    not read back."""
+
+    note: Note
+    place: Standing
+    facts: policy.NoteFacts
+
+
 def post_note(
     *,
     session: Session,
@@ -404,7 +414,7 @@ def post_note(
     draft: Draft,
     referral_route: str,
     referral_route_acknowledged: bool,
-) -> Note:
+) -> Posted:
     place = _network_for(session, account, network_id)
     if place.viewer.kind != "practitioner":
         raise NotFound("No such network")
@@ -452,6 +462,15 @@ def post_note(
     for family_id in draft.family_user_ids:
         session.add(NoteFamilyShare(note_id=note.id, account_id=family_id))
     _touch(session, place.network)
+    facts = policy.NoteFacts(
+        author_id=account.id,
+        kind=note.kind,
+        audience=note.audience,
+        audience_organisations=draft.organisation_ids,
+        audience_people=draft.user_ids,
+        family_shares=draft.family_user_ids,
+        created_at=note.created_at,
+    )
     changes.record(
         session=session,
         keys=keys,
@@ -462,12 +481,13 @@ def post_note(
         target_type="note",
         target_id=note.id,
         details={"level": draft.level, "audience": draft.audience},
+        note=facts,
         note_id=note.id,
     )
-    return note
+    return Posted(note=note, place=place, facts=facts)
 
 
-def post_family_voice(*, session: Session, keys: Keyring, account: Account, network_id: str, body: object) -> Note:
+def post_family_voice(*, session: Session, keys: Keyring, account: Account, network_id: str, body: object) -> Posted:
     place = _network_for(session, account, network_id)
     if place.viewer.kind != "family":
         raise NotFound("No such network")
@@ -492,6 +512,15 @@ def post_family_voice(*, session: Session, keys: Keyring, account: Account, netw
     session.flush()
     _first_revision(session, keys, note, text, account.id)
     _touch(session, place.network)
+    facts = policy.NoteFacts(
+        author_id=account.id,
+        kind=note.kind,
+        audience=note.audience,
+        audience_organisations=frozenset(),
+        audience_people=frozenset(),
+        family_shares=frozenset(),
+        created_at=note.created_at,
+    )
     changes.record(
         session=session,
         keys=keys,
@@ -502,9 +531,10 @@ def post_family_voice(*, session: Session, keys: Keyring, account: Account, netw
         target_type="note",
         target_id=note.id,
         details={"kind": "family_voice"},
+        note=facts,
         note_id=note.id,
     )
-    return note
+    return Posted(note=note, place=place, facts=facts)
 
 
 def _first_revision(session: Session, keys: Keyring, note: Note, body: str, author_id: str) -> None:
@@ -562,6 +592,7 @@ def revise(*, session: Session, keys: Keyring, account: Account, note_id: str, b
         keys=keys,
         action="note.revised",
         event="note.revised",
+        note=found.facts,
         actor_id=account.id,
         network_id=note.network_id,
         target_type="note",
@@ -594,6 +625,7 @@ def redact(*, session: Session, keys: Keyring, account: Account, note_id: str, r
         keys=keys,
         action="note.redacted",
         event="note.redacted",
+        note=found.facts,
         actor_id=account.id,
         network_id=note.network_id,
         target_type="note",
@@ -626,6 +658,7 @@ def reply(*, session: Session, keys: Keyring, account: Account, note_id: str, bo
         keys=keys,
         action="note.replied",
         event="note.replied",
+        note=found.facts,
         actor_id=account.id,
         network_id=found.note.network_id,
         target_type="note",
@@ -657,6 +690,7 @@ def acknowledge(*, session: Session, keys: Keyring, account: Account, note_id: s
         keys=keys,
         action="note.acknowledged",
         event="note.acknowledged",
+        note=found.facts,
         actor_id=account.id,
         network_id=found.note.network_id,
         target_type="note",
@@ -683,14 +717,16 @@ def open_history(
     opening = HistoryOpening(network_id=place.network.id, account_id=user_id, opened_by_id=account.id, reason_sealed="")
     opening.reason_sealed = keys.cipher.encrypt(why, context=f"history-opening:{opening.id}")
     session.add(opening)
-    audit.record(
+    changes.record(
         session=session,
-        key=keys.audit,
+        keys=keys,
         action="history.opened",
+        event="history.opened",  # a change of standing: live delivery must take it in order (see realtime)
         actor_id=account.id,
         network_id=place.network.id,
         target_type="account",
         target_id=user_id,
+        user_id=user_id,
     )
     return opening
 
@@ -804,53 +840,76 @@ def _record_read(session: Session, keys: Keyring, place: Standing, view: str, *,
     )
 
 
-def views(*, session: Session, keys: Keyring, place: Standing, notes: list[Note]) -> list[NoteView]:
-    """Everything a list shows about its notes, in a fixed number of queries however many notes there are."""
+def posted_view(*, session: Session, keys: Keyring, posted: Posted) -> NoteView:
+    """What its author is shown of a note just posted, without reading back what was written."""
+    return views(
+        session=session, keys=keys, place=posted.place, notes=[posted.note], written={posted.note.id: posted.facts}
+    )[0]
+
+
+def views(
+    *,
+    session: Session,
+    keys: Keyring,
+    place: Standing,
+    notes: list[Note],
+    written: Mapping[str, policy.NoteFacts] | None = None,
+) -> list[NoteView]:
+    """Everything a list shows about its notes, in a fixed number of queries however many notes there are.
+    Notes in `written` were posted in this transaction: they have no replies or acknowledgements yet, and their
+    audience is in their facts, so none of that is read."""
     if not notes:
         return []
-    ids = [n.id for n in notes]
+    written = written or {}
+    ids = [n.id for n in notes if n.id not in written]
     viewer = place.viewer
     author_ids = {n.author_id for n in notes}
     replies_by_note: dict[str, list[NoteReply]] = defaultdict(list)
-    for row in session.exec(
-        select(NoteReply).where(col(NoteReply.note_id).in_(ids)).order_by(col(NoteReply.created_at))
-    ).all():
-        replies_by_note[row.note_id].append(row)
-        author_ids.add(row.author_id)
     revisions_by_note: dict[str, list[NoteRevision]] = defaultdict(list)
-    for revision in session.exec(
-        select(NoteRevision)
-        .where(col(NoteRevision.note_id).in_([n.id for n in notes if n.revision_count > 1]))
-        .order_by(col(NoteRevision.number))
-    ).all():
-        revisions_by_note[revision.note_id].append(revision)
     acks_by_note: dict[str, list[Acknowledgement]] = defaultdict(list)
-    for ack in session.exec(
-        select(Acknowledgement).where(col(Acknowledgement.note_id).in_(ids)).order_by(col(Acknowledgement.at))
-    ).all():
-        acks_by_note[ack.note_id].append(ack)
-        author_ids.add(ack.account_id)
     audience_orgs: dict[str, set[str]] = defaultdict(set)
-    for note_id, organisation_id in session.exec(
-        select(NoteAudienceOrganisation.note_id, NoteAudienceOrganisation.organisation_id).where(
-            col(NoteAudienceOrganisation.note_id).in_(ids)
-        )
-    ).all():
-        audience_orgs[note_id].add(organisation_id)
     audience_people: dict[str, set[str]] = defaultdict(set)
-    for note_id, account_id in session.exec(
-        select(NoteAudiencePerson.note_id, NoteAudiencePerson.account_id).where(
-            col(NoteAudiencePerson.note_id).in_(ids)
-        )
-    ).all():
-        audience_people[note_id].add(account_id)
-        author_ids.add(account_id)
     family_shares: dict[str, set[str]] = defaultdict(set)
-    for note_id, account_id in session.exec(
-        select(NoteFamilyShare.note_id, NoteFamilyShare.account_id).where(col(NoteFamilyShare.note_id).in_(ids))
-    ).all():
-        family_shares[note_id].add(account_id)
-        author_ids.add(account_id)
+    for note_id, facts in written.items():
+        audience_orgs[note_id] |= facts.audience_organisations
+        audience_people[note_id] |= facts.audience_people
+        family_shares[note_id] |= facts.family_shares
+        author_ids |= facts.audience_people | facts.family_shares
+    if ids:
+        for row in session.exec(
+            select(NoteReply).where(col(NoteReply.note_id).in_(ids)).order_by(col(NoteReply.created_at))
+        ).all():
+            replies_by_note[row.note_id].append(row)
+            author_ids.add(row.author_id)
+        revised = [n.id for n in notes if n.revision_count > 1]
+        if revised:
+            for revision in session.exec(
+                select(NoteRevision).where(col(NoteRevision.note_id).in_(revised)).order_by(col(NoteRevision.number))
+            ).all():
+                revisions_by_note[revision.note_id].append(revision)
+        for ack in session.exec(
+            select(Acknowledgement).where(col(Acknowledgement.note_id).in_(ids)).order_by(col(Acknowledgement.at))
+        ).all():
+            acks_by_note[ack.note_id].append(ack)
+            author_ids.add(ack.account_id)
+        for note_id, organisation_id in session.exec(
+            select(NoteAudienceOrganisation.note_id, NoteAudienceOrganisation.organisation_id).where(
+                col(NoteAudienceOrganisation.note_id).in_(ids)
+            )
+        ).all():
+            audience_orgs[note_id].add(organisation_id)
+        for note_id, account_id in session.exec(
+            select(NoteAudiencePerson.note_id, NoteAudiencePerson.account_id).where(
+                col(NoteAudiencePerson.note_id).in_(ids)
+            )
+        ).all():
+            audience_people[note_id].add(account_id)
+            author_ids.add(account_id)
+        for note_id, account_id in session.exec(
+            select(NoteFamilyShare.note_id, NoteFamilyShare.account_id).where(col(NoteFamilyShare.note_id).in_(ids))
+        ).all():
+            family_shares[note_id].add(account_id)
+            author_ids.add(account_id)
     names = dict(session.exec(select(Account.id, Account.name).where(col(Account.id).in_(author_ids))).all())
     organisation_ids = {n.author_organisation_id for n in notes if n.author_organisation_id}
     organisation_ids |= {
@@ -860,12 +919,16 @@ def views(*, session: Session, keys: Keyring, place: Standing, notes: list[Note]
     organisations = dict(
         session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids))).all()
     )
-    relationships = dict(
-        session.exec(
-            select(FamilyMembership.account_id, FamilyMembership.relationship).where(
-                FamilyMembership.network_id == place.network.id
-            )
-        ).all()
+    relationships = (
+        dict(
+            session.exec(
+                select(FamilyMembership.account_id, FamilyMembership.relationship).where(
+                    FamilyMembership.network_id == place.network.id
+                )
+            ).all()
+        )
+        if any(family_shares.values())
+        else {}
     )
     family_viewer = viewer.kind == "family"
     hidden_people = (

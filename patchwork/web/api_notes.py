@@ -94,10 +94,10 @@ async def post_note(request: Request) -> Response:
         voice = await parse_json(request, FamilyVoiceCreate)
 
         def family_write(session: Session) -> NoteView:
-            note = notes.post_family_voice(
+            posted = notes.post_family_voice(
                 session=session, keys=rt.keys, account=account, network_id=network_id, body=voice.body
             )
-            return notes.one_note(session=session, keys=rt.keys, account=account, note_id=note.id)
+            return notes.posted_view(session=session, keys=rt.keys, posted=posted)
 
         return json_response(note_out(await rt.db.run(family_write)), 201)
     data = await parse_json(request, NoteCreate)
@@ -121,7 +121,7 @@ async def post_note(request: Request) -> Response:
     )
 
     def write(session: Session) -> NoteView:
-        note = notes.post_note(
+        posted = notes.post_note(
             session=session,
             keys=rt.keys,
             account=account,
@@ -130,7 +130,7 @@ async def post_note(request: Request) -> Response:
             referral_route=rt.settings.referral_route,
             referral_route_acknowledged=data.referral_route_acknowledged,
         )
-        return notes.one_note(session=session, keys=rt.keys, account=account, note_id=note.id)
+        return notes.posted_view(session=session, keys=rt.keys, posted=posted)
 
     return json_response(note_out(await rt.db.run(write)), 201)
 

@@ -187,8 +187,10 @@ async def post_voice(request: Request) -> Response:
     form = await form_of(request)
     try:
         note = await rt.db.run(
-            lambda session: notes.post_family_voice(
-                session=session, keys=rt.keys, account=viewer.account, network_id=network_id, body=form.get("body")
+            lambda session: (
+                notes.post_family_voice(
+                    session=session, keys=rt.keys, account=viewer.account, network_id=network_id, body=form.get("body")
+                ).note
             )
         )
     except Invalid as problem:
