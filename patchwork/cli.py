@@ -274,6 +274,7 @@ def _bench_signin(settings: Settings, args: argparse.Namespace) -> int:
 
 def _bench_fanout(settings: Settings, args: argparse.Namespace) -> int:
     from patchwork.bench.fanout import BenchError, Remote, Spawn, exit_status, run_fanout, run_idle
+    from patchwork.bench.poster import run_fast
 
     server: Remote | Spawn
     if args.url:
@@ -299,7 +300,7 @@ def _bench_fanout(settings: Settings, args: argparse.Namespace) -> int:
                 )
             )
         else:
-            result = asyncio.run(
+            result = run_fast(
                 run_fanout(
                     settings,
                     clients=args.clients,

@@ -110,9 +110,7 @@ def announcement_message(network_id: str, events: list[dict[str, Any]]) -> str:
 
 
 def _note_json(note: policy.NoteFacts) -> dict[str, Any]:
-    created = note.created_at
-    if created.tzinfo:
-        created = created.astimezone(UTC).replace(tzinfo=None)  # as the database gives it back
+    created = note.created_at.astimezone(UTC)
     return {
         "author_id": note.author_id,
         "kind": note.kind,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -220,12 +220,7 @@ def see_note(viewer: NoteViewer, note: NoteFacts, *, history_rule: str) -> Decis
 def _history_allows(viewer: NoteViewer, note: NoteFacts, history_rule: str) -> bool:
     if history_rule == "full" or viewer.history_opened:
         return True
-    return viewer.joined_at is not None and _naive_utc(note.created_at) >= _naive_utc(viewer.joined_at)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    """Stored times come back without a zone (they are UTC); times just made carry one. Compare like with like."""
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    return viewer.joined_at is not None and note.created_at >= viewer.joined_at
 
 
 def see_acknowledgements(viewer: NoteViewer, note: NoteFacts) -> Decision:

@@ -105,11 +105,15 @@ def issue_api_token(*, session: Session, account_id: str, lifetime: timedelta) -
 
 
 def resolve_api_token(*, session: Session, token: str) -> tuple[ApiToken, Account] | None:
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
-    if row is None or row.revoked_at is not None or utcnow() >= row.expires_at:
+    found = session.exec(
+        select(ApiToken, Account)
+        .join(Account, col(Account.id) == ApiToken.account_id)
+        .where(ApiToken.token_hash == digest(token))
+    ).first()
+    if found is None:
         return None
-    account = session.get(Account, row.account_id)
-    if account is None or account.status != AccountStatus.active:
+    row, account = found
+    if row.revoked_at is not None or utcnow() >= row.expires_at or account.status != AccountStatus.active:
         return None
     return row, account
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import inspect
 import json
 import math
@@ -18,10 +19,11 @@ import os
 import resource
 import secrets
 import string
+import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +35,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from patchwork.bench.poster import shared_clock
 from patchwork.bench.signin import (
     HOST,
     THROTTLE_LIMIT,
@@ -268,8 +271,9 @@ async def _fanout(
                 "warm_up": round(time.perf_counter() - warm_started, 2),
                 "total": round(time.perf_counter() - started, 2),
             }
-            sent, post_ms = await _post_many(http, poster, population.network_id, notes, interval)
-            await _until_heard(receivers, set(sent), wait)
+            with _no_collector_pauses():
+                sent, post_ms = await _post_apart(target.base, poster, population.network_id, notes, interval)
+                await _until_heard(receivers, set(sent), wait)
             if all(set(sent) <= r.seen for r in receivers):
                 await asyncio.sleep(DUPLICATE_GRACE_SECONDS)
             counted = tally(receivers, sent, also_expected=warm_ups)
@@ -296,6 +300,7 @@ async def _fanout(
         "closed_by_server": dict(closed),
         "latency_ms": latency_summary(counted.latencies_ms),
         "latency_means": "from just before the note's POST to the frame's arrival at each client",
+        "poster": "a process of its own" if shared_clock() else "one of the clients' tasks",
         "deliveries_per_second": round(counted.delivered / span, 1) if span else None,
         "delivery_span_s": round(span, 3) if span is not None else None,
         "post_ms": _two_points(post_ms),
@@ -689,7 +694,7 @@ async def _warm_up(http: httpx.AsyncClient, token: str, network_id: str, receive
     Returns the notes posted; a client that has heard none of them is deaf."""
     posted: set[str] = set()
     for _ in range(WARM_UP_ROUNDS):
-        sent, _ = await _post_many(http, token, network_id, 1, 0.0, label="warm-up")
+        sent, _ = await post_many(http, token, network_id, 1, 0.0, label="warm-up")
         posted |= set(sent)
         give_up = time.monotonic() + WARM_UP_SECONDS
         while time.monotonic() < give_up:
@@ -699,11 +704,47 @@ async def _warm_up(http: httpx.AsyncClient, token: str, network_id: str, receive
     return posted
 
 
+@contextlib.contextmanager
+def _no_collector_pauses() -> Iterator[None]:
+    """While measuring, this process (the clients) does not stop for the garbage collector: its pauses, which
+    grow with the arrivals recorded, would be counted as the server's latency."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+async def _post_apart(
+    base: str, token: str, network_id: str, count: int, interval: float
+) -> tuple[dict[str, float], list[float]]:
+    """post_many in a process of its own (see patchwork.bench.poster), so the clients' reading does not hold
+    up the posts; here when that process's clock cannot be compared with ours."""
+    if not shared_clock():
+        async with _client(base, 1) as http:
+            return await post_many(http, token, network_id, count, interval)
+    job = {"base": base, "token": token, "network_id": network_id, "count": count, "interval": interval}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "patchwork.bench.poster",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate(json.dumps(job).encode())
+    if process.returncode != 0:
+        raise BenchError(f"The poster failed ({process.returncode}): {err.decode(errors='replace')[-2000:]}")
+    result = json.loads(out)
+    return {str(k): float(v) for k, v in result["sent"].items()}, [float(ms) for ms in result["post_ms"]]
+
+
 def _deaf(receivers: Sequence[Receiver], posted: set[str]) -> int:
     return sum(1 for r in receivers if not r.seen & posted)
 
 
-async def _post_many(
+async def post_many(
     http: httpx.AsyncClient, token: str, network_id: str, count: int, interval: float, *, label: str = "bench"
 ) -> tuple[dict[str, float], list[float]]:
     """Post `count` network notes one after another; when each POST started (by note id) and how long each took."""

@@ -10,12 +10,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from patchwork import policy
+from patchwork.clock import utcnow
 from patchwork.db import announce
 from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, announcement
+from patchwork.models import new_id
 from patchwork.models.events import EventCounter, NetworkEvent
 from patchwork.models.networks import Network
 from patchwork.models.notes import Note
@@ -28,6 +30,10 @@ def start_counter(*, session: Session, network_id: str) -> None:
     session.add(EventCounter(network_id=network_id, seq=0))
 
 
+_COUNTERS = EventCounter.__table__  # type: ignore[attr-defined]
+_EVENTS = NetworkEvent.__table__  # type: ignore[attr-defined]
+
+
 def append(
     *,
     session: Session,
@@ -35,23 +41,28 @@ def append(
     type: str,
     note: policy.NoteFacts | None = None,
     **facts: str | int | bool | None,
-) -> NetworkEvent:
+) -> int:
     """Adds an event to the network's outbox inside the caller's transaction, and announces it after commit;
-    a note event's announcement carries `note`, its note's facts, when the caller has them."""
-    seq = session.execute(
-        update(EventCounter)
-        .where(col(EventCounter.network_id) == network_id)
-        .values(seq=EventCounter.seq + 1)
-        .returning(col(EventCounter.seq))
+    a note event's announcement carries `note`, its note's facts, when the caller has them. Returns its sequence
+    number. Written with plain SQL statements: every change others see comes this way."""
+    session.flush()  # the network (and its counter) may be new in this transaction
+    connection = session.connection()
+    seq = connection.execute(
+        update(_COUNTERS)
+        .where(_COUNTERS.c.network_id == network_id)
+        .values(seq=_COUNTERS.c.seq + 1)
+        .returning(_COUNTERS.c.seq)
     ).scalar_one_or_none()
     if seq is None:
-        session.add(EventCounter(network_id=network_id, seq=1))
-        session.flush()
+        connection.execute(insert(_COUNTERS).values(network_id=network_id, seq=1))
         seq = 1
-    event = NetworkEvent(network_id=network_id, seq=seq, type=type, data=json.dumps(facts, sort_keys=True))
-    session.add(event)
+    connection.execute(
+        insert(_EVENTS).values(
+            id=new_id(), network_id=network_id, seq=seq, type=type, data=json.dumps(facts, sort_keys=True), at=utcnow()
+        )
+    )
     announce(session, network_id, announcement(seq, type, facts, note))
-    return event
+    return int(seq)
 
 
 @dataclass(frozen=True)

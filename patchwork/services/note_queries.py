@@ -24,6 +24,11 @@ from patchwork.models.notes import (
 
 def viewer_in(session: Session, account: Account, network: Network) -> policy.NoteViewer:
     """Everything about the viewer's standing in this network that the policy needs, in at most three queries."""
+    return standing_in(session, account, network)[0]
+
+
+def standing_in(session: Session, account: Account, network: Network) -> tuple[policy.NoteViewer, Involvement | None]:
+    """viewer_in, and the viewer's active involvement in the network if they are a practitioner member."""
     involvement = None
     opened = False
     family = False
@@ -55,7 +60,7 @@ def viewer_in(session: Session, account: Account, network: Network) -> policy.No
             ).first()
             is not None
         )
-    return policy.NoteViewer(
+    viewer = policy.NoteViewer(
         account_id=account.id,
         kind=account.kind,
         member=involvement is not None,
@@ -65,6 +70,7 @@ def viewer_in(session: Session, account: Account, network: Network) -> policy.No
         history_opened=opened,
         family_member=family,
     )
+    return viewer, involvement
 
 
 def visible(viewer: policy.NoteViewer, *, history_rule: str) -> ColumnElement[bool]:

@@ -37,7 +37,7 @@ from patchwork.models.notes import (
     NoteRevision,
 )
 from patchwork.services import audit, changes
-from patchwork.services.note_queries import facts_of, viewer_in, visible
+from patchwork.services.note_queries import facts_of, standing_in, viewer_in, visible
 
 MAX_BODY = 4000
 FEED_PAGE = 20
@@ -295,6 +295,7 @@ class Standing:
     account: Account
     network: Network
     viewer: policy.NoteViewer
+    involvement: Involvement | None = None  # the viewer's, when they are a practitioner member
 
 
 def _network_for(session: Session, account: Account, network_id: str) -> Standing:
@@ -303,10 +304,10 @@ def _network_for(session: Session, account: Account, network_id: str) -> Standin
         network = session.get(Network, network.merged_into_id)
     if network is None:
         raise NotFound("No such network")
-    viewer = viewer_in(session, account, network)
+    viewer, involvement = standing_in(session, account, network)
     if not (viewer.member or viewer.family_member):
         raise NotFound("No such network")
-    return Standing(account=account, network=network, viewer=viewer)
+    return Standing(account=account, network=network, viewer=viewer, involvement=involvement)
 
 
 def standing(*, session: Session, account: Account, network_id: str) -> Standing:
@@ -427,13 +428,9 @@ def post_note(
             "An urgent note does not replace a referral. " + referral_route + " Confirm that you have followed "
             "the referral route, or will, to post this note."
         )
-    involvement = session.exec(
-        select(Involvement).where(
-            Involvement.network_id == place.network.id,
-            Involvement.account_id == account.id,
-            Involvement.status == InvolvementStatus.active,
-        )
-    ).one()
+    involvement = place.involvement
+    if involvement is None:  # not a practitioner member (the policy has said so already)
+        raise NotFound("No such network")
     now = utcnow()
     note = Note(
         network_id=place.network.id,
@@ -910,7 +907,11 @@ def views(
         ).all():
             family_shares[note_id].add(account_id)
             author_ids.add(account_id)
-    names = dict(session.exec(select(Account.id, Account.name).where(col(Account.id).in_(author_ids))).all())
+    names = (
+        {place.account.id: place.account.name}
+        if author_ids == {place.account.id}
+        else dict(session.exec(select(Account.id, Account.name).where(col(Account.id).in_(author_ids))).all())
+    )
     organisation_ids = {n.author_organisation_id for n in notes if n.author_organisation_id}
     organisation_ids |= {
         r.author_organisation_id for rs in replies_by_note.values() for r in rs if r.author_organisation_id
