@@ -126,3 +126,25 @@ def test_opening_the_history_takes_effect_on_an_open_stream(client: TestClient, 
         client.post(revise, json={"body": "revised after the opening"}, headers=bearer(t["teacher"]))
         frame = newcomer.next()
         assert frame["type"] == "note.revised" and frame["data"] == {"note_id": earlier["id"]}
+
+
+def test_becoming_and_ceasing_to_be_lead_takes_effect_on_an_open_stream(client: TestClient, net: dict) -> None:  # type: ignore[type-arg]
+    t, url = net["t"], f"/api/v1/networks/{net['id']}/notes"
+    leads_only = NOTE | {"audience": {"kind": "lead"}}
+    officer = net["members"]["Joe Bennett"]["user_id"]
+    with streaming(client, t["officer"]) as stream:
+        before = client.post(url, json=leads_only, headers=bearer(t["teacher"])).json()
+        marker = client.post(url, json=NOTE, headers=bearer(t["teacher"])).json()
+        assert stream.next()["data"] == {"note_id": marker["id"]}, f"{before['id']} is for leads only"
+        appointed = client.post(
+            f"/api/v1/networks/{net['id']}/leads", json={"user_id": officer}, headers=bearer(t["nurse"])
+        )
+        assert appointed.status_code == 201, appointed.text
+        assert stream.next()["type"] == "lead.changed"
+        as_lead = client.post(url, json=leads_only, headers=bearer(t["teacher"])).json()
+        assert stream.next()["data"] == {"note_id": as_lead["id"]}
+        assert client.delete(f"/api/v1/networks/{net['id']}/leads/me", headers=bearer(t["officer"])).status_code == 200
+        assert stream.next()["type"] == "lead.changed"
+        client.post(url, json=leads_only, headers=bearer(t["teacher"]))
+        marker = client.post(url, json=NOTE, headers=bearer(t["teacher"])).json()
+        assert stream.next()["data"] == {"note_id": marker["id"]}
