@@ -242,18 +242,19 @@ class Hub:
         network_id = announced.network_id
         if self._stopped or network_id not in self._by_network:
             return
-        batch = None if network_id in self._readers else self._batch_of(announced)
-        if batch is None or self._offer(network_id, self._group(network_id), batch):
+        group = self._group(network_id)
+        batch = None if network_id in self._readers else self._batch_of(announced, group)
+        if batch is None or self._offer(network_id, group, batch):
             self.poke(network_id)
 
-    def _batch_of(self, announced: Announced) -> Batch | None:
+    def _batch_of(self, announced: Announced, group: list[Subscriber]) -> Batch | None:
         """The announced events as a batch, with the standing held from the last read: None unless they are note
         events with their facts, in an unbroken run, and that standing is fresh and covers every follower."""
         network_id = announced.network_id
         standing = self._standings.get(network_id)
         if standing is None or standing.until < asyncio.get_running_loop().time():
             return None
-        if any(s.account_id not in standing.asked for s in self._group(network_id)):
+        if any(s.account_id not in standing.asked for s in group):
             return None
         facts: list[Fact] = []
         for seq, type_, data, note in announced.events:
