@@ -7,17 +7,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlmodel import select
 from starlette.testclient import TestClient
 
 from patchwork.db import Rung
 from patchwork.events import NOTE_EVENTS, Announced, announcement_message
-from patchwork.models import Organisation
 from patchwork.runtime import Runtime
 from patchwork.services.note_queries import facts_of_many
-from tests.conftest import PASSWORD, World
-from tests.helpers import api_token, bearer
-from tests.web.test_notes_api import NOTE
+from tests.conftest import World
+from tests.helpers import bearer
+from tests.web.test_notes_api import NOTE, late_comer
 from tests.web.test_query_counts import counting
 from tests.web.test_stream import streaming
 
@@ -103,13 +101,7 @@ def test_an_announced_note_reaches_open_sockets_without_reading_the_outbox(clien
 def test_opening_the_history_takes_effect_on_an_open_stream(client: TestClient, world: World, net: dict) -> None:  # type: ignore[type-arg]
     t, url = net["t"], f"/api/v1/networks/{net['id']}/notes"
     earlier = client.post(url, json=NOTE | {"body": "before the newcomer"}, headers=bearer(t["teacher"])).json()
-    with world.db.transaction() as session:
-        school = session.exec(select(Organisation).where(Organisation.name == "Oakfield Primary")).one()
-    world.account("late@school.example.org", organisation=school, name="Late Comer")
-    late = api_token(client, "late@school.example.org", PASSWORD)
-    joined = client.post(
-        f"/api/v1/networks/{net['id']}/involvements", json={"role_label": "TA", "reason": "x"}, headers=bearer(late)
-    ).json()
+    late, joined = late_comer(client, world, net)
     revise = f"/api/v1/notes/{earlier['id']}/revisions"
     with streaming(client, late) as newcomer:
         client.post(revise, json={"body": "revised before the opening"}, headers=bearer(t["teacher"]))

@@ -154,21 +154,26 @@ def test_revise_redact_reply_acknowledge(client: TestClient, world: World, net: 
     assert _count(world, NoteReply) == 1 and _count(world, Acknowledgement) == 1
 
 
-def test_history_rule_and_opening(client: TestClient, world: World, net: dict) -> None:  # type: ignore[type-arg]
+def late_comer(client: TestClient, world: World, net: dict) -> tuple[str, dict]:  # type: ignore[type-arg]
+    """A teaching assistant from the school who joins the network now: their token and their involvement."""
     from patchwork.models import Organisation
-
-    t = net["t"]
-    client.post(f"/api/v1/networks/{net['id']}/notes", json=NOTE, headers=bearer(t["teacher"]))
-    with world.db.transaction() as session:
-        school = session.exec(select(Organisation).where(Organisation.name == "Oakfield Primary")).one()
-    world.account("late@school.example.org", organisation=school, name="Late Comer")
     from tests.conftest import PASSWORD
     from tests.helpers import api_token
 
+    with world.db.transaction() as session:
+        school = session.exec(select(Organisation).where(Organisation.name == "Oakfield Primary")).one()
+    world.account("late@school.example.org", organisation=school, name="Late Comer")
     late = api_token(client, "late@school.example.org", PASSWORD)
     joined = client.post(
         f"/api/v1/networks/{net['id']}/involvements", json={"role_label": "TA", "reason": "x"}, headers=bearer(late)
     ).json()
+    return late, joined
+
+
+def test_history_rule_and_opening(client: TestClient, world: World, net: dict) -> None:  # type: ignore[type-arg]
+    t = net["t"]
+    client.post(f"/api/v1/networks/{net['id']}/notes", json=NOTE, headers=bearer(t["teacher"]))
+    late, joined = late_comer(client, world, net)
     url = f"/api/v1/networks/{net['id']}/notes"
     assert client.get(url, headers=bearer(late)).json()["notes"] == []
     _error(
