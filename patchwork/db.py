@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -105,7 +106,15 @@ class Database:
                 touched: Rung = dict(session.info.get(DOORBELLS, {}))
             return result, touched
 
-        result, touched = await anyio.to_thread.run_sync(in_thread)
+        # anyio keeps a worker thread only from its own cancel scopes; asyncio's Task.cancel() (a supervised
+        # loop or a hub reader being stopped) would abandon it mid-work, still holding a connection that nobody
+        # closes once the engine is disposed. A unit of work that has started cannot be stopped: wait for it.
+        unit = asyncio.ensure_future(anyio.to_thread.run_sync(in_thread))
+        try:
+            result, touched = await asyncio.shield(unit)
+        except asyncio.CancelledError:
+            await _settle(unit)
+            raise
         if touched and self.on_commit is not None:
             await self.on_commit(touched)
         return result
@@ -117,3 +126,15 @@ class Database:
     def dispose(self) -> None:
         self._disposed = True
         self.engine.dispose()
+
+
+async def _settle(future: asyncio.Future[Any]) -> None:
+    """Wait until `future` is done, however often we are cancelled meanwhile; its outcome is dropped (the
+    caller is cancelled), but read, so asyncio does not report it as never retrieved."""
+    while not future.done():
+        try:
+            await asyncio.wait({future})
+        except asyncio.CancelledError:
+            continue
+    if not future.cancelled():
+        future.exception()
