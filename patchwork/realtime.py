@@ -29,7 +29,7 @@ CHANNEL = "network-events"
 RESTART_SECONDS = 1.0
 RETRY_SECONDS = 1.0
 QUEUE_SIZE = 1000
-STANDING_SECONDS = 10.0
+STANDING_SECONDS = 60.0  # a safety net: every change of standing already reaches the hub as an event or a doorbell
 
 Reader = Callable[[str, int, frozenset[str]], Awaitable[Batch]]
 Sealer = Callable[[str, int], str]
@@ -180,14 +180,25 @@ class Hub:
         self.poke(network_id)
 
     async def ring(self, rung: Mapping[str, list[dict[str, Any]]]) -> None:
-        """Called after a commit: tell every process (this one included) what changed, and announce its events."""
+        """Called after a commit: tell every process what changed, and announce its events. This process's own
+        sockets are given announced events at once, and have sent them before the caller goes on (its answer
+        then follows its news, and the next request does not wait behind it); hearing the same announcement
+        back from the broker finds nothing new."""
+        delivered = False
         for doorbell, announced in rung.items():
+            message = announcement_message(doorbell, announced) if announced else doorbell
+            if announced:
+                try:
+                    self._wake(message)
+                    delivered = True
+                except Exception:  # the change is committed: the broker's copy of the message is delivered instead
+                    log.exception("realtime.local_delivery_failed")
             try:
-                await self._broker.publish(
-                    CHANNEL, announcement_message(doorbell, announced) if announced else doorbell
-                )
+                await self._broker.publish(CHANNEL, message)
             except Exception:  # the outbox has the events; subscribers catch up on the next doorbell or resume
                 log.warning("realtime.publish_failed", exc_info=True)
+        if delivered:
+            await asyncio.sleep(0)
 
     def poke(self, network_id: str) -> None:
         if self._stopped or network_id not in self._by_network:
