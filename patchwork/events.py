@@ -84,17 +84,24 @@ class Announced:
     events: list[tuple[int, str, dict[str, Any], policy.NoteFacts | None]]
 
     @classmethod
+    def of(cls, network_id: str, events: list[dict[str, Any]]) -> Announced:
+        """From the events as `announcement` made them (raises KeyError, TypeError or ValueError if malformed)."""
+        return cls(
+            network_id,
+            [
+                (int(e["seq"]), str(e["type"]), dict(e["data"]), _note_from(e["note"]) if e["note"] else None)
+                for e in events
+            ],
+        )
+
+    @classmethod
     def decode(cls, message: str) -> Announced | None:
         """The announcement in a broker message, or None when it is a plain doorbell (or not understood)."""
         if not message.startswith("{"):
             return None
         try:
             raw = json.loads(message)
-            events = [
-                (int(e["seq"]), str(e["type"]), dict(e["data"]), _note_from(e["note"]) if e["note"] else None)
-                for e in raw["events"]
-            ]
-            return cls(str(raw["network"]), events)
+            return cls.of(str(raw["network"]), list(raw["events"]))
         except (ValueError, KeyError, TypeError):
             return None
 

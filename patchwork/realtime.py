@@ -186,15 +186,16 @@ class Hub:
         back from the broker finds nothing new."""
         delivered = False
         for doorbell, announced in rung.items():
-            message = announcement_message(doorbell, announced) if announced else doorbell
             if announced:
                 try:
-                    self._wake(message)
+                    self._announced(Announced.of(doorbell, announced))
                     delivered = True
                 except Exception:  # the change is committed: the broker's copy of the message is delivered instead
                     log.exception("realtime.local_delivery_failed")
             try:
-                await self._broker.publish(CHANNEL, message)
+                await self._broker.publish(
+                    CHANNEL, announcement_message(doorbell, announced) if announced else doorbell
+                )
             except Exception:  # the outbox has the events; subscribers catch up on the next doorbell or resume
                 log.warning("realtime.publish_failed", exc_info=True)
         if delivered:
@@ -259,23 +260,14 @@ class Hub:
             self.poke(network_id)
 
     def _batch_of(self, announced: Announced, group: list[Subscriber]) -> Batch | None:
-        """The announced events as a batch, with the standing held from the last read: None unless they are note
-        events with their facts, in an unbroken run, and that standing is fresh and covers every follower."""
-        network_id = announced.network_id
-        standing = self._standings.get(network_id)
+        """The announced events as a batch, with the standing held from the last read, if that standing is fresh
+        and covers every follower (see announced_batch)."""
+        standing = self._standings.get(announced.network_id)
         if standing is None or standing.until < asyncio.get_running_loop().time():
             return None
         if any(s.account_id not in standing.asked for s in group):
             return None
-        facts: list[Fact] = []
-        for seq, type_, data, note in announced.events:
-            if type_ not in NOTE_EVENTS or note is None or (facts and seq != facts[-1].seq + 1):
-                return None
-            facts.append(Fact(network_id, seq, self._seal(network_id, seq), type_, data, note))
-        if not facts:
-            return None
-        first, last = facts[0].seq, facts[-1].seq
-        return Batch(network_id, first - 1, last, last, standing.history_rule, facts, standing.viewers)
+        return announced_batch(announced, standing, self._seal)
 
     def _forget(self, account_id: str | None = None) -> None:
         """Drop the standings held (of networks this account follows, or all): the next event reads them again."""
@@ -325,6 +317,21 @@ class Hub:
                     subscriber.recheck.set()
             async for message in messages:
                 self._wake(message)
+
+
+def announced_batch(announced: Announced, standing: Standing, seal: Sealer) -> Batch | None:
+    """Announced events as a batch judged with a held standing: None unless they are all note events with their
+    note's facts, in an unbroken run (anything else must be read back from the outbox)."""
+    network_id = announced.network_id
+    facts: list[Fact] = []
+    for seq, type_, data, note in announced.events:
+        if type_ not in NOTE_EVENTS or note is None or (facts and seq != facts[-1].seq + 1):
+            return None
+        facts.append(Fact(network_id, seq, seal(network_id, seq), type_, data, note))
+    if not facts:
+        return None
+    first, last = facts[0].seq, facts[-1].seq
+    return Batch(network_id, first - 1, last, last, standing.history_rule, facts, standing.viewers)
 
 
 def _discard(index: dict[str, set[Subscriber]], key: str, subscriber: Subscriber) -> None:
