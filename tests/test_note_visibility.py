@@ -31,6 +31,7 @@ from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
 from patchwork.db import Database
 from patchwork.errors import NotFound
+from patchwork.events import Announced, Batch, announcement, announcement_message
 from patchwork.models import Account, Organisation
 from patchwork.models.networks import Involvement, Network
 from patchwork.models.notes import (
@@ -42,7 +43,7 @@ from patchwork.models.notes import (
     NoteFamilyShare,
     NoteRevision,
 )
-from patchwork.realtime import Subscriber
+from patchwork.realtime import Standing, Subscriber, announced_batch
 from patchwork.runtime import keyring_for
 from patchwork.services import (
     access_log,
@@ -58,6 +59,7 @@ from patchwork.services import (
     subject_access,
 )
 from patchwork.services.accounts import actor_of
+from patchwork.services.note_queries import facts_of_many
 from tests.conftest import _empty, make_settings
 
 # CI runs 200 examples on SQLite (about 2 minutes: each checks every path for every viewer) and 20 more on
@@ -450,6 +452,34 @@ def _check_live_stream(db: Database, keys: Keyring, built: Built, world: World) 
         assert [frame["data"]["note_id"] for frame in frames] == expected, key
         if batch.facts and not (viewer.member or viewer.family_member):
             assert built.network_id not in subscriber.positions, "an outsider's connection stops following"
+    _check_announced_path(db, keys, built, world, batch)
+
+
+def _check_announced_path(db: Database, keys: Keyring, built: Built, world: World, read: Batch) -> None:
+    """The hub's other way: the same events as the commits announce them through the broker (the stored facts,
+    JSON there and back), judged with the standing held from its last read. The same notes for every viewer."""
+    with db.transaction() as session:
+        stored = facts_of_many(session, set(built.note_ids))
+    sent = [announcement(fact.seq, fact.type, fact.data, stored[str(fact.data["note_id"])]) for fact in read.facts]
+    announced = Announced.decode(announcement_message(built.network_id, sent))
+    assert announced is not None
+    held = Standing(read.history_rule, read.viewers, frozenset(read.viewers), until=float("inf"))
+    batch = announced_batch(announced, held, keys.cursors.seal)
+    if not read.facts:
+        assert batch is None
+        return
+    assert batch is not None
+    for key, viewer in built.viewers.items():
+        subscriber = Subscriber(built.accounts[key].id)
+        subscriber.positions[built.network_id] = batch.after
+        assert subscriber.offer(batch)
+        frames = [json.loads(str(subscriber.queue.get_nowait())) for _ in range(subscriber.queue.qsize())]
+        expected = [
+            note_id
+            for note_id in built.note_ids
+            if policy.see_note(viewer, built.facts[note_id], history_rule=world.history_rule)
+        ]
+        assert [frame["data"]["note_id"] for frame in frames] == expected, key
 
 
 def _check_services(
