@@ -1,4 +1,5 @@
-"""A live subscriber on its own: what it takes from a batch for its viewer, its bounded queue, rewinds."""
+"""A live subscriber on its own: what it takes from a batch for its viewer, its bounded queue, rewinds; and what an
+announcement from the broker may be delivered as without a read."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from datetime import timedelta
 
 from patchwork import policy
 from patchwork.clock import utcnow
-from patchwork.events import Batch, Fact
-from patchwork.realtime import SIGNED_OUT, TOO_SLOW, Subscriber
+from patchwork.events import Announced, Batch, Fact, announcement, announcement_message
+from patchwork.realtime import SIGNED_OUT, TOO_SLOW, Standing, Subscriber, announced_batch
 
 NETWORK = "net-1"
 JOINED = utcnow() - timedelta(days=1)
@@ -101,3 +102,35 @@ def test_resuming_to_an_earlier_cursor_does_not_resend_what_went_out_live() -> N
     subscriber.rewind(NETWORK, 0)  # then the client resumed from the cursor it had before
     subscriber.offer(batch(0, ["network"] * 5, {"member": viewer("member")}))
     assert sent(subscriber) == ["n1", "n2", "n5"]
+
+
+def test_an_announcement_crosses_the_broker_intact_and_garbage_is_not_understood() -> None:
+    facts = policy.NoteFacts(
+        author_id="author",
+        kind="practitioner",
+        audience="people",
+        audience_organisations=frozenset(),
+        audience_people=frozenset({"p1", "p2"}),
+        family_shares=frozenset({"f1"}),
+        created_at=utcnow(),
+    )
+    events = [announcement(7, "note.created", {"note_id": "n7"}, facts), announcement(8, "lead.changed", {}, None)]
+    crossed = Announced.decode(announcement_message(NETWORK, events))
+    assert crossed == Announced.of(NETWORK, events)
+    assert crossed is not None and crossed.events[0][3] == facts and crossed.events[1][3] is None
+    for garbage in ("net-1", "account:a1", "{", "{}", '{"network": "n"}', '{"network": "n", "events": [{"seq": "x"}]}'):
+        assert Announced.decode(garbage) is None, garbage
+
+
+def test_only_an_unbroken_run_of_note_events_with_their_facts_is_delivered_from_an_announcement() -> None:
+    held = Standing("from_joining", {"a": viewer("a")}, frozenset({"a"}), until=float("inf"))
+    with_facts = [announcement(n, "note.created", {"note_id": f"n{n}"}, note()) for n in (4, 5)]
+    made = announced_batch(Announced.of(NETWORK, with_facts), held, lambda network, seq: f"{network}:{seq}")
+    assert made is not None and (made.after, made.last) == (3, 5) and made.viewers == held.viewers
+    for events in (
+        [with_facts[0], announcement(6, "note.created", {"note_id": "n6"}, None)],  # no facts: read it back
+        [with_facts[0], announcement(5, "involvement.ended", {}, None)],  # a change of standing: read it back
+        [with_facts[0], announcement(7, "note.created", {"note_id": "n7"}, note())],  # a gap: read it back
+        [],
+    ):
+        assert announced_batch(Announced.of(NETWORK, events), held, lambda network, seq: "c") is None
