@@ -120,12 +120,17 @@ def opened(browser: Browser, path: str) -> tuple[str, str, str]:
     return html.unescape(connect.group(1)), network.group(1), cursor.group(1)
 
 
+def resumed(socket: Any, network: str, cursor: str) -> Page:
+    """What the page's script does on every (re)connect: send its cursor back, then listen."""
+    socket.send_json({"type": "resume", "network": network, "cursor": cursor})
+    return Page(socket)
+
+
 @contextmanager
 def live_page(browser: Browser, path: str, cursor: str | None = None) -> Iterator[Page]:
     address, network, page_cursor = opened(browser, path)
     with browser.websocket_connect(address, headers=ORIGIN) as socket:
-        socket.send_json({"type": "resume", "network": network, "cursor": cursor or page_cursor})
-        yield Page(socket)
+        yield resumed(socket, network, cursor or page_cursor)
 
 
 def post(town: Town, who: str, **overrides: Any) -> str:
@@ -168,8 +173,7 @@ def test_a_page_resumes_from_its_cursor_in_order_once(town: Town) -> None:
     first = post(town, "nurse", body="First while away")
     second = post(town, "nurse", body="Second while away")
     with town["officer"].websocket_connect(address, headers=ORIGIN) as socket:
-        socket.send_json({"type": "resume", "network": network, "cursor": cursor})
-        page = Page(socket)
+        page = resumed(socket, network, cursor)
         replayed = [page.next(), page.next()]
         assert f"note-{first}" in replayed[0] and "First while away" in replayed[0]
         assert f"note-{second}" in replayed[1] and "Second while away" in replayed[1]
@@ -182,8 +186,7 @@ def test_replayed_updates_arrive_in_the_order_they_happened(town: Town) -> None:
     address, network, cursor = opened(town["officer"], town.feed)
     posted = [post(town, "nurse", body=f"Away {n}") for n in range(3)]
     with town["officer"].websocket_connect(address, headers=ORIGIN) as socket:
-        socket.send_json({"type": "resume", "network": network, "cursor": cursor})
-        page = Page(socket)
+        page = resumed(socket, network, cursor)
         seen = [re.search(r'id="note-([0-9a-f-]+)"', page.next()) for _ in posted]
         assert [m.group(1) if m else None for m in seen] == posted
 
@@ -239,8 +242,7 @@ def test_a_page_away_too_long_is_asked_to_reload(town: Town, monkeypatch: pytest
     for n in range(3):
         post(town, "nurse", body=f"While asleep {n}")
     with town["officer"].websocket_connect(address, headers=ORIGIN) as socket:
-        socket.send_json({"type": "resume", "network": network, "cursor": cursor})
-        page = Page(socket)
+        page = resumed(socket, network, cursor)
         message = page.next()
         assert 'data-reason="away"' in message and "Reload the page" in message
         assert "While asleep" not in message
@@ -249,8 +251,7 @@ def test_a_page_away_too_long_is_asked_to_reload(town: Town, monkeypatch: pytest
 def test_a_cursor_for_a_network_one_may_not_see_gets_only_the_reload_banner(town: Town) -> None:
     _, network, cursor = opened(town["officer"], town.feed)
     with town["outsider"].websocket_connect("/live?view=feed", headers=ORIGIN) as socket:
-        socket.send_json({"type": "resume", "network": network, "cursor": cursor})
-        page = Page(socket)
+        page = resumed(socket, network, cursor)
         assert 'data-reason="stale"' in page.next()
         post(town, "nurse", body="Not for outsiders")
         assert page.nothing_for(1.0)
@@ -285,8 +286,7 @@ def test_garbage_frames_change_nothing(town: Town) -> None:
     with town["teacher"].websocket_connect(address, headers=ORIGIN) as socket:
         for junk in ("not json", "[]", '{"type": "resume", "network": 5}', '{"type": "other"}'):
             socket.send_text(junk)
-        socket.send_json({"type": "resume", "network": network, "cursor": cursor})
-        page = Page(socket)
+        page = resumed(socket, network, cursor)
         note_id = post(town, "nurse", body="Still delivered")
         assert f"note-{note_id}" in page.until("Still delivered")
 
@@ -324,8 +324,7 @@ def test_a_page_that_falls_behind_is_closed_to_reconnect_and_resume(
     for n in range(4):
         post(town, "nurse", body=f"Piling up {n}")
     with town["officer"].websocket_connect(address, headers=ORIGIN) as socket:
-        socket.send_json({"type": "resume", "network": network, "cursor": cursor})
-        page = Page(socket)
+        page = resumed(socket, network, cursor)
         with pytest.raises(WebSocketDisconnect) as closed:
             while True:
                 page.next()
