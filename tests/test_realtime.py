@@ -28,14 +28,16 @@ def viewer(account_id: str, *, member: bool = True, is_lead: bool = False) -> po
     )
 
 
-def note(audience: str = "network") -> policy.NoteFacts:
+def note(
+    audience: str = "network", people: frozenset[str] = frozenset(), family: frozenset[str] = frozenset()
+) -> policy.NoteFacts:
     return policy.NoteFacts(
         author_id="author",
         kind="practitioner",
         audience=audience,
         audience_organisations=frozenset(),
-        audience_people=frozenset(),
-        family_shares=frozenset(),
+        audience_people=people,
+        family_shares=family,
         created_at=utcnow(),
     )
 
@@ -105,15 +107,7 @@ def test_resuming_to_an_earlier_cursor_does_not_resend_what_went_out_live() -> N
 
 
 def test_an_announcement_crosses_the_broker_intact_and_garbage_is_not_understood() -> None:
-    facts = policy.NoteFacts(
-        author_id="author",
-        kind="practitioner",
-        audience="people",
-        audience_organisations=frozenset(),
-        audience_people=frozenset({"p1", "p2"}),
-        family_shares=frozenset({"f1"}),
-        created_at=utcnow(),
-    )
+    facts = note("people", people=frozenset({"p1", "p2"}), family=frozenset({"f1"}))
     events = [announcement(7, "note.created", {"note_id": "n7"}, facts), announcement(8, "lead.changed", {}, None)]
     crossed = Announced.decode(announcement_message(NETWORK, events))
     assert crossed == Announced.of(NETWORK, events)
