@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from patchwork.auth.tokens import digest, new_secret
@@ -104,12 +104,15 @@ def issue_api_token(*, session: Session, account_id: str, lifetime: timedelta) -
     return token, row
 
 
+_TOKEN_AND_ACCOUNT = (  # built once: every API request asks it
+    select(ApiToken, Account)
+    .join(Account, col(Account.id) == ApiToken.account_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def resolve_api_token(*, session: Session, token: str) -> tuple[ApiToken, Account] | None:
-    found = session.exec(
-        select(ApiToken, Account)
-        .join(Account, col(Account.id) == ApiToken.account_id)
-        .where(ApiToken.token_hash == digest(token))
-    ).first()
+    found = session.exec(_TOKEN_AND_ACCOUNT, params={"token_hash": digest(token)}).first()
     if found is None:
         return None
     row, account = found

@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 from sqlmodel import Session, col
 from sqlmodel import select as select_models
 
@@ -166,6 +166,19 @@ class Recorded:
 
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
 _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
+# Built once: an append is on the path of every change, and building a statement costs more than running it.
+_INSERT_EVENT = insert(_EVENTS)
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID, _HEAD.c.seq == bindparam("head_seq"))
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_LOCK_HEAD_SQLITE = (
+    # SQLite has no row locks: a write takes the database's write lock (waiting for busy_timeout) before the
+    # read, so no two transactions can read the same head.
+    update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq).returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
 
 
 def record(
@@ -190,23 +203,22 @@ def record(
     fields = (actor_id, action, network_id, target_type, target_id, details_text, head_hash)
     event_hash = _hash_fields(key, seq, event_id, at, *fields)
     connection.execute(
-        insert(_EVENTS).values(
-            id=event_id,
-            seq=seq,
-            at=at,
-            actor_id=actor_id,
-            action=action,
-            network_id=network_id,
-            target_type=target_type,
-            target_id=target_id,
-            details=details_text,
-            prev_hash=head_hash,
-            hash=event_hash,
-        )
+        _INSERT_EVENT,
+        {
+            "id": event_id,
+            "seq": seq,
+            "at": at,
+            "actor_id": actor_id,
+            "action": action,
+            "network_id": network_id,
+            "target_type": target_type,
+            "target_id": target_id,
+            "details": details_text,
+            "prev_hash": head_hash,
+            "hash": event_hash,
+        },
     )
-    moved = connection.execute(
-        update(_HEAD).where(_HEAD.c.id == HEAD_ID, _HEAD.c.seq == head_seq).values(seq=seq, hash=event_hash)
-    )
+    moved = connection.execute(_MOVE_HEAD, {"head_seq": head_seq, "new_seq": seq, "new_hash": event_hash})
     if moved.rowcount != 1:
         raise AuditTrailUnavailable("the audit head moved while it was locked; the event was not recorded")
     return Recorded(event_id, seq, at, action, details_text, head_hash, event_hash)
@@ -214,15 +226,7 @@ def record(
 
 def _lock_head(connection: Connection) -> tuple[int, str]:
     """Take the head row's lock for the rest of the transaction and read it."""
-    if connection.dialect.name == "sqlite":
-        # SQLite has no row locks: a write takes the database's write lock (waiting for busy_timeout) before the
-        # read, so no two transactions can read the same head.
-        query: Any = (
-            update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq).returning(_HEAD.c.seq, _HEAD.c.hash)
-        )
-    else:
-        query = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
-    row = connection.execute(query).first()
+    row = connection.execute(_LOCK_HEAD_SQLITE if connection.dialect.name == "sqlite" else _LOCK_HEAD).first()
     if row is None:
         raise AuditTrailUnavailable("the audit head row is missing; run `patchwork db upgrade`")
     return int(row.seq), str(row.hash)

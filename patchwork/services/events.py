@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from patchwork import policy
@@ -32,6 +32,15 @@ def start_counter(*, session: Session, network_id: str) -> None:
 
 _COUNTERS = EventCounter.__table__  # type: ignore[attr-defined]
 _EVENTS = NetworkEvent.__table__  # type: ignore[attr-defined]
+# Built once: every change others see appends here, and building a statement costs more than running it.
+_NEXT_SEQ = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.network_id == bindparam("counter_network_id"))
+    .values(seq=_COUNTERS.c.seq + 1)
+    .returning(_COUNTERS.c.seq)
+)
+_INSERT_COUNTER = insert(_COUNTERS)
+_INSERT_EVENT = insert(_EVENTS)
 
 
 def append(
@@ -47,19 +56,20 @@ def append(
     number. Written with plain SQL statements: every change others see comes this way."""
     session.flush()  # the network (and its counter) may be new in this transaction
     connection = session.connection()
-    seq = connection.execute(
-        update(_COUNTERS)
-        .where(_COUNTERS.c.network_id == network_id)
-        .values(seq=_COUNTERS.c.seq + 1)
-        .returning(_COUNTERS.c.seq)
-    ).scalar_one_or_none()
+    seq = connection.execute(_NEXT_SEQ, {"counter_network_id": network_id}).scalar_one_or_none()
     if seq is None:
-        connection.execute(insert(_COUNTERS).values(network_id=network_id, seq=1))
+        connection.execute(_INSERT_COUNTER, {"network_id": network_id, "seq": 1})
         seq = 1
     connection.execute(
-        insert(_EVENTS).values(
-            id=new_id(), network_id=network_id, seq=seq, type=type, data=json.dumps(facts, sort_keys=True), at=utcnow()
-        )
+        _INSERT_EVENT,
+        {
+            "id": new_id(),
+            "network_id": network_id,
+            "seq": seq,
+            "type": type,
+            "data": json.dumps(facts, sort_keys=True),
+            "at": utcnow(),
+        },
     )
     announce(session, network_id, announcement(seq, type, facts, note))
     return int(seq)

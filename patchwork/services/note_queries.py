@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, true
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, or_, true
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -27,39 +27,34 @@ def viewer_in(session: Session, account: Account, network: Network) -> policy.No
     return standing_in(session, account, network)[0]
 
 
+# Built once: a viewer's standing is looked up on every request that touches a network.
+_MY_INVOLVEMENT = select(Involvement).where(
+    Involvement.network_id == bindparam("network_id"),
+    Involvement.account_id == bindparam("account_id"),
+    Involvement.status == InvolvementStatus.active,
+)
+_HISTORY_OPENED = select(HistoryOpening.id).where(
+    HistoryOpening.network_id == bindparam("network_id"), HistoryOpening.account_id == bindparam("account_id")
+)
+_FAMILY_MEMBER = select(FamilyMembership.id).where(
+    FamilyMembership.network_id == bindparam("network_id"),
+    FamilyMembership.account_id == bindparam("account_id"),
+    FamilyMembership.active == True,  # noqa: E712
+)
+
+
 def standing_in(session: Session, account: Account, network: Network) -> tuple[policy.NoteViewer, Involvement | None]:
     """viewer_in, and the viewer's active involvement in the network if they are a practitioner member."""
     involvement = None
     opened = False
     family = False
+    ids = {"network_id": network.id, "account_id": account.id}
     if account.kind == "practitioner":
-        involvement = session.exec(
-            select(Involvement).where(
-                Involvement.network_id == network.id,
-                Involvement.account_id == account.id,
-                Involvement.status == InvolvementStatus.active,
-            )
-        ).first()
+        involvement = session.exec(_MY_INVOLVEMENT, params=ids).first()
         if involvement is not None and network.history_rule != "full":
-            opened = (
-                session.exec(
-                    select(HistoryOpening.id).where(
-                        HistoryOpening.network_id == network.id, HistoryOpening.account_id == account.id
-                    )
-                ).first()
-                is not None
-            )
+            opened = session.exec(_HISTORY_OPENED, params=ids).first() is not None
     elif account.kind == "family":
-        family = (
-            session.exec(
-                select(FamilyMembership.id).where(
-                    FamilyMembership.network_id == network.id,
-                    FamilyMembership.account_id == account.id,
-                    FamilyMembership.active == True,  # noqa: E712
-                )
-            ).first()
-            is not None
-        )
+        family = session.exec(_FAMILY_MEMBER, params=ids).first() is not None
     viewer = policy.NoteViewer(
         account_id=account.id,
         kind=account.kind,

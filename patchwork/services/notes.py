@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, bindparam, func, or_
 from sqlmodel import Session, col, select
 
 from patchwork import policy
@@ -36,7 +36,7 @@ from patchwork.models.notes import (
     NoteReply,
     NoteRevision,
 )
-from patchwork.services import audit, changes
+from patchwork.services import audit, changes, rows
 from patchwork.services.note_queries import facts_of, standing_in, viewer_in, visible
 
 MAX_BODY = 4000
@@ -337,6 +337,8 @@ def _family(session: Session, network_id: str) -> list[tuple[FamilyMembership, A
 def _check_audience(session: Session, network: Network, draft: Draft) -> None:
     """Only members may be chosen: asks about the chosen ones alone, so a large network costs nothing extra."""
     fields: dict[str, str] = {}
+    if not (draft.organisation_ids or draft.user_ids or draft.family_user_ids):
+        return
     active = (Involvement.network_id == network.id, Involvement.status == InvolvementStatus.active)
     if draft.organisation_ids:
         found = session.exec(
@@ -449,15 +451,13 @@ def post_note(
     )
     note.body_sealed = keys.cipher.encrypt(draft.body, context=f"note:{note.id}")
     note.basis_sealed = keys.cipher.encrypt(draft.basis.to_json(), context=f"basis:{note.id}")
-    session.add(note)
-    session.flush()
+    rows.add(session, note)
     _first_revision(session, keys, note, draft.body, account.id)
-    for organisation_id in draft.organisation_ids:
-        session.add(NoteAudienceOrganisation(note_id=note.id, organisation_id=organisation_id))
-    for user_id in draft.user_ids:
-        session.add(NoteAudiencePerson(note_id=note.id, account_id=user_id))
-    for family_id in draft.family_user_ids:
-        session.add(NoteFamilyShare(note_id=note.id, account_id=family_id))
+    rows.add_all(
+        session, (NoteAudienceOrganisation(note_id=note.id, organisation_id=i) for i in draft.organisation_ids)
+    )
+    rows.add_all(session, (NoteAudiencePerson(note_id=note.id, account_id=u) for u in draft.user_ids))
+    rows.add_all(session, (NoteFamilyShare(note_id=note.id, account_id=f) for f in draft.family_user_ids))
     _touch(session, place.network)
     facts = policy.NoteFacts(
         author_id=account.id,
@@ -505,8 +505,7 @@ def post_family_voice(*, session: Session, keys: Keyring, account: Account, netw
         updated_at=now,
     )
     note.body_sealed = keys.cipher.encrypt(text, context=f"note:{note.id}")
-    session.add(note)
-    session.flush()
+    rows.add(session, note)
     _first_revision(session, keys, note, text, account.id)
     _touch(session, place.network)
     facts = policy.NoteFacts(
@@ -537,12 +536,11 @@ def post_family_voice(*, session: Session, keys: Keyring, account: Account, netw
 def _first_revision(session: Session, keys: Keyring, note: Note, body: str, author_id: str) -> None:
     revision = NoteRevision(note_id=note.id, number=1, body_sealed="", author_id=author_id, created_at=note.created_at)
     revision.body_sealed = keys.cipher.encrypt(body, context=f"revision:{revision.id}")
-    session.add(revision)
+    rows.add_all(session, [revision])
 
 
 def _touch(session: Session, network: Network) -> None:
-    network.last_activity_at = utcnow()
-    session.add(network)
+    rows.touch(session, network, utcnow())
 
 
 @dataclass(frozen=True)
@@ -844,6 +842,13 @@ def posted_view(*, session: Session, keys: Keyring, posted: Posted) -> NoteView:
     )[0]
 
 
+# Built once: every list of notes asks these.
+_NAMES = select(Account.id, Account.name).where(col(Account.id).in_(bindparam("ids", expanding=True)))
+_ORGANISATION_NAMES = select(Organisation.id, Organisation.name).where(
+    col(Organisation.id).in_(bindparam("ids", expanding=True))
+)
+
+
 def views(
     *,
     session: Session,
@@ -910,16 +915,14 @@ def views(
     names = (
         {place.account.id: place.account.name}
         if author_ids == {place.account.id}
-        else dict(session.exec(select(Account.id, Account.name).where(col(Account.id).in_(author_ids))).all())
+        else dict(session.exec(_NAMES, params={"ids": list(author_ids)}).all())
     )
     organisation_ids = {n.author_organisation_id for n in notes if n.author_organisation_id}
     organisation_ids |= {
         r.author_organisation_id for rs in replies_by_note.values() for r in rs if r.author_organisation_id
     }
     organisation_ids |= {o for orgs in audience_orgs.values() for o in orgs}
-    organisations = dict(
-        session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids))).all()
-    )
+    organisations = dict(session.exec(_ORGANISATION_NAMES, params={"ids": list(organisation_ids)}).all())
     relationships = (
         dict(
             session.exec(
