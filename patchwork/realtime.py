@@ -33,6 +33,7 @@ STANDING_SECONDS = 60.0  # a safety net: every change of standing already reache
 
 Reader = Callable[[str, int, frozenset[str]], Awaitable[Batch]]
 Sealer = Callable[[str, int], str]
+Forgetter = Callable[[str | None], None]
 
 
 @dataclass(frozen=True)
@@ -131,10 +132,13 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, broker: Broker, read: Reader, seal: Sealer) -> None:
+    def __init__(self, broker: Broker, read: Reader, seal: Sealer, *, forget: Forgetter | None = None) -> None:
+        """`forget(account_id)` is told whenever what is held about an account may be stale (its doorbell rang
+        here or in another process), and `forget(None)` when anything may be (the listener restarted)."""
         self._broker = broker
         self._read = read
         self._seal = seal
+        self._also_forget = forget
         self._standings: dict[str, Standing] = {}
         self._generation = 0  # moves whenever standings are dropped: a read begun before may not store its own
         self._by_network: dict[str, set[Subscriber]] = {}
@@ -186,6 +190,8 @@ class Hub:
         back from the broker finds nothing new."""
         delivered = False
         for doorbell, announced in rung.items():
+            if doorbell.startswith(ACCOUNT_DOORBELL):
+                self._forget(doorbell.removeprefix(ACCOUNT_DOORBELL))  # here at once; elsewhere by the broker
             if announced:
                 try:
                     self._announced(Announced.of(doorbell, announced))
@@ -272,6 +278,8 @@ class Hub:
     def _forget(self, account_id: str | None = None) -> None:
         """Drop the standings held (of networks this account follows, or all): the next event reads them again."""
         self._generation += 1
+        if self._also_forget is not None:
+            self._also_forget(account_id)
         if account_id is None:
             self._standings.clear()
             return

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from patchwork.auth.passwords import Passwords
 from patchwork.auth.sessions import Timeouts
+from patchwork.auth.token_cache import TokenCache
 from patchwork.bus import Broker, broker_for
 from patchwork.crypto import BlindIndex, Cursors, DataCipher, Keyring, derive_key
 from patchwork.db import Database
@@ -27,6 +28,7 @@ class Runtime:
     passwords: Passwords
     keys: Keyring
     hub: Hub
+    tokens: TokenCache
     mailer: Mailer | None = None
 
     @property
@@ -66,7 +68,8 @@ class Runtime:
                 )
             )
 
-        hub = Hub(broker, read, keys.cursors.seal)
+        tokens = TokenCache()
+        hub = Hub(broker, read, keys.cursors.seal, forget=tokens.forget)
         db.on_commit = hub.ring
         hub.start()
         # E-mail digests only when an SMTP server is configured; every process may run one (they claim per person).
@@ -80,6 +83,7 @@ class Runtime:
             passwords=passwords_for(settings),
             keys=keys,
             hub=hub,
+            tokens=tokens,
             mailer=mailer,
         )
 

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@contextmanager
+def browsers(app: ASGIApp, count: int = 2) -> Iterator[tuple[TestClient, ...]]:
+    """Several browsers, each with its own cookies, on one running server (one lifespan, so one runtime, as in
+    production). Two TestClients entered separately would be two servers that share a database but no broker:
+    no deployment runs like that (several processes need Redis)."""
+    with TestClient(app) as first:
+        others = []
+        for _ in range(count - 1):
+            other = TestClient(app)
+            other.app_state.update(first.app_state)
+            other.portal = first.portal
+            others.append(other)
+        yield (first, *others)
 
 
 def csrf_from(html: str) -> str:

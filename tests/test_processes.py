@@ -332,3 +332,56 @@ async def test_a_note_posted_as_redis_comes_back_arrives_without_a_later_one(
         last = await post_note(poster, network, "last", via=b)
         assert await reader.wait_for(2, ARRIVAL_SECONDS), reader.report(a, b)
         assert reader.note_ids == [before, last]
+
+
+async def refused_within(server: Server, token: str, seconds: float) -> float | None:
+    """How long until `server` refuses the token (polling /api/v1/me), or None if it still accepts it."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    async with http(server) as client:
+        while loop.time() - start < seconds:
+            response = await client.get("/api/v1/me", headers=bearer(token))
+            if response.status_code == 401:
+                return loop.time() - start
+            assert response.status_code == 200, response.text
+            await asyncio.sleep(0.02)
+    return None
+
+
+async def test_a_token_revoked_through_one_process_is_refused_by_another_at_once(
+    on_shared_redis: list[Server],
+) -> None:
+    a, b = on_shared_redis
+    child = {"given_name": "Noor", "family_name": "Hussain", "date_of_birth": "2016-05-02"}
+    network = await open_network(b, tag="revoked", child=child)
+    async with http(a) as client_a, http(b) as client_b:
+        for _ in range(3):  # in use on A, so A holds it (auth.token_cache)
+            assert (await client_a.get("/api/v1/me", headers=bearer(network.reader))).status_code == 200
+        revoked = await client_b.delete("/api/v1/tokens/current", headers=bearer(network.reader))
+        assert revoked.status_code == 204, revoked.text
+    # A holds a token for up to 10 s; the account's doorbell, through Redis, ends that well before.
+    took = await refused_within(a, network.reader, 2.0)
+    assert took is not None, "process A still accepted a token revoked through process B\n" + a.tail()
+
+
+async def test_while_redis_is_down_no_held_token_is_trusted(on_own_redis: list[Server], redis: RedisServer) -> None:
+    a, b = on_own_redis
+    child = {"given_name": "Leo", "family_name": "Marsh", "date_of_birth": "2018-01-19"}
+    network = await open_network(b, tag="untrusted", child=child)
+    async with http(a) as client_a:
+        for _ in range(3):
+            assert (await client_a.get("/api/v1/me", headers=bearer(network.reader))).status_code == 200
+    await asyncio.to_thread(redis.kill)
+    try:
+        # A's listener notices at once and stops listening; it tries again after a second (and a new listener
+        # starts with nothing held), so this looks in between, when A still holds the token.
+        await asyncio.sleep(0.3)
+        async with http(b) as client_b:
+            # B commits the revocation; its doorbell cannot reach A while Redis is down.
+            revoked = await client_b.delete("/api/v1/tokens/current", headers=bearer(network.reader))
+            assert revoked.status_code == 204, revoked.text
+        async with http(a) as client_a:
+            refused = await client_a.get("/api/v1/me", headers=bearer(network.reader))
+        assert refused.status_code == 401, "process A trusted a held token while it could not hear doorbells"
+    finally:
+        await asyncio.to_thread(redis.start)

@@ -7,7 +7,7 @@ from starlette.testclient import TestClient
 
 from patchwork.models import Account, AccountKind, Organisation
 from tests.conftest import PASSWORD, World
-from tests.helpers import post_form, sign_in
+from tests.helpers import browsers, post_form, sign_in
 
 NEW_PASSWORD = "marmalade otter window 7"
 
@@ -121,7 +121,7 @@ def test_deactivation_ends_sessions_and_tokens_at_once(settings, world: World) -
     world.account("admin@school.example.org", organisation=school, org_admin=True)
     teacher = world.account("teacher@school.example.org", organisation=school)
     app = create_app(settings)
-    with TestClient(app) as admin, TestClient(app) as teacher_browser:
+    with browsers(app) as (admin, teacher_browser):
         sign_in(teacher_browser, "teacher@school.example.org", PASSWORD)
         token = api_token(teacher_browser, "teacher@school.example.org", PASSWORD)
         assert teacher_browser.get("/api/v1/me", headers=bearer(token)).status_code == 200

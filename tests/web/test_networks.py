@@ -9,7 +9,7 @@ from patchwork.models import AccountKind
 from patchwork.models.audit import AuditEvent
 from patchwork.models.networks import Child, Involvement, Network
 from tests.conftest import PASSWORD, World
-from tests.helpers import api_token, bearer, post_form, sign_in
+from tests.helpers import api_token, bearer, browsers, post_form, sign_in
 
 CHILD = {
     "given_name": "Maya",
@@ -278,7 +278,7 @@ def test_pages_search_start_join_and_appear_as_member(settings, world: World) ->
 
     _people(world)
     app = create_app(settings)
-    with TestClient(app) as nurse, TestClient(app) as teacher:
+    with browsers(app) as (nurse, teacher):
         sign_in(nurse, "nurse@health.example.org", PASSWORD)
         searched = post_form(
             nurse,
@@ -378,7 +378,7 @@ def test_closed_network_is_shown_as_closed_and_join_explains(settings, world: Wo
 
     _people(world)
     app = create_app(settings)
-    with TestClient(app) as api_client, TestClient(app) as teacher:
+    with browsers(app) as (api_client, teacher):
         t = _tokens(api_client)
         network = api_client.post("/api/v1/networks", json=START, headers=bearer(t["nurse"])).json()
         nurse_id = network["involvements"][0]["user_id"]

@@ -13,7 +13,7 @@ from patchwork.auth import totp
 from patchwork.clock import utcnow
 from patchwork.models import AccountStatus, WebSession
 from tests.conftest import PASSWORD, World
-from tests.helpers import csrf_from, post_form, sign_in
+from tests.helpers import browsers, csrf_from, post_form, sign_in
 
 
 def test_sign_in_lands_on_home_and_sign_out_ends_the_session(client: TestClient, world: World) -> None:
@@ -204,7 +204,7 @@ def test_sign_out_everywhere_ends_other_sessions(settings, world: World) -> None
 
     world.account("nurse@example.org", organisation=world.organisation())
     app = create_app(settings)
-    with TestClient(app) as laptop, TestClient(app) as phone:
+    with browsers(app) as (laptop, phone):
         sign_in(laptop, "nurse@example.org", PASSWORD)
         sign_in(phone, "nurse@example.org", PASSWORD)
         response = post_form(laptop, "/sign-out-everywhere", {}, token_from="/account")
@@ -217,7 +217,7 @@ def test_change_password_keeps_this_session_and_ends_others(settings, world: Wor
 
     world.account("nurse@example.org", organisation=world.organisation())
     app = create_app(settings)
-    with TestClient(app) as laptop, TestClient(app) as phone:
+    with browsers(app) as (laptop, phone):
         sign_in(laptop, "nurse@example.org", PASSWORD)
         sign_in(phone, "nurse@example.org", PASSWORD)
         bad = post_form(
