@@ -14,6 +14,7 @@ from patchwork.crypto import Keyring
 from patchwork.errors import Conflict, Invalid, NotFound, TooManyRequests
 from patchwork.models import Account, Organisation
 from patchwork.models.audit import AuditEvent
+from patchwork.models.events import EventCounter
 from patchwork.models.networks import Child, HistoryRule, Involvement, InvolvementStatus, Network, NetworkStatus
 from patchwork.services import audit, changes, children, events
 from patchwork.services.children import ChildIdentity, SearchQuery
@@ -422,6 +423,17 @@ def set_open(*, session: Session, keys: Keyring, actor: policy.Actor, network_id
         status=network.status,
     )
     return network
+
+
+def my_cursors(*, session: Session, keys: Keyring, actor: policy.Actor) -> dict[str, str]:
+    """Each of the person's networks' head, sealed. Read before a page's content: a page that resumes live
+    updates from these misses nothing (and an event it already shows only renders the same again)."""
+    rows = session.exec(
+        select(EventCounter.network_id, EventCounter.seq)
+        .join(Involvement, col(Involvement.network_id) == EventCounter.network_id)
+        .where(Involvement.account_id == actor.account_id, Involvement.status == InvolvementStatus.active)
+    ).all()
+    return {network_id: keys.cursors.seal(network_id, seq) for network_id, seq in rows}
 
 
 def my_networks(*, session: Session, keys: Keyring, actor: policy.Actor) -> list[MyNetwork]:

@@ -29,7 +29,8 @@ from patchwork.web.middleware import CSRF_FIELD, header
 from patchwork.web.viewer import Viewer
 from patchwork.web.ws import MAX_NETWORKS, Live
 
-VIEWS = frozenset({"feed", "note", "chronology", "network", "notifications"})
+VIEWS = frozenset({"feed", "note", "chronology", "network", "notifications", "home"})
+SEVERAL = frozenset({"notifications", "home"})  # views that follow each of the viewer's networks
 LONG_AWAY = 200
 CLOSE_NOT_ALLOWED = 4403
 TRY_AGAIN_LATER = 1013
@@ -75,7 +76,7 @@ class PageStream(Live):
             return
         if not isinstance(frame, dict) or frame.get("type") != "resume" or self.network_id is not None:
             return
-        if self.view == "notifications":
+        if self.view in SEVERAL:
             await self._resume_several(frame.get("cursors"))
             return
         network_id, cursor = frame.get("network"), frame.get("cursor")
@@ -93,8 +94,8 @@ class PageStream(Live):
         self.runtime.hub.follow(self.subscriber, found, seq)
 
     async def _resume_several(self, cursors: object) -> None:
-        """The notifications page follows each of the viewer's networks from the cursor it was rendered with
-        (`{"type": "resume", "cursors": {network: cursor}}`), once."""
+        """The notifications and home pages follow each of the viewer's networks from the cursor they were
+        rendered with (`{"type": "resume", "cursors": {network: cursor}}`), once."""
         if self.resumed or not isinstance(cursors, dict) or len(cursors) > MAX_NETWORKS:
             return
         self.resumed = True
@@ -117,6 +118,8 @@ class PageStream(Live):
     async def render(self, fact: Fact) -> str | None:
         if self.view == "notifications":
             return self._notification_cursor(fact) + await self._notification(fact)
+        if self.view == "home":
+            return self._notification_cursor(fact) + await self._my_networks()
         if fact.type in MEMBER_EVENTS:
             return self._cursor(fact) + (await self._network() if self.view == "network" else "")
         if fact.type not in NOTE_EVENTS:
@@ -132,7 +135,7 @@ class PageStream(Live):
     async def send_text(self, text: str) -> None:
         if text == BANNER_LEFT:
             # One network of several going away leaves the notifications page out of date, not dead.
-            text = self._banner("stale" if self.view == "notifications" else "left")
+            text = self._banner("stale" if self.view in SEVERAL else "left")
         await super().send_text(text)
 
     def _template(self, name: str, **context: Any) -> str:
@@ -161,6 +164,13 @@ class PageStream(Live):
             )
         )
         return self._template("live/_notification.html", item=item) if item is not None else ""
+
+    async def _my_networks(self) -> str:
+        """The home page's table again: a note moves its network's last activity (and the order), a member joining
+        or leaving changes its people, a lead change or closing its tags."""
+        rt, actor = self.runtime, self.viewer.actor
+        mine = await rt.db.run(lambda session: networks.my_networks(session=session, keys=rt.keys, actor=actor))
+        return self._template("_my_networks.html", networks=mine, oob=True)
 
     async def _note(self, fact: Fact, *, into_feed: bool) -> str:
         rt, account, note_id = self.runtime, self.viewer.account, fact.note_id or ""

@@ -288,3 +288,46 @@ def test_a_cursor_for_a_network_one_may_not_see_gets_only_the_reload_banner(town
         assert 'data-reason="stale"' in page.next()
         post(town, "nurse", body="Not for outsiders")
         assert page.nothing_for(1.0)
+
+
+# The home page's "Your networks", live
+
+
+MY_NETWORKS = 'id="my-networks-region" hx-swap-oob="true"'
+
+
+@contextmanager
+def home_page(browser: Browser) -> Iterator[Page]:
+    page = browser.get("/")
+    assert page.status_code == 200, page.text
+    connect = CONNECT.search(page.text)
+    assert connect and html.unescape(connect.group(1)) == "/live?view=home"
+    with browser.websocket_connect("/live?view=home", headers=ORIGIN) as socket:
+        socket.send_json({"type": "resume", "cursors": dict(CURSOR_INPUT.findall(page.text))})
+        yield Page(socket)
+
+
+def test_the_home_page_keeps_your_networks_up_to_date(town: Town) -> None:
+    network = town.site.network_id
+    before = town["teacher"].get("/").text
+    people = re.search(r"(\d+) from (\d+) organisations?", before)
+    assert people, "the home page lists the network with its people"
+    with home_page(town["teacher"]) as teacher:
+        post(town, "nurse", body="HOME-LIVE Hungry again")
+        table = teacher.until(MY_NETWORKS)
+        assert f'id="cursor-{network}"' in table, "the page's cursor moves on"
+        assert f"/networks/{network}" in table and "HOME-LIVE" not in table
+        assert test_live_pages._end_involvement(town, "officer")
+        fewer = teacher.until(MY_NETWORKS)
+        assert f"{int(people.group(1)) - 1} from" in fewer, "a member leaving changes the count at once"
+
+
+def test_the_home_page_of_someone_outside_a_network_cannot_follow_it(town: Town) -> None:
+    cursors = dict(CURSOR_INPUT.findall(town["teacher"].get("/").text))
+    assert cursors
+    with town["outsider"].websocket_connect("/live?view=home", headers=ORIGIN) as socket:
+        socket.send_json({"type": "resume", "cursors": cursors})
+        page = Page(socket)
+        assert 'data-reason="stale"' in page.next()
+        post(town, "nurse", body="Not for outsiders")
+        assert page.nothing_for(1.0)

@@ -21,12 +21,15 @@ async def home(request: Request) -> Response:
     if viewer.account.kind == "family":
         return redirect("/family")
     rt = runtime(request)
-    mine = (
-        await rt.db.run(lambda session: networks.my_networks(session=session, keys=rt.keys, actor=viewer.actor))
-        if viewer.account.kind == "practitioner"
-        else []
-    )
-    return render(request, "home.html", {"networks": mine})
+    if viewer.account.kind != "practitioner":
+        return render(request, "home.html", {"networks": [], "cursors": {}})
+
+    def load(session: Session) -> tuple[dict[str, str], list[networks.MyNetwork]]:
+        cursors = networks.my_cursors(session=session, keys=rt.keys, actor=viewer.actor)  # before the content
+        return cursors, networks.my_networks(session=session, keys=rt.keys, actor=viewer.actor)
+
+    cursors, mine = await rt.db.run(load)
+    return render(request, "home.html", {"networks": mine, "cursors": cursors})
 
 
 async def account_page(request: Request, errors: dict[str, str] | None = None, status: int = 200) -> Response:
