@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import functools
 import gc
-import inspect
 import json
 import math
 import os
@@ -32,9 +31,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
+from patchwork.bench.light_client import LightClient, connect_light
 from patchwork.bench.poster import shared_clock
 from patchwork.bench.signin import (
     HOST,
@@ -75,7 +73,6 @@ STREAM_PATH = "/api/v1/stream"
 INVOLVEMENT = {"role_label": "Bench practitioner", "reason": "Measuring live delivery"}
 BASIS = {"kind": "without_consent", "reason": "public_task", "justification": "bench"}
 # websockets >= 15 reads proxies from the environment; nothing may stand between the bench and the server.
-_DIRECT: dict[str, Any] = {"proxy": None} if "proxy" in inspect.signature(connect).parameters else {}
 
 
 class Refused(BenchError):
@@ -301,6 +298,7 @@ async def _fanout(
         "latency_ms": latency_summary(counted.latencies_ms),
         "latency_means": "from just before the note's POST to the frame's arrival at each client",
         "poster": "a process of its own" if shared_clock() else "one of the clients' tasks",
+        "clients_are": "light sans-I/O websocket clients in one process: a frame is timed as its bytes are parsed",
         "deliveries_per_second": round(counted.delivered / span, 1) if span else None,
         "delivery_span_s": round(span, 3) if span is not None else None,
         "post_ms": _two_points(post_ms),
@@ -635,57 +633,39 @@ def _stream_url(base: str) -> str:
 async def _connected(
     base: str, tokens: Sequence[str], *, compression: bool, give_up: bool = True
 ) -> AsyncIterator[tuple[list[Receiver], float]]:
-    """One stream connection per token, each heard by its own task; yields those that opened.
+    """One stream connection per token (a light client: see bench/light_client.py); yields those that opened.
 
     With `give_up`, one connection that cannot open ends the run; otherwise it is left out."""
     url = _stream_url(base)
-    opened: list[tuple[ClientConnection, Receiver, asyncio.Task[None]]] = []
+    opened: list[tuple[LightClient, Receiver]] = []
     problems: Counter[str] = Counter()
     started = time.perf_counter()
 
     async def open_one(token: str) -> None:
+        receiver = Receiver()
         try:
-            connection = await connect(
-                url,
-                additional_headers={"Authorization": f"Bearer {token}"},
-                open_timeout=OPEN_SECONDS,
-                close_timeout=CLOSE_SECONDS,
-                compression="deflate" if compression else None,
-                ping_interval=None,  # the server pings; answering is enough to stay open
-                **_DIRECT,
-            )
+            async with asyncio.timeout(OPEN_SECONDS):
+                client = await connect_light(
+                    url, {"Authorization": f"Bearer {token}"}, receiver.hear, compression=compression
+                )
         except Exception as error:  # refused handshakes, resets, timeouts: counted, reported
             problems[f"{type(error).__name__}: {error}"[:160]] += 1
             return
-        receiver = Receiver()
-        opened.append((connection, receiver, asyncio.create_task(_listen(connection, receiver))))
+        client.closed.add_done_callback(lambda done: setattr(receiver, "closed", done.result()))
+        opened.append((client, receiver))
 
     try:
         await _bounded(CONNECT_CONCURRENCY, (functools.partial(open_one, t) for t in tokens))
         seconds = time.perf_counter() - started
         if problems and give_up:
             raise BenchError(f"{sum(problems.values())} of {len(tokens)} stream connections failed: {dict(problems)}")
-        yield [receiver for _, receiver, _ in opened], seconds
+        yield [receiver for _, receiver in opened], seconds
     finally:
-        await _bounded(CLOSE_CONCURRENCY, (functools.partial(_close, c) for c, _, _ in opened))
-        for _, _, task in opened:
-            task.cancel()
-        await asyncio.gather(*(task for _, _, task in opened), return_exceptions=True)
-
-
-async def _close(connection: ClientConnection) -> None:
-    with contextlib.suppress(Exception):
-        await connection.close()
-
-
-async def _listen(connection: ClientConnection, receiver: Receiver) -> None:
-    try:
-        async for raw in connection:
-            receiver.hear(raw, time.perf_counter())
-    except ConnectionClosed:
-        pass
-    rcvd = connection.close_code
-    receiver.closed = str(rcvd) if rcvd is not None else "no close frame"
+        for client, _ in opened:
+            client.close()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_SECONDS):
+                await asyncio.gather(*(client.closed for client, _ in opened), return_exceptions=True)
 
 
 async def _warm_up(http: httpx.AsyncClient, token: str, network_id: str, receivers: Sequence[Receiver]) -> set[str]:
