@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -16,8 +16,10 @@ from patchwork.models import Account, Organisation
 from patchwork.models.audit import AuditEvent
 from patchwork.models.events import EventCounter
 from patchwork.models.networks import Child, HistoryRule, Involvement, InvolvementStatus, Network, NetworkStatus
-from patchwork.services import audit, changes, children, events
+from patchwork.models.notes import HistoryOpening
+from patchwork.services import activity, audit, changes, children, events
 from patchwork.services.children import ChildIdentity, SearchQuery
+from patchwork.services.note_queries import viewer_in
 from patchwork.services.validation import Fields
 
 SEARCH_WINDOW = timedelta(hours=1)
@@ -39,6 +41,7 @@ class NetworkView:
     network: Network
     child: ChildIdentity
     members: list[MemberView]
+    last_activity_at: datetime  # as the viewer may see it (services.activity)
     me: Involvement | None = None
 
     @property
@@ -77,6 +80,7 @@ class MyNetwork:
     role_label: str
     is_lead: bool
     member_count: int
+    last_activity_at: datetime  # as this person may see it (services.activity)
     organisations: int = field(default=0)
 
 
@@ -220,7 +224,16 @@ def view_network(
     me = next((m.involvement for m in members if m.involvement.account_id == actor.account_id), None)
     child_row = session.get(Child, network.child_id)
     assert child_row is not None
-    return NetworkView(network=network, child=children.open_identity(keys.cipher, child_row), members=members, me=me)
+    account = session.get(Account, actor.account_id)
+    assert account is not None
+    seen = activity.as_seen_by(session, {network.id: (network, viewer_in(session, account, network))})
+    return NetworkView(
+        network=network,
+        child=children.open_identity(keys.cipher, child_row),
+        members=members,
+        last_activity_at=seen[network.id],
+        me=me,
+    )
 
 
 def joinable(*, session: Session, actor: policy.Actor, network_id: str) -> Network:
@@ -442,9 +455,22 @@ def my_networks(*, session: Session, keys: Keyring, actor: policy.Actor) -> list
         .join(Network, col(Network.id) == Involvement.network_id)
         .join(Child, col(Child.id) == Network.child_id)
         .where(Involvement.account_id == actor.account_id, Involvement.status == InvolvementStatus.active)
-        .order_by(col(Network.last_activity_at).desc())
     ).all()
     network_ids = [network.id for _, network, _ in rows]
+    opened = set(
+        session.exec(
+            select(HistoryOpening.network_id).where(
+                HistoryOpening.account_id == actor.account_id, col(HistoryOpening.network_id).in_(network_ids)
+            )
+        ).all()
+    )
+    seen = activity.as_seen_by(
+        session,
+        {
+            network.id: (network, _member_viewer(actor.account_id, involvement, network.id in opened))
+            for involvement, network, _ in rows
+        },
+    )
     counts: dict[str, tuple[int, int]] = {}
     if network_ids:
         for network_id, members, organisations in session.exec(
@@ -457,17 +483,32 @@ def my_networks(*, session: Session, keys: Keyring, actor: policy.Actor) -> list
             .group_by(col(Involvement.network_id))
         ).all():
             counts[network_id] = (members, organisations)
-    return [
+    mine = [
         MyNetwork(
             network=network,
             child=children.open_identity(keys.cipher, child),
             role_label=involvement.role_label,
             is_lead=involvement.is_lead,
             member_count=counts.get(network.id, (0, 0))[0],
+            last_activity_at=seen[network.id],
             organisations=counts.get(network.id, (0, 0))[1],
         )
         for involvement, network, child in rows
     ]
+    return sorted(mine, key=lambda item: item.last_activity_at, reverse=True)
+
+
+def _member_viewer(account_id: str, involvement: Involvement, history_opened: bool) -> policy.NoteViewer:
+    return policy.NoteViewer(
+        account_id=account_id,
+        kind="practitioner",
+        member=True,
+        organisation_id=involvement.organisation_id,
+        joined_at=involvement.started_at,
+        is_lead=involvement.is_lead,
+        history_opened=history_opened,
+        family_member=False,
+    )
 
 
 def merge(

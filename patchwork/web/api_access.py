@@ -75,7 +75,7 @@ def lead_export_out(export: subject_access.LeadExport) -> LeadExportOut:
             status=network.status,
             history_rule=network.history_rule,
             created_at=isoformat(network.created_at),
-            last_activity_at=isoformat(network.last_activity_at),
+            last_activity_at=isoformat(export.view.last_activity_at),
         ),
         child=child_out(export.view.child),
         involvements=[involvement_out(m) for m in export.view.members],

@@ -69,7 +69,7 @@ def network_out(view: networks.NetworkView) -> NetworkOut:
         ],
         history_rule=view.network.history_rule,
         created_at=isoformat(view.network.created_at),
-        last_activity_at=isoformat(view.network.last_activity_at),
+        last_activity_at=isoformat(view.last_activity_at),
     )
 
 
@@ -167,7 +167,7 @@ async def list_networks(request: Request) -> Response:
                     role_label=item.role_label,
                     is_lead=item.is_lead,
                     member_count=item.member_count,
-                    last_activity_at=isoformat(item.network.last_activity_at),
+                    last_activity_at=isoformat(item.last_activity_at),
                 )
                 for item in mine
             ]
