@@ -19,7 +19,7 @@ from patchwork.models.networks import Child, HistoryRule, Involvement, Involveme
 from patchwork.models.notes import HistoryOpening
 from patchwork.services import activity, audit, changes, children, events
 from patchwork.services.children import ChildIdentity, SearchQuery
-from patchwork.services.note_queries import viewer_in
+from patchwork.services.note_queries import member_viewer, viewer_in
 from patchwork.services.validation import Fields
 
 SEARCH_WINDOW = timedelta(hours=1)
@@ -467,7 +467,7 @@ def my_networks(*, session: Session, keys: Keyring, actor: policy.Actor) -> list
     seen = activity.as_seen_by(
         session,
         {
-            network.id: (network, _member_viewer(actor.account_id, involvement, network.id in opened))
+            network.id: (network, member_viewer(involvement, history_opened=network.id in opened))
             for involvement, network, _ in rows
         },
     )
@@ -497,18 +497,6 @@ def my_networks(*, session: Session, keys: Keyring, actor: policy.Actor) -> list
     ]
     return sorted(mine, key=lambda item: item.last_activity_at, reverse=True)
 
-
-def _member_viewer(account_id: str, involvement: Involvement, history_opened: bool) -> policy.NoteViewer:
-    return policy.NoteViewer(
-        account_id=account_id,
-        kind="practitioner",
-        member=True,
-        organisation_id=involvement.organisation_id,
-        joined_at=involvement.started_at,
-        is_lead=involvement.is_lead,
-        history_opened=history_opened,
-        family_member=False,
-    )
 
 
 def merge(

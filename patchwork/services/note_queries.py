@@ -68,6 +68,20 @@ def standing_in(session: Session, account: Account, network: Network) -> tuple[p
     return viewer, involvement
 
 
+def member_viewer(involvement: Involvement, *, history_opened: bool) -> policy.NoteViewer:
+    """The policy's view of a practitioner through their active involvement in a network."""
+    return policy.NoteViewer(
+        account_id=involvement.account_id,
+        kind="practitioner",
+        member=True,
+        organisation_id=involvement.organisation_id,
+        joined_at=involvement.started_at,
+        is_lead=involvement.is_lead,
+        history_opened=history_opened,
+        family_member=False,
+    )
+
+
 def visible(viewer: policy.NoteViewer, *, history_rule: str) -> ColumnElement[bool]:
     """policy.see_note, written as a WHERE clause over the note table."""
     author_is_me = col(Note.author_id) == viewer.account_id

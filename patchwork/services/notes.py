@@ -37,7 +37,7 @@ from patchwork.models.notes import (
     NoteRevision,
 )
 from patchwork.services import audit, changes, rows
-from patchwork.services.note_queries import facts_of, standing_in, viewer_in, visible
+from patchwork.services.note_queries import facts_of, member_viewer, standing_in, viewer_in, visible
 
 MAX_BODY = 4000
 FEED_PAGE = 20
@@ -1100,17 +1100,8 @@ def preview_audience(
         created_at=utcnow(),
     )
     seeing: list[Involvement] = []
-    for involvement, member in _members(session, place.network.id):
-        viewer = policy.NoteViewer(
-            account_id=member.id,
-            kind="practitioner",
-            member=True,
-            organisation_id=involvement.organisation_id,
-            joined_at=involvement.started_at,
-            is_lead=involvement.is_lead,
-            history_opened=False,
-            family_member=False,
-        )
+    for involvement, _ in _members(session, place.network.id):
+        viewer = member_viewer(involvement, history_opened=False)
         if policy.see_note(viewer, facts, history_rule=place.network.history_rule):
             seeing.append(involvement)
     family = {m.account_id for m, _ in _family(session, place.network.id)} & family_user_ids
