@@ -24,7 +24,7 @@ from patchwork.errors import Conflict, Invalid, NotFound, TooManyRequests
 from patchwork.models import Account, AccountKind, AccountStatus, FamilyInvitation, Organisation
 from patchwork.models.networks import Child, Involvement, InvolvementStatus, Network, NetworkStatus
 from patchwork.models.notes import FamilyMembership
-from patchwork.services import audit, changes, children, networks, notes, throttle
+from patchwork.services import activity, audit, changes, children, networks, notes, throttle
 from patchwork.services.accounts import actor_of
 from patchwork.services.validation import Fields
 
@@ -452,13 +452,27 @@ def my_family_networks(*, session: Session, keys: Keyring, account: Account) -> 
         .join(Network, col(Network.id) == FamilyMembership.network_id)
         .join(Child, col(Child.id) == Network.child_id)
         .where(FamilyMembership.account_id == account.id, FamilyMembership.active == True)  # noqa: E712
-        .order_by(col(Network.last_activity_at).desc())
     ).all()
+    rows = [(m, network, child) for m, network, child in rows if network.status != NetworkStatus.merged]
+    # Most recently active first, as this family member may see it: the order tells nothing of notes not shared.
+    seen = activity.as_seen_by(session, {network.id: (network, _family_viewer(account.id)) for _, network, _ in rows})
     return [
         FamilyNetwork(network=network, child=children.open_identity(keys.cipher, child), relationship=m.relationship)
-        for m, network, child in rows
-        if network.status != NetworkStatus.merged
+        for m, network, child in sorted(rows, key=lambda row: seen[row[1].id], reverse=True)
     ]
+
+
+def _family_viewer(account_id: str) -> policy.NoteViewer:
+    return policy.NoteViewer(
+        account_id=account_id,
+        kind="family",
+        member=False,
+        organisation_id=None,
+        joined_at=None,
+        is_lead=False,
+        history_opened=False,
+        family_member=True,
+    )
 
 
 # What practitioners see of a network's family
