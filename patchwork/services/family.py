@@ -26,6 +26,7 @@ from patchwork.models.networks import Child, Involvement, InvolvementStatus, Net
 from patchwork.models.notes import FamilyMembership
 from patchwork.services import activity, audit, changes, children, networks, notes, throttle
 from patchwork.services.accounts import actor_of
+from patchwork.services.note_queries import family_viewer
 from patchwork.services.validation import Fields
 
 log = logging.getLogger("patchwork.family")
@@ -455,24 +456,11 @@ def my_family_networks(*, session: Session, keys: Keyring, account: Account) -> 
     ).all()
     rows = [(m, network, child) for m, network, child in rows if network.status != NetworkStatus.merged]
     # Most recently active first, as this family member may see it: the order tells nothing of notes not shared.
-    seen = activity.as_seen_by(session, {network.id: (network, _family_viewer(account.id)) for _, network, _ in rows})
+    seen = activity.as_seen_by(session, {network.id: (network, family_viewer(account.id)) for _, network, _ in rows})
     return [
         FamilyNetwork(network=network, child=children.open_identity(keys.cipher, child), relationship=m.relationship)
         for m, network, child in sorted(rows, key=lambda row: seen[row[1].id], reverse=True)
     ]
-
-
-def _family_viewer(account_id: str) -> policy.NoteViewer:
-    return policy.NoteViewer(
-        account_id=account_id,
-        kind="family",
-        member=False,
-        organisation_id=None,
-        joined_at=None,
-        is_lead=False,
-        history_opened=False,
-        family_member=True,
-    )
 
 
 # What practitioners see of a network's family

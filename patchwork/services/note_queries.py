@@ -82,6 +82,20 @@ def member_viewer(involvement: Involvement, *, history_opened: bool) -> policy.N
     )
 
 
+def family_viewer(account_id: str) -> policy.NoteViewer:
+    """The policy's view of a family member of the network."""
+    return policy.NoteViewer(
+        account_id=account_id,
+        kind="family",
+        member=False,
+        organisation_id=None,
+        joined_at=None,
+        is_lead=False,
+        history_opened=False,
+        family_member=True,
+    )
+
+
 def visible(viewer: policy.NoteViewer, *, history_rule: str) -> ColumnElement[bool]:
     """policy.see_note, written as a WHERE clause over the note table."""
     author_is_me = col(Note.author_id) == viewer.account_id
