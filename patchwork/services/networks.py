@@ -498,7 +498,6 @@ def my_networks(*, session: Session, keys: Keyring, actor: policy.Actor) -> list
     return sorted(mine, key=lambda item: item.last_activity_at, reverse=True)
 
 
-
 def merge(
     *, session: Session, keys: Keyring, actor: policy.Actor, source_id: object, target_id: object, reason: object
 ) -> Network:

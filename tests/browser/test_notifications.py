@@ -47,3 +47,25 @@ def test_notifications_arrive_live_and_marking_read_covers_them(
     expect(reader.locator(".govuk-notification-banner--success")).to_contain_text("Everything here is marked as read")
     expect(reader.locator(f'#notifications a[href="/notes/{shown}"]')).to_be_visible()
     expect(reader.locator("#notifications .govuk-tag")).to_have_count(0)
+
+
+def test_the_home_page_shows_a_new_member_without_a_reload(
+    cast: Cast,
+    as_person: Callable[..., Page],  # noqa: F811
+) -> None:
+    network = make_network(cast, cast.ana, cast.ben, cast.cai, lead=cast.ben)
+    reader = as_person(cast.cai, phone=True)
+    reader.goto("/")
+    row = reader.locator("#my-networks tr", has=reader.locator(f'a[href="/networks/{network}"]'))
+    expect(row).to_contain_text("3 from 3 organisations")
+    reader.wait_for_function("() => document.getElementById('live') && window.htmx")
+    reader.wait_for_timeout(300)
+    cast.api.call(
+        "POST",
+        f"/networks/{network}/involvements",
+        token=cast.dee.token,
+        body={"role_label": "Practitioner", "reason": "Working with the family"},
+    )
+    row = reader.locator("#my-networks tr", has=reader.locator(f'a[href="/networks/{network}"]'))
+    expect(row).to_contain_text("4 from 3 organisations", timeout=5_000)
+    assert_accessible(reader)
