@@ -244,6 +244,27 @@ def test_an_existing_family_account_joins_another_network(
     assert refused["fields"] == {"email": family.NOT_FOR_FAMILY}
 
 
+def test_a_family_members_networks_are_ordered_by_what_is_shared_with_them(
+    client: TestClient, world: World, net: dict[str, Any]
+) -> None:
+    parent = join(client, net)
+    nurse = bearer(net["t"]["nurse"])
+    other = client.post("/api/v1/networks", json=START | {"child": OTHER_CHILD}, headers=nurse).json()
+    nurse_id = net["members"]["Helen Morgan"]["user_id"]
+    client.post(f"/api/v1/networks/{other['id']}/leads", json={"user_id": nurse_id}, headers=nurse)
+    code = client.post(f"/api/v1/networks/{other['id']}/family-invitations", json=PARENT, headers=nurse).json()
+    assert accept(client, code["code"]).status_code == 201
+    shared = NOTE | {"family_user_ids": [parent["id"]]}
+    assert client.post(f"/api/v1/networks/{net['id']}/notes", json=shared, headers=nurse).status_code == 201
+    # Then a note in the other network that is not shared with the parent: it must not put that network first.
+    assert client.post(f"/api/v1/networks/{other['id']}/notes", json=NOTE, headers=nurse).status_code == 201
+    with world.db.transaction() as session:
+        account = session.get(Account, parent["id"])
+        assert account is not None
+        mine = family.my_family_networks(session=session, keys=keyring_for(world.settings), account=account)
+    assert [item.network.id for item in mine] == [net["id"], other["id"]]
+
+
 # What a family member sees and posts
 
 
