@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from patchwork.clock import utcnow
@@ -13,7 +13,10 @@ from patchwork.models.accounts import new_id
 
 class NetworkEvent(SQLModel, table=True):
     __tablename__ = "network_event"
-    __table_args__ = (UniqueConstraint("network_id", "seq", name="uq_network_event_seq"),)
+    __table_args__ = (
+        UniqueConstraint("network_id", "seq", name="uq_network_event_seq"),
+        Index("ix_network_event_network_type_at", "network_id", "type", "at"),  # services.activity
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     network_id: str = Field(foreign_key="network.id", max_length=36)
