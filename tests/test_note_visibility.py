@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from patchwork import policy
@@ -31,8 +32,9 @@ from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
 from patchwork.db import Database
 from patchwork.errors import NotFound
-from patchwork.events import Announced, Batch, announcement, announcement_message
+from patchwork.events import MEMBER_EVENTS, Announced, Batch, announcement, announcement_message
 from patchwork.models import Account, Organisation
+from patchwork.models.events import NetworkEvent
 from patchwork.models.networks import Involvement, Network
 from patchwork.models.notes import (
     FamilyMembership,
@@ -47,6 +49,7 @@ from patchwork.realtime import Standing, Subscriber, announced_batch
 from patchwork.runtime import keyring_for
 from patchwork.services import (
     access_log,
+    activity,
     children,
     delivery,
     email_digest,
@@ -355,6 +358,7 @@ def check_world(database_url: str, client: TestClient, world: World, pdf_viewer:
         built = build(db, keys, world)
         missing_id = str(uuid.uuid4())
         _check_live_stream(db, keys, built, world)
+        _check_last_activity(db, built, world)
         _check_family_view_and_access_log(db, keys, built, world)
         for position, (key, viewer) in enumerate(built.viewers.items()):
             account = built.accounts[key]
@@ -439,9 +443,20 @@ def _check_live_stream(db: Database, keys: Keyring, built: Built, world: World) 
             account_ids=frozenset(account.id for account in built.accounts.values()),
         )
     assert not batch.more
+    for key, subscriber in _offered(built, world, batch, position=0).items():
+        viewer = built.viewers[key]
+        if batch.facts and not (viewer.member or viewer.family_member):
+            assert built.network_id not in subscriber.positions, "an outsider's connection stops following"
+    _check_announced_path(db, keys, built, world, batch)
+
+
+def _offered(built: Built, world: World, batch: Batch, *, position: int) -> dict[str, Subscriber]:
+    """Offer the batch to a subscriber for each viewer, following from `position`: each queues exactly the events
+    of the notes the policy lets its viewer see, in order."""
+    subscribers = {}
     for key, viewer in built.viewers.items():
         subscriber = Subscriber(built.accounts[key].id)
-        subscriber.positions[built.network_id] = 0
+        subscriber.positions[built.network_id] = position
         assert subscriber.offer(batch)
         frames = [json.loads(str(subscriber.queue.get_nowait())) for _ in range(subscriber.queue.qsize())]
         expected = [
@@ -450,9 +465,32 @@ def _check_live_stream(db: Database, keys: Keyring, built: Built, world: World) 
             if policy.see_note(viewer, built.facts[note_id], history_rule=world.history_rule)
         ]
         assert [frame["data"]["note_id"] for frame in frames] == expected, key
-        if batch.facts and not (viewer.member or viewer.family_member):
-            assert built.network_id not in subscriber.positions, "an outsider's connection stops following"
-    _check_announced_path(db, keys, built, world, batch)
+        subscribers[key] = subscriber
+    return subscribers
+
+
+def _check_last_activity(db: Database, built: Built, world: World) -> None:
+    """A network's last activity as each viewer is told it (services.activity, the policy as SQL): the newest of
+    the notes the policy lets them see, the member events if they are a practitioner member, and its creation."""
+    with db.transaction() as session:
+        network = session.get(Network, built.network_id)
+        assert network is not None
+        updated = dict(session.exec(select(Note.id, Note.updated_at).where(Note.network_id == network.id)).all())
+        member_times = list(
+            session.exec(
+                select(NetworkEvent.at).where(
+                    NetworkEvent.network_id == network.id, col(NetworkEvent.type).in_(MEMBER_EVENTS)
+                )
+            ).all()
+        )
+        for key, viewer in built.viewers.items():
+            told = activity.as_seen_by(session, {network.id: (network, viewer)})[network.id]
+            seen = [
+                updated[note_id]
+                for note_id in built.note_ids
+                if policy.see_note(viewer, built.facts[note_id], history_rule=world.history_rule)
+            ]
+            assert told == max([network.created_at, *seen, *(member_times if viewer.member else [])]), key
 
 
 def _check_announced_path(db: Database, keys: Keyring, built: Built, world: World, read: Batch) -> None:
@@ -469,17 +507,7 @@ def _check_announced_path(db: Database, keys: Keyring, built: Built, world: Worl
         assert batch is None
         return
     assert batch is not None
-    for key, viewer in built.viewers.items():
-        subscriber = Subscriber(built.accounts[key].id)
-        subscriber.positions[built.network_id] = batch.after
-        assert subscriber.offer(batch)
-        frames = [json.loads(str(subscriber.queue.get_nowait())) for _ in range(subscriber.queue.qsize())]
-        expected = [
-            note_id
-            for note_id in built.note_ids
-            if policy.see_note(viewer, built.facts[note_id], history_rule=world.history_rule)
-        ]
-        assert [frame["data"]["note_id"] for frame in frames] == expected, key
+    _offered(built, world, batch, position=batch.after)
 
 
 def _check_services(
