@@ -305,6 +305,13 @@ def family_sees_involvement(*, sensitive: bool) -> Decision:
     return allow("family members see who is involved")
 
 
+def sees_as_family(actor: Actor) -> Decision:
+    """A family member's networks are those they were invited into, seen through the family view of each."""
+    if actor.kind == "family":
+        return allow("family members see the networks they were invited into, as a family member")
+    return deny("practitioners and admins see networks through their involvements")
+
+
 def view_as_family(viewer: NoteViewer) -> Decision:
     if viewer.kind == "family" and viewer.family_member:
         return allow("family members see their network's family view")

@@ -205,7 +205,7 @@ def build(db: Database, keys: Keyring, world: World) -> Built:
                         network_id=network.id,
                         account_id=accounts[key].id,
                         organisation_id=organisations[member.organisation].id,
-                        role_label="Role",
+                        role_label=f"Role of p{i}",
                         reason="Reason",
                         status=member.state,
                         sensitive=member.sensitive,
@@ -360,6 +360,7 @@ def check_world(database_url: str, client: TestClient, world: World, pdf_viewer:
         _check_live_stream(db, keys, built, world)
         _check_last_activity(db, built, world)
         _check_family_view_and_access_log(db, keys, built, world)
+        _check_family_never_reaches_a_sensitive_practitioner(db, client, built, world)
         for position, (key, viewer) in enumerate(built.viewers.items()):
             account = built.accounts[key]
             expected = {
@@ -416,6 +417,70 @@ def _check_family_view_and_access_log(db: Database, keys: Keyring, built: Built,
             )
             readers = {entry.name for entry in log.entries}
             assert readers == shown, "every practitioner's read is in the access log, and no sensitive one's"
+
+
+def _sensitive_marks(built: Built, world: World) -> set[str]:
+    """Everything that would tell a family member of a sensitive practitioner: their id, name and role, and their
+    organisation's name and id where no practitioner who is not sensitive belongs to it."""
+    organisations = {i: built.accounts[f"p{i}"].organisation_id for i in range(PRACTITIONERS)}
+    names = {m.organisation: f"Org {m.organisation}" for m in world.members}
+    sensitive = [i for i, m in enumerate(world.members) if m.state != "none" and m.sensitive]
+    open_orgs = {m.organisation for m in world.members if m.state != "none" and not m.sensitive}
+    marks: set[str] = set()
+    for i in sensitive:
+        marks |= {built.accounts[f"p{i}"].id, f"Practitioner {i}", f"Role of p{i}"}
+        organisation = world.members[i].organisation
+        if organisation not in open_orgs:
+            marks |= {names[organisation], str(organisations[i])}
+    return marks
+
+
+def _check_family_never_reaches_a_sensitive_practitioner(
+    db: Database, client: TestClient, built: Built, world: World
+) -> None:
+    """Every path a family member can reach, through the API and the pages, names no sensitive practitioner and
+    shows no practitioner audience at all: only that a note is shared with them."""
+    marks = _sensitive_marks(built, world)
+    present = [key for key, viewer in built.viewers.items() if viewer.kind == "family" and viewer.family_member]
+    for position, key in enumerate(present):
+        account = built.accounts[key]
+        with db.transaction() as session:
+            token, _ = issue_api_token(session=session, account_id=account.id, lifetime=timedelta(minutes=5))
+        headers = {"Authorization": f"Bearer {token}"}
+        network = f"/api/v1/networks/{built.network_id}"
+        listed = client.get(f"{network}/notes?limit=100", headers=headers)
+        assert listed.status_code == 200
+        assert all(note["audience"] is None for note in listed.json()["notes"]), "no practitioner audience detail"
+        answers = [listed]
+        answers += [client.get(path, headers=headers) for path in ("/api/v1/networks", network, f"{network}/events")]
+        answers += [
+            client.get(f"{network}/access-log", headers=headers),
+            client.get("/api/v1/notifications", headers=headers),
+        ]
+        answers += [client.get(f"/api/v1/notes/{note['id']}", headers=headers) for note in listed.json()["notes"]]
+        if position == 0:
+            answers += _family_pages(db, client, built, account, [note["id"] for note in listed.json()["notes"]])
+        for answer in answers:
+            assert answer.status_code == 200, (answer.url, answer.status_code)
+            found = {mark for mark in marks if mark in answer.text}
+            assert not found, (str(answer.url), found)
+
+
+def _family_pages(db: Database, client: TestClient, built: Built, account: Account, note_ids: list[str]) -> list:  # type: ignore[type-arg]
+    with db.transaction() as session:
+        token = start_web_session(
+            session=session,
+            account_id=account.id,
+            timeouts=Timeouts(idle=timedelta(minutes=5), absolute=timedelta(minutes=5)),
+        )
+    client.cookies.clear()
+    client.cookies.set("patchwork_session", token)
+    try:
+        paths = [f"/family/networks/{built.network_id}", "/family", "/notifications"]
+        paths += [f"/networks/{built.network_id}/access-log", *(f"/notes/{note_id}" for note_id in note_ids)]
+        return [client.get(path, follow_redirects=False) for path in paths]
+    finally:
+        client.cookies.clear()
 
 
 def _check_lead_export(

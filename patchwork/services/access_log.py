@@ -138,6 +138,33 @@ def access_log(
         raise NotFound("No such network")
     limit = max(1, min(limit, MAX_PAGE))
     ids = lineage(session, network)
+    rows = _rows(session, ids, before_seq=_cursor_seq(session, before, ids) if before else None, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    entries = [_entry(event, name, organisation) for event, name, organisation in rows]
+    audit.record(
+        session=session,
+        key=keys.audit,
+        action="access_log.read",
+        actor_id=actor.account_id,
+        network_id=network.id,
+        details={"returned": len(entries)},
+    )
+    return AccessLog(network=network, entries=entries, next_cursor=rows[-1][0].id if more and rows else None)
+
+
+def every_entry(*, session: Session, network: Network) -> list[Entry]:
+    """The whole access log as the family (and so the leads) see it, newest first: for a lead's export, which is
+    audited as an export rather than as a read of the log."""
+    return [
+        _entry(event, name, organisation) for event, name, organisation in _rows(session, lineage(session, network))
+    ]
+
+
+def _rows(
+    session: Session, ids: list[str], *, before_seq: int | None = None, limit: int | None = None
+) -> list[tuple[AuditEvent, str, str | None]]:
+    """The reads and exports by practitioners and admins, without any by a sensitive involvement in the network."""
     sensitive = exists(
         sa_select(col(Involvement.id)).where(
             col(Involvement.account_id) == col(AuditEvent.actor_id),
@@ -156,30 +183,22 @@ def access_log(
             ~sensitive,
         )
     )
-    if before:
-        query = query.where(col(AuditEvent.seq) < _cursor_seq(session, before, ids))
-    rows = session.exec(query.order_by(col(AuditEvent.seq).desc()).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    entries = [
-        Entry(
-            at=event.at,
-            name=name,
-            organisation=organisation,
-            action=event.action,
-            words=describe(event.action, event.details),
-        )
-        for event, name, organisation in rows
-    ]
-    audit.record(
-        session=session,
-        key=keys.audit,
-        action="access_log.read",
-        actor_id=actor.account_id,
-        network_id=network.id,
-        details={"returned": len(entries)},
+    if before_seq is not None:
+        query = query.where(col(AuditEvent.seq) < before_seq)
+    query = query.order_by(col(AuditEvent.seq).desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query).all())
+
+
+def _entry(event: AuditEvent, name: str, organisation: str | None) -> Entry:
+    return Entry(
+        at=event.at,
+        name=name,
+        organisation=organisation,
+        action=event.action,
+        words=describe(event.action, event.details),
     )
-    return AccessLog(network=network, entries=entries, next_cursor=rows[-1][0].id if more and rows else None)
 
 
 def _cursor_seq(session: Session, cursor: str, ids: list[str]) -> int:

@@ -20,7 +20,7 @@ from patchwork.auth.tokens import digest
 from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
 from patchwork.db import Database
-from patchwork.errors import Conflict, Invalid, NotFound, TooManyRequests
+from patchwork.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from patchwork.models import Account, AccountKind, AccountStatus, FamilyInvitation, Organisation
 from patchwork.models.networks import Child, Involvement, InvolvementStatus, Network, NetworkStatus
 from patchwork.models.notes import FamilyMembership
@@ -99,7 +99,7 @@ def check_can_invite(*, session: Session, account: Account, network_id: str) -> 
                 "This network is closed. A lead professional must reopen it before inviting a family member",
                 code="network_closed",
             )
-        raise Conflict("Only a lead professional can invite family members", code="not_lead")
+        raise Forbidden("Only a lead professional can invite family members", code="not_lead")
     return place.network
 
 
@@ -443,6 +443,8 @@ class FamilyNetwork:
     network: Network
     child: children.ChildIdentity
     relationship: str
+    last_activity_at: datetime  # as this family member may see it
+    involved: int  # the people involved that this family member may see
 
 
 def my_family_networks(*, session: Session, keys: Keyring, account: Account) -> list[FamilyNetwork]:
@@ -458,9 +460,42 @@ def my_family_networks(*, session: Session, keys: Keyring, account: Account) -> 
     # Most recently active first, as this family member may see it: the order tells nothing of notes not shared.
     seen = activity.as_seen_by(session, {network.id: (network, family_viewer(account.id)) for _, network, _ in rows})
     return [
-        FamilyNetwork(network=network, child=children.open_identity(keys.cipher, child), relationship=m.relationship)
+        FamilyNetwork(
+            network=network,
+            child=children.open_identity(keys.cipher, child),
+            relationship=m.relationship,
+            last_activity_at=seen[network.id],
+            involved=len(involved(session=session, network_id=network.id)),
+        )
         for m, network, child in sorted(rows, key=lambda row: seen[row[1].id], reverse=True)
     ]
+
+
+def network_view(
+    *, session: Session, keys: Keyring, account: Account, network_id: str, audited: bool = True
+) -> networks.NetworkView:
+    """A network as its family member may see it through the API: who is involved, sensitive involvements left out
+    entirely, and no work contact details (the family page shows none either)."""
+    place = _family_standing(session, account, network_id)
+    network = place.network
+    if audited:
+        audit.record(
+            session=session, key=keys.audit, action="family.viewed", actor_id=account.id, network_id=network.id
+        )
+    child = session.get(Child, network.child_id)
+    assert child is not None
+    seen = activity.as_seen_by(session, {network.id: (network, place.viewer)})
+    return networks.NetworkView(
+        network=network,
+        child=children.open_identity(keys.cipher, child),
+        members=[
+            member
+            for member in networks.active_members(session, network.id)
+            if policy.family_sees_involvement(sensitive=member.involvement.sensitive)
+        ],
+        last_activity_at=seen[network.id],
+        contacts_shown=False,
+    )
 
 
 # What practitioners see of a network's family

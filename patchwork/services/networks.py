@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from patchwork import policy
 from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
-from patchwork.errors import Conflict, Invalid, NotFound, TooManyRequests
+from patchwork.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from patchwork.models import Account, Organisation
 from patchwork.models.audit import AuditEvent
 from patchwork.models.events import EventCounter
@@ -43,6 +43,7 @@ class NetworkView:
     members: list[MemberView]
     last_activity_at: datetime  # as the viewer may see it (services.activity)
     me: Involvement | None = None
+    contacts_shown: bool = True  # members' work contact routes; not for family members
 
     @property
     def leads(self) -> list[MemberView]:
@@ -103,6 +104,10 @@ def _members(session: Session, network_id: str) -> list[MemberView]:
         .order_by(col(Involvement.is_lead).desc(), col(Involvement.started_at))
     ).all()
     return [MemberView(involvement=i, name=a.name, organisation=o) for i, a, o in rows]
+
+
+def active_members(session: Session, network_id: str) -> list[MemberView]:
+    return _members(session, network_id)
 
 
 def member_view(*, session: Session, involvement: Involvement) -> MemberView:
@@ -300,7 +305,7 @@ def end_involvement(
     if involvement.status != InvolvementStatus.active:
         raise Conflict("This involvement has already ended", code="already_ended")
     if not policy.end_involvement(actor, network_facts, involvement.account_id):
-        raise NotFound("No such involvement")
+        raise Forbidden("Only its holder or a lead professional can end an involvement", code="not_permitted")
     involvement.status = InvolvementStatus.ended
     involvement.ended_at = utcnow()
     involvement.ended_by_id = actor.account_id
@@ -332,9 +337,11 @@ def appoint_lead(
         raise Invalid({"user_id": "Choose an active member of this network"}, "A lead must be an active member")
     if target.is_lead:
         raise Conflict("This member is already a lead professional", code="already_lead")
+    if network.status != NetworkStatus.open:
+        raise Conflict("This network is closed. Ask its lead professional to reopen it", code="network_closed")
     decision = policy.appoint_lead(actor, network_facts, target_id)
     if not decision:
-        raise Conflict(f"You cannot appoint this lead: {decision.reason}", code="not_permitted")
+        raise Forbidden(f"You cannot appoint this lead: {decision.reason}", code="not_permitted")
     involvement = session.exec(
         select(Involvement).where(
             Involvement.network_id == network.id,
@@ -365,7 +372,7 @@ def step_down(*, session: Session, keys: Keyring, actor: policy.Actor, network_i
     network, network_facts = _visible_network(session, actor, network_id)
     me = network_facts.member(actor.account_id)
     if me is None or not me.is_lead:
-        raise Conflict("You are not a lead professional of this network", code="not_lead")
+        raise Forbidden("You are not a lead professional of this network", code="not_lead")
     involvement = session.exec(
         select(Involvement).where(
             Involvement.network_id == network.id,
@@ -395,7 +402,7 @@ def step_down(*, session: Session, keys: Keyring, actor: policy.Actor, network_i
 def _lead_only(session: Session, actor: policy.Actor, network_id: str) -> Network:
     network, network_facts = _visible_network(session, actor, network_id)
     if not policy.lead_action(actor, network_facts):
-        raise Conflict("Only a lead professional can do this", code="not_lead")
+        raise Forbidden("Only a lead professional can do this", code="not_lead")
     return network
 
 

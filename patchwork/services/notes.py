@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from patchwork import policy
 from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
-from patchwork.errors import Conflict, DomainError, Invalid, NotFound
+from patchwork.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from patchwork.models import Account, Organisation
 from patchwork.models.networks import Involvement, InvolvementStatus, Network, NetworkStatus
 from patchwork.models.notes import (
@@ -247,7 +247,7 @@ class NoteView:
     body: str | None
     author: str
     organisation: str | None
-    audience_words: str
+    audience_words: str  # empty for a family member: they are told only that the note is shared with them
     family_words: str
     basis: Basis | None
     revisions: list[Revision]
@@ -261,6 +261,7 @@ class NoteView:
     organisation_ids: list[str] = field(default_factory=list)
     user_ids: list[str] = field(default_factory=list)
     family_user_ids: list[str] = field(default_factory=list)
+    audience_shown: bool = True  # a family member is shown no practitioner audience at all
 
     @property
     def redacted(self) -> bool:
@@ -569,7 +570,7 @@ def revise(*, session: Session, keys: Keyring, account: Account, note_id: str, b
     found = _visible_note(session, account, note_id)
     note = found.note
     if not policy.revise_note(found.place.viewer, found.facts):
-        raise Conflict("Only the author can revise a note", code="not_author")
+        raise Forbidden("Only the author can revise a note", code="not_author")
     if note.redacted_at is not None:
         raise Conflict("A redacted note cannot be revised", code="note_redacted")
     text = clean_body(body)
@@ -602,7 +603,7 @@ def redact(*, session: Session, keys: Keyring, account: Account, note_id: str, r
     found = _visible_note(session, account, note_id)
     note = found.note
     if not policy.redact_note(found.place.viewer, found.facts):
-        raise Conflict("Only the author or a lead professional can redact a note", code="not_permitted")
+        raise Forbidden("Only the author or a lead professional can redact a note", code="not_permitted")
     if note.redacted_at is not None:
         raise Conflict("This note has already been redacted", code="already_redacted")
     fields: dict[str, str] = {}
@@ -633,7 +634,7 @@ def redact(*, session: Session, keys: Keyring, account: Account, note_id: str, r
 def reply(*, session: Session, keys: Keyring, account: Account, note_id: str, body: object) -> NoteReply:
     found = _visible_note(session, account, note_id)
     if not policy.reply_to_note(found.place.viewer, found.facts):
-        raise Conflict("Only practitioner members can reply", code="not_permitted")
+        raise Forbidden("Only practitioner members can reply", code="not_permitted")
     if found.note.redacted_at is not None:
         raise Conflict("A redacted note cannot be replied to", code="note_redacted")
     if found.place.network.status != NetworkStatus.open:
@@ -668,7 +669,7 @@ def acknowledge(*, session: Session, keys: Keyring, account: Account, note_id: s
     found = _visible_note(session, account, note_id)
     decision = policy.acknowledge_note(found.place.viewer, found.facts)
     if not decision:
-        raise Conflict(f"You cannot acknowledge this note: {decision.reason}", code="not_permitted")
+        raise Forbidden(f"You cannot acknowledge this note: {decision.reason}", code="not_permitted")
     if found.note.redacted_at is not None:
         raise Conflict("A redacted note cannot be acknowledged", code="note_redacted")
     already = session.exec(
@@ -700,7 +701,7 @@ def open_history(
 ) -> HistoryOpening:
     place = _network_for(session, account, network_id)
     if not policy.open_history(place.viewer):
-        raise Conflict("Only a lead professional can open the history", code="not_lead")
+        raise Forbidden("Only a lead professional can open the history", code="not_lead")
     fields: dict[str, str] = {}
     why = _text(fields, "reason", reason, "the reason", 500)
     members = {i.account_id for i, _ in _members(session, place.network.id)}
@@ -961,7 +962,10 @@ def views(
                 organisation=None if hidden_author else organisations.get(note.author_organisation_id or ""),
                 audience_words=_audience_words(
                     note, audience_orgs[note.id], audience_people[note.id], organisations, names
-                ),
+                )
+                if not family_viewer or note.kind == NoteKind.family_voice
+                else "",
+                audience_shown=not family_viewer,
                 family_words=_family_words(
                     family_shares[note.id], names, relationships, family_viewer, viewer.account_id
                 ),
@@ -1005,8 +1009,8 @@ def views(
                 can_acknowledge=not redacted
                 and bool(policy.acknowledge_note(viewer, facts))
                 and not any(a.account_id == viewer.account_id for a in acks),
-                organisation_ids=sorted(audience_orgs[note.id]),
-                user_ids=sorted(audience_people[note.id]),
+                organisation_ids=sorted(audience_orgs[note.id]) if not family_viewer else [],
+                user_ids=sorted(audience_people[note.id]) if not family_viewer else [],
                 family_user_ids=sorted(family_shares[note.id]) if not family_viewer else [],
             )
         )

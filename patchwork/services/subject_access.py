@@ -47,7 +47,7 @@ from patchwork.models.notes import (
     NoteReply,
     NoteRevision,
 )
-from patchwork.services import audit, children, networks, notes
+from patchwork.services import access_log, audit, children, networks, notes
 from patchwork.services.access_log import current_network, lineage
 from patchwork.services.accounts import actor_of
 from patchwork.services.note_queries import visible
@@ -90,6 +90,7 @@ class LeadExport:
     view: networks.NetworkView
     family_members: list[FamilyMember]
     notes: list[notes.NoteView]
+    access_log: list[access_log.Entry]  # as the family and the leads see it, newest first
 
 
 def export(
@@ -137,6 +138,7 @@ def lead_export(*, session: Session, keys: Keyring, account: Account, network_id
         view=view,
         family_members=[FamilyMember(a.id, a.name, m.relationship) for m, a in family],
         notes=shown,
+        access_log=access_log.every_entry(session=session, network=network),
     )
 
 

@@ -60,6 +60,9 @@ class LeadExportOut(BaseModel):
     involvements: list[InvolvementOut]
     family_members: list[FamilyMemberOut]
     notes: list[NoteOut]
+    access_log: list[AccessLogEntryOut] = Field(
+        description="The network's access log as its family sees it, newest first"
+    )
 
 
 class NetworkExportOut(RootModel[LeadExportOut | SubjectAccessExport]):
@@ -84,6 +87,16 @@ def lead_export_out(export: subject_access.LeadExport) -> LeadExportOut:
             for m in export.family_members
         ],
         notes=[note_out(v) for v in export.notes],
+        access_log=[access_entry_out(e) for e in export.access_log],
+    )
+
+
+def access_entry_out(entry: access_log.Entry) -> AccessLogEntryOut:
+    return AccessLogEntryOut(
+        at=isoformat(entry.at),
+        actor=AccessActorOut(name=entry.name, organisation=entry.organisation),
+        action=entry.words,
+        kind=entry.action,
     )
 
 
@@ -112,15 +125,7 @@ async def get_access_log(request: Request) -> Response:
     )
     return json_response(
         AccessLogOut(
-            entries=[
-                AccessLogEntryOut(
-                    at=isoformat(e.at),
-                    actor=AccessActorOut(name=e.name, organisation=e.organisation),
-                    action=e.words,
-                    kind=e.action,
-                )
-                for e in log.entries
-            ],
+            entries=[access_entry_out(e) for e in log.entries],
             next=log.next_cursor,
         )
     )

@@ -80,7 +80,7 @@ class FamilyList(BaseModel):
     summary="Invite a family member into the network (a lead); the one-time code is in the answer, once",
     body=FamilyInvitationIn,
     responses={201: FamilyInvitationOut},
-    refusals=(404, 409),
+    refusals=(403, 404, 409),
 )
 async def invite_family_member(request: Request) -> Response:
     viewer = require_viewer(request)

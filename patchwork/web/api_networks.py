@@ -6,8 +6,9 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from patchwork import policy
 from patchwork.clock import isoformat
-from patchwork.services import children, networks
+from patchwork.services import children, family, networks
 from patchwork.web.api import api, organisation_out
 from patchwork.web.context import runtime
 from patchwork.web.jsonio import json_response, parse_json, require_viewer
@@ -42,7 +43,7 @@ def child_out(identity: children.ChildIdentity) -> ChildOut:
     )
 
 
-def involvement_out(member: networks.MemberView) -> InvolvementOut:
+def involvement_out(member: networks.MemberView, *, contact_shown: bool = True) -> InvolvementOut:
     involvement = member.involvement
     return InvolvementOut(
         id=involvement.id,
@@ -50,7 +51,7 @@ def involvement_out(member: networks.MemberView) -> InvolvementOut:
         name=member.name,
         role_label=involvement.role_label,
         organisation=organisation_out(member.organisation),
-        contact=involvement.contact,
+        contact=involvement.contact if contact_shown else None,
         status=involvement.status,
         is_lead=involvement.is_lead,
         sensitive=involvement.sensitive,
@@ -63,7 +64,7 @@ def network_out(view: networks.NetworkView) -> NetworkOut:
         id=view.network.id,
         status=view.network.status,
         child=child_out(view.child),
-        involvements=[involvement_out(m) for m in view.members],
+        involvements=[involvement_out(m, contact_shown=view.contacts_shown) for m in view.members],
         leads=[
             LeadOut(user_id=m.involvement.account_id, name=m.name, involvement_id=m.involvement.id) for m in view.leads
         ],
@@ -76,12 +77,17 @@ def network_out(view: networks.NetworkView) -> NetworkOut:
 async def _view(request: Request, network_id: str, *, audited: bool) -> NetworkOut:
     viewer = require_viewer(request)
     rt = runtime(request)
-    view = await rt.db.run(
-        lambda session: networks.view_network(
+
+    def read(session: Session) -> networks.NetworkView:
+        if policy.sees_as_family(viewer.actor):
+            return family.network_view(
+                session=session, keys=rt.keys, account=viewer.account, network_id=network_id, audited=audited
+            )
+        return networks.view_network(
             session=session, keys=rt.keys, actor=viewer.actor, network_id=network_id, audited=audited
         )
-    )
-    return network_out(view)
+
+    return network_out(await rt.db.run(read))
 
 
 @api.operation(
@@ -152,27 +158,45 @@ async def create_network(request: Request) -> Response:
     return json_response(network_out(view), 201)
 
 
-@api.operation("GET", "/networks", summary="The networks the caller belongs to", responses={200: NetworkList})
+@api.operation(
+    "GET",
+    "/networks",
+    summary="The networks the caller belongs to (a family member: those they were invited into; role_label is "
+    "their relationship)",
+    responses={200: NetworkList},
+)
 async def list_networks(request: Request) -> Response:
     viewer = require_viewer(request)
     rt = runtime(request)
-    mine = await rt.db.run(lambda session: networks.my_networks(session=session, keys=rt.keys, actor=viewer.actor))
-    return json_response(
-        NetworkList(
-            networks=[
+
+    def read(session: Session) -> list[NetworkSummary]:
+        if policy.sees_as_family(viewer.actor):
+            return [
                 NetworkSummary(
                     id=item.network.id,
                     status=item.network.status,
                     child=child_out(item.child),
-                    role_label=item.role_label,
-                    is_lead=item.is_lead,
-                    member_count=item.member_count,
+                    role_label=item.relationship,
+                    is_lead=False,
+                    member_count=item.involved,
                     last_activity_at=isoformat(item.last_activity_at),
                 )
-                for item in mine
+                for item in family.my_family_networks(session=session, keys=rt.keys, account=viewer.account)
             ]
-        )
-    )
+        return [
+            NetworkSummary(
+                id=item.network.id,
+                status=item.network.status,
+                child=child_out(item.child),
+                role_label=item.role_label,
+                is_lead=item.is_lead,
+                member_count=item.member_count,
+                last_activity_at=isoformat(item.last_activity_at),
+            )
+            for item in networks.my_networks(session=session, keys=rt.keys, actor=viewer.actor)
+        ]
+
+    return json_response(NetworkList(networks=await rt.db.run(read)))
 
 
 @api.operation(
@@ -192,7 +216,7 @@ async def get_network(request: Request) -> Response:
     summary="Set the history rule, or close or reopen the network (a lead)",
     body=NetworkUpdate,
     responses={200: NetworkOut},
-    refusals=(404, 409),
+    refusals=(403, 404, 409),
 )
 async def update_network(request: Request) -> Response:
     viewer = require_viewer(request)
@@ -245,7 +269,7 @@ async def add_involvement(request: Request) -> Response:
     "/networks/{network_id}/involvements/{involvement_id}",
     summary="End an involvement (its holder, or a lead)",
     responses={200: InvolvementOut},
-    refusals=(404, 409),
+    refusals=(403, 404, 409),
 )
 async def end_involvement(request: Request) -> Response:
     viewer = require_viewer(request)
@@ -270,7 +294,7 @@ async def end_involvement(request: Request) -> Response:
     summary="Appoint a lead professional (by a lead; or by a member for themselves while there is none)",
     body=LeadCreate,
     responses={201: InvolvementOut},
-    refusals=(404, 409),
+    refusals=(403, 404, 409),
 )
 async def appoint_lead(request: Request) -> Response:
     viewer = require_viewer(request)
@@ -295,7 +319,7 @@ async def appoint_lead(request: Request) -> Response:
     "/networks/{network_id}/leads/me",
     summary="Step down as lead professional",
     responses={200: InvolvementOut},
-    refusals=(404, 409),
+    refusals=(403, 404, 409),
 )
 async def step_down(request: Request) -> Response:
     viewer = require_viewer(request)

@@ -51,7 +51,9 @@ def note_out(view: NoteView) -> NoteOut:
             organisation_ids=view.organisation_ids,
             user_ids=view.user_ids,
             words=view.audience_words,
-        ),
+        )
+        if view.audience_shown
+        else None,
         family_user_ids=view.family_user_ids,
         family_sharing=view.family_words,
         basis=BasisOut(
@@ -203,7 +205,7 @@ async def _then_show(request: Request, change: str, data: BodyIn | ReasonIn | No
     summary="Revise a note (its author); the earlier text stays in the history",
     body=BodyIn,
     responses={201: NoteOut},
-    refusals=(404, 409),
+    refusals=(403, 404, 409),
 )
 async def revise_note(request: Request) -> Response:
     data = await parse_json(request, BodyIn)
@@ -216,7 +218,7 @@ async def revise_note(request: Request) -> Response:
     summary="Redact a note (its author or a lead): the body is hidden, the fact and metadata remain",
     body=ReasonIn,
     responses={201: NoteOut},
-    refusals=(404, 409),
+    refusals=(403, 404, 409),
 )
 async def redact_note(request: Request) -> Response:
     data = await parse_json(request, ReasonIn)
@@ -229,7 +231,7 @@ async def redact_note(request: Request) -> Response:
     summary="Reply to a note; the reply has the note's audience",
     body=BodyIn,
     responses={201: NoteOut},
-    refusals=(404, 409),
+    refusals=(403, 404, 409),
 )
 async def reply_to_note(request: Request) -> Response:
     data = await parse_json(request, BodyIn)
@@ -241,7 +243,7 @@ async def reply_to_note(request: Request) -> Response:
     "/notes/{note_id}/acknowledgements",
     summary="Mark a note as read",
     responses={201: AcknowledgementOut},
-    refusals=(404, 409),
+    refusals=(403, 404, 409),
 )
 async def acknowledge_note(request: Request) -> Response:
     viewer = require_viewer(request)
@@ -259,7 +261,7 @@ async def acknowledge_note(request: Request) -> Response:
     summary="Let one member see the notes posted before they joined (a lead), with the reason",
     body=HistoryOpeningIn,
     responses={201: HistoryOpeningOut},
-    refusals=(404, 409),
+    refusals=(403, 404, 409),
 )
 async def open_history(request: Request) -> Response:
     viewer = require_viewer(request)

@@ -119,7 +119,7 @@ class InvolvementOut(BaseModel):
     name: str
     role_label: str
     organisation: OrganisationOut
-    contact: str
+    contact: str | None = Field(description="The member's work contact route; null when shown to a family member")
     status: Literal["active", "ended"]
     is_lead: bool
     sensitive: bool
@@ -288,7 +288,9 @@ class NoteOut(BaseModel):
     level: Literal["observation", "concern", "urgent"]
     observed_on: str
     author: AuthorOut
-    audience: AudienceOut
+    audience: AudienceOut | None = Field(
+        description="Who may see the note; null for a family member, who is told only that it is shared with them"
+    )
     family_user_ids: list[str]
     family_sharing: str
     basis: BasisOut | None

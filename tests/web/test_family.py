@@ -155,7 +155,7 @@ def test_only_a_lead_invites_into_an_open_network(client: TestClient, world: Wor
     outsider_token = api_token(client, outsider.email, PASSWORD)
     before = _counts(world)
     url = f"/api/v1/networks/{net['id']}/family-invitations"
-    _error(client.post(url, json=YOUNG, headers=bearer(net["t"]["teacher"])), 409, "not_lead")
+    _error(client.post(url, json=YOUNG, headers=bearer(net["t"]["teacher"])), 403, "not_lead")
     _error(client.post(url, json=YOUNG, headers=bearer(outsider_token)), 404, "not_found")
     _error(client.post(url, json=YOUNG, headers=bearer(parent["token"])), 404, "not_found")
     _error(client.post(url, json=YOUNG), 401, "unauthenticated")
@@ -331,13 +331,38 @@ def test_sensitive_practitioners_are_never_named_to_the_family(
     parent = join(client, net)
     url = f"/api/v1/networks/{net['id']}/notes"
     client.post(url, json=NOTE | {"body": "From the refuge", "family_user_ids": [parent["id"]]}, headers=bearer(dana))
+    nurse = net["t"]["nurse"]
+    dana_id = client.get("/api/v1/me", headers=bearer(dana)).json()["id"]
+    for body, audience in (
+        ("For one person", {"kind": "people", "user_ids": [dana_id]}),
+        ("For the refuge", {"kind": "organisations", "organisation_ids": [refuge.id]}),
+    ):
+        posted = client.post(
+            url, json=NOTE | {"body": body, "audience": audience, "family_user_ids": [parent["id"]]}, headers=bearer(nurse)
+        )
+        assert posted.status_code == 201, posted.text
     voice = client.post(url, json={"body": "We are safe now"}, headers=bearer(parent["token"])).json()
     client.post(f"/api/v1/notes/{voice['id']}/replies", json={"body": "Glad to hear it"}, headers=bearer(dana))
     client.post(f"/api/v1/notes/{voice['id']}/acknowledgements", headers=bearer(dana))
 
     listed = client.get(url, headers=bearer(parent["token"]))
-    for secret in ("Dana", "Quill", "Safe Harbour", "Refuge support", dana):
-        assert secret not in listed.text
+    reached = [
+        listed.text,
+        client.get("/api/v1/networks", headers=bearer(parent["token"])).text,
+        client.get(f"/api/v1/networks/{net['id']}", headers=bearer(parent["token"])).text,
+        client.get(f"/api/v1/networks/{net['id']}/events", headers=bearer(parent["token"])).text,
+        client.get(f"/api/v1/networks/{net['id']}/access-log", headers=bearer(parent["token"])).text,
+        client.get("/api/v1/notifications", headers=bearer(parent["token"])).text,
+        *(client.get(f"/api/v1/notes/{n['id']}", headers=bearer(parent["token"])).text for n in listed.json()["notes"]),
+    ]
+    for text in reached:
+        for secret in ("Dana", "Quill", "Safe Harbour", "Refuge support", dana, dana_id, refuge.id):
+            assert secret not in text
+    shared = [n for n in listed.json()["notes"] if n["kind"] == "practitioner"]
+    assert {n["body"] for n in shared} == {"From the refuge", "For one person", "For the refuge"}
+    assert all(n["audience"] is None and n["family_sharing"] == "Shared with you" for n in shared), (
+        "a family member is told only that a note is shared with them"
+    )
     by_body = {n["body"]: n for n in listed.json()["notes"]}
     assert by_body["From the refuge"]["author"] == {"id": None, "name": SENSITIVE_AUTHOR, "organisation": None}
     assert by_body["We are safe now"]["replies"][0]["author"] == SENSITIVE_AUTHOR
@@ -350,10 +375,53 @@ def test_sensitive_practitioners_are_never_named_to_the_family(
         browser = stack.enter_context(TestClient(client.app))
         assert sign_in(browser, PARENT["email"], FAMILY_PASSWORD).status_code == 303
         page = browser.get(f"/family/networks/{net['id']}")
+        pages = [page.text, browser.get("/notifications").text, browser.get(f"/networks/{net['id']}/access-log").text]
+        pages += [browser.get(f"/notes/{n['id']}").text for n in shared]
     assert page.status_code == 200
     assert "Helen Morgan" in page.text and "Tom Fletcher" in page.text
-    for secret in ("Dana", "Quill", "Safe Harbour", "Refuge support"):
-        assert secret not in page.text
+    assert page.text.count("Who can see it") == 1, "said only of the family's own account, to every practitioner"
+    assert "Only " not in page.text and "Members from" not in page.text
+    for text in pages:
+        for secret in ("Dana", "Quill", "Safe Harbour", "Refuge support", dana_id, refuge.id):
+            assert secret not in text
+
+
+def test_a_family_member_lists_and_reads_their_networks_through_the_api(
+    client: TestClient, world: World, net: dict[str, Any]
+) -> None:
+    refuge = world.organisation("Safe Harbour Refuge", "voluntary")
+    world.account("dana@refuge.example.org", organisation=refuge, name="Dana Quill")
+    dana = api_token(client, "dana@refuge.example.org", PASSWORD)
+    client.post(
+        f"/api/v1/networks/{net['id']}/involvements",
+        json={"role_label": "Refuge support worker", "reason": "Supporting mum", "sensitive": True},
+        headers=bearer(dana),
+    )
+    parent = join(client, net)
+    other = client.post(
+        "/api/v1/networks", json=START | {"child": OTHER_CHILD}, headers=bearer(net["t"]["teacher"])
+    ).json()
+
+    listed = client.get("/api/v1/networks", headers=bearer(parent["token"]))
+    assert listed.status_code == 200, listed.text
+    [summary] = listed.json()["networks"]
+    assert summary["id"] == net["id"] and summary["role_label"] == "Mother" and summary["is_lead"] is False
+    assert summary["child"]["given_name"] == "Maya" and summary["member_count"] == 3, "the sensitive one is not counted"
+
+    read = client.get(f"/api/v1/networks/{net['id']}", headers=bearer(parent["token"]))
+    assert read.status_code == 200, read.text
+    body = read.json()
+    assert {i["name"] for i in body["involvements"]} == {"Helen Morgan", "Tom Fletcher", "Joe Bennett"}
+    assert all(i["contact"] is None and i["sensitive"] is False for i in body["involvements"])
+    assert [lead["name"] for lead in body["leads"]] == ["Helen Morgan"]
+    assert "Dana" not in read.text and "Refuge" not in read.text
+
+    _error(client.get(f"/api/v1/networks/{other['id']}", headers=bearer(parent["token"])), 404, "not_found")
+    with world.db.transaction() as session:
+        reads = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "family.viewed", AuditEvent.actor_id == parent["id"])
+        ).all()
+    assert len(reads) == 1, "reading the network is audited, listing is not"
 
 
 # Everything a family member may not do
@@ -381,18 +449,17 @@ def test_a_family_member_is_refused_every_practitioner_route(
     api_calls: list[tuple[str, str, dict[str, Any] | None, int]] = [
         ("POST", "/children/search", search, 404),
         ("POST", "/networks", START | {"child": OTHER_CHILD | {"given_name": "Zed"}}, 404),
-        ("GET", f"/networks/{here}", None, 404),
         ("PATCH", f"/networks/{here}", {"status": "closed"}, 404),
         ("POST", f"/networks/{here}/involvements", {"role_label": "Mum", "reason": "x"}, 404),
         ("POST", f"/networks/{here}/leads", {"user_id": parent["id"]}, 404),
         ("POST", f"/networks/{here}/notes", NOTE, 422),
         ("POST", f"/networks/{here}/family-invitations", YOUNG, 404),
         ("GET", f"/networks/{here}/family-members", None, 404),
-        ("POST", f"/networks/{here}/history-openings", {"user_id": parent["id"], "reason": "x"}, 409),
-        ("POST", f"/notes/{shared['id']}/replies", {"body": "reply"}, 409),
-        ("POST", f"/notes/{shared['id']}/acknowledgements", None, 409),
-        ("POST", f"/notes/{shared['id']}/revisions", {"body": "changed"}, 409),
-        ("POST", f"/notes/{shared['id']}/redaction", {"reason": "wrong"}, 409),
+        ("POST", f"/networks/{here}/history-openings", {"user_id": parent["id"], "reason": "x"}, 403),
+        ("POST", f"/notes/{shared['id']}/replies", {"body": "reply"}, 403),
+        ("POST", f"/notes/{shared['id']}/acknowledgements", None, 403),
+        ("POST", f"/notes/{shared['id']}/revisions", {"body": "changed"}, 403),
+        ("POST", f"/notes/{shared['id']}/redaction", {"reason": "wrong"}, 403),
         ("GET", f"/networks/{there}/notes", None, 404),
         ("POST", f"/networks/{there}/notes", {"body": "Into another network"}, 404),
         ("GET", f"/networks/{there}/events", None, 404),
@@ -482,7 +549,7 @@ def test_invite_accept_and_the_family_view_on_pages(
     invite_path = f"/networks/{net['id']}/family-invitations"
     assert "Invite a family member" in nurse.get(network_page).text
     assert "Invite a family member" not in teacher.get(network_page).text
-    assert teacher.get(f"{invite_path}/new").status_code == 409
+    assert teacher.get(f"{invite_path}/new").status_code == 403
 
     form = nurse.get(f"{invite_path}/new")
     assert form.status_code == 200 and "None yet" in form.text

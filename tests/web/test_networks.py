@@ -91,7 +91,7 @@ def test_api_lifecycle_search_start_join_lead_end(client: TestClient, world: Wor
         client.post(
             f"/api/v1/networks/{network['id']}/leads", json={"user_id": teacher_id}, headers=bearer(t["nurse"])
         ),
-        409,
+        403,
         "not_permitted",
     )
     stepped = client.post(
@@ -102,7 +102,7 @@ def test_api_lifecycle_search_start_join_lead_end(client: TestClient, world: Wor
         client.post(
             f"/api/v1/networks/{network['id']}/leads", json={"user_id": teacher_id}, headers=bearer(t["teacher"])
         ),
-        409,
+        403,
         "not_permitted",
     )
     outsider = client.post(
@@ -218,7 +218,7 @@ def test_closed_network_cannot_be_joined_and_lead_settings(client: TestClient, w
     t = _tokens(client)
     network = client.post("/api/v1/networks", json=START, headers=bearer(t["nurse"])).json()
     url = f"/api/v1/networks/{network['id']}"
-    _error(client.patch(url, json={"status": "closed"}, headers=bearer(t["nurse"])), 409, "not_lead")
+    _error(client.patch(url, json={"status": "closed"}, headers=bearer(t["nurse"])), 403, "not_lead")
     client.post(f"{url}/leads", json={"user_id": network["involvements"][0]["user_id"]}, headers=bearer(t["nurse"]))
     updated = client.patch(url, json={"status": "closed", "history_rule": "full"}, headers=bearer(t["nurse"]))
     assert (

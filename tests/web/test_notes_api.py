@@ -127,7 +127,7 @@ def test_revise_redact_reply_acknowledge(client: TestClient, world: World, net: 
     t = net["t"]
     note = client.post(f"/api/v1/networks/{net['id']}/notes", json=NOTE, headers=bearer(t["teacher"])).json()
     url = f"/api/v1/notes/{note['id']}"
-    _error(client.post(f"{url}/revisions", json={"body": "hijack"}, headers=bearer(t["officer"])), 409, "not_author")
+    _error(client.post(f"{url}/revisions", json={"body": "hijack"}, headers=bearer(t["officer"])), 403, "not_author")
     revised = client.post(
         f"{url}/revisions", json={"body": "Hungry four days running."}, headers=bearer(t["teacher"])
     ).json()
@@ -137,12 +137,12 @@ def test_revise_redact_reply_acknowledge(client: TestClient, world: World, net: 
     assert replied["replies"][0]["body"] == "Seen at clinic too."
     assert client.post(f"{url}/acknowledgements", headers=bearer(t["officer"])).status_code == 201
     _error(client.post(f"{url}/acknowledgements", headers=bearer(t["officer"])), 409, "already_acknowledged")
-    _error(client.post(f"{url}/acknowledgements", headers=bearer(t["teacher"])), 409, "not_permitted")
+    _error(client.post(f"{url}/acknowledgements", headers=bearer(t["teacher"])), 403, "not_permitted")
     as_author = client.get(url, headers=bearer(t["teacher"])).json()
     as_other = client.get(url, headers=bearer(t["officer"])).json()
     assert as_author["acknowledged_by"] == ["Joe Bennett"]
     assert as_other["acknowledged_by"] is None and as_other["acknowledged_by_me"] is True
-    _error(client.post(f"{url}/redaction", json={"reason": "x"}, headers=bearer(t["officer"])), 409, "not_permitted")
+    _error(client.post(f"{url}/redaction", json={"reason": "x"}, headers=bearer(t["officer"])), 403, "not_permitted")
     _error(client.post(f"{url}/redaction", json={"reason": ""}, headers=bearer(t["nurse"])), 422, "invalid")
     redacted = client.post(f"{url}/redaction", json={"reason": "Wrong child"}, headers=bearer(t["nurse"])).json()
     assert redacted["redacted"] and redacted["body"] is None and all(r["body"] is None for r in redacted["revisions"])
@@ -182,7 +182,7 @@ def test_history_rule_and_opening(client: TestClient, world: World, net: dict) -
             json={"user_id": joined["user_id"], "reason": "x"},
             headers=bearer(t["teacher"]),
         ),
-        409,
+        403,
         "not_lead",
     )
     opened = client.post(

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from patchwork import policy
-from patchwork.errors import Conflict, Invalid, NotFound, TooManyRequests
+from patchwork.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from patchwork.services import children, networks, stream
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
@@ -204,8 +204,8 @@ async def _network_action(request: Request, action: str) -> Response:
         location = await rt.db.run(act)
     except Invalid as problem:
         return await network_page(request, errors=problem.fields, status=422, audited=False)
-    except Conflict as problem:
-        return await network_page(request, errors={"network": problem.message}, status=409, audited=False)
+    except (Conflict, Forbidden) as problem:
+        return await network_page(request, errors={"network": problem.message}, status=problem.status, audited=False)
     return redirect(location)
 
 

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from patchwork import policy
 from patchwork.crypto import Keyring
-from patchwork.errors import Conflict, Invalid, NotFound
+from patchwork.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from patchwork.models import Account
 from patchwork.models.networks import Network
 from patchwork.models.notes import CATEGORY_LABELS, REASON_LABELS, Level
@@ -181,8 +181,8 @@ async def open_history(request: Request) -> Response:
         )
     except Invalid as problem:
         return await feed_page(request, errors=problem.fields, values=form, status=422)
-    except Conflict as problem:
-        return await feed_page(request, errors={"user_id": problem.message}, values=form, status=409)
+    except (Conflict, Forbidden) as problem:
+        return await feed_page(request, errors={"user_id": problem.message}, values=form, status=problem.status)
     return redirect(f"/networks/{network_id}/notes?notice=history-opened")
 
 
@@ -444,7 +444,7 @@ def _back(network_id: str, note_id: str, return_to: str | None, notice: str) -> 
     return redirect(f"/networks/{network_id}/notes?notice={notice}")
 
 
-def _refused(note_id: str, problem: Conflict) -> dict[str, str]:
+def _refused(note_id: str, problem: DomainError) -> dict[str, str]:
     return {f"note-{note_id}": problem.message}
 
 
@@ -453,7 +453,8 @@ async def revise_form(request: Request) -> Response:
     _, item, _ = loaded
     if not item.can_revise:
         message = "This note has been redacted" if item.redacted else "Only the author can revise this note"
-        return await note_page(request, errors={f"note-{item.note.id}": message}, status=409, loaded=loaded)
+        status = 409 if item.redacted else 403
+        return await note_page(request, errors={f"note-{item.note.id}": message}, status=status, loaded=loaded)
     return await note_page(request, template="notes/revise.html", loaded=loaded)
 
 
@@ -466,7 +467,8 @@ async def redact_form(request: Request) -> Response:
             if item.redacted
             else "Only the author or a lead professional can redact this note"
         )
-        return await note_page(request, errors={f"note-{item.note.id}": message}, status=409, loaded=loaded)
+        status = 409 if item.redacted else 403
+        return await note_page(request, errors={f"note-{item.note.id}": message}, status=status, loaded=loaded)
     return await note_page(request, template="notes/redact.html", loaded=loaded)
 
 
@@ -491,8 +493,8 @@ async def _note_action(
         if on_invalid is None:
             raise
         return await on_invalid(note_id, problem, form)
-    except Conflict as problem:
-        return await note_page(request, errors=_refused(note_id, problem), values=form, status=409)
+    except (Conflict, Forbidden) as problem:
+        return await note_page(request, errors=_refused(note_id, problem), values=form, status=problem.status)
     return _back(network_id, note_id, form.get("return_to"), notice)
 
 
