@@ -338,7 +338,9 @@ def test_sensitive_practitioners_are_never_named_to_the_family(
         ("For the refuge", {"kind": "organisations", "organisation_ids": [refuge.id]}),
     ):
         posted = client.post(
-            url, json=NOTE | {"body": body, "audience": audience, "family_user_ids": [parent["id"]]}, headers=bearer(nurse)
+            url,
+            json=NOTE | {"body": body, "audience": audience, "family_user_ids": [parent["id"]]},
+            headers=bearer(nurse),
         )
         assert posted.status_code == 201, posted.text
     voice = client.post(url, json={"body": "We are safe now"}, headers=bearer(parent["token"])).json()
