@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+REFUSAL_RULE = (
+    'A refusal answers with `{"error": {"code", "message"}}` and one status by one rule: '
+    "400 a body that cannot be read (`malformed_json`); 401 no valid token or wrong credentials; "
+    "403 a permission the caller lacks on something they may see (`not_author`, `not_permitted`, `not_lead`, "
+    "`second_factor_enrolment_required`); 404 anything the caller may not see, exactly as if it did not exist; "
+    "409 a conflict with the current state (a duplicate, something already done or ended, a closed network); "
+    "413 a body over 256 KiB; 415 a body that is not JSON; 422 invalid fields, each named in `fields`; "
+    "429 too many attempts, with Retry-After."
+)
+
 
 class DomainError(Exception):
     status = 400

@@ -125,6 +125,7 @@ def lead_export(*, session: Session, keys: Keyring, account: Account, network_id
         .where(FamilyMembership.network_id == network.id, FamilyMembership.active == True)  # noqa: E712
         .order_by(col(FamilyMembership.joined_at))
     ).all()
+    log = access_log.every_entry(session=session, network=network)
     audit.record(
         session=session,
         key=keys.audit,
@@ -138,7 +139,7 @@ def lead_export(*, session: Session, keys: Keyring, account: Account, network_id
         view=view,
         family_members=[FamilyMember(a.id, a.name, m.relationship) for m, a in family],
         notes=shown,
-        access_log=access_log.every_entry(session=session, network=network),
+        access_log=log,
     )
 
 

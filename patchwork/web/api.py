@@ -70,7 +70,7 @@ async def create_token(request: Request) -> Response:
     if account.has_second_factor:
         if not data.totp:
             raise Unauthenticated(
-                "This account needs the code from its authenticator app in `totp`", code="second_factor_required"
+                "This account needs the code from its authenticator app in `totp`", code="totp_required"
             )
         await signin.second_factor(
             db=rt.db,

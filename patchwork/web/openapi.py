@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from patchwork import __version__
+from patchwork.errors import REFUSAL_RULE
 from patchwork.web.schemas import ErrorBody
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -19,9 +20,9 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 REFUSALS = {
     400: "Malformed request",
     401: "Missing, expired or revoked token, or wrong credentials",
-    403: "Not permitted",
+    403: "Not permitted: the caller may see this but lacks the right to do it",
     404: "Not found, or not visible to the caller",
-    409: "Conflicts with existing data",
+    409: "Conflicts with the current state: a duplicate, something already done or ended, a closed network",
     415: "Body is not JSON",
     422: "A field is invalid; `fields` names each problem",
     429: "Too many attempts; see Retry-After",
@@ -113,7 +114,7 @@ class Api:
             paths.setdefault(self.prefix + op.path, {})[op.method.lower()] = entry
         return {
             "openapi": "3.1.0",
-            "info": {"title": "Patchwork API", "version": __version__},
+            "info": {"title": "Patchwork API", "version": __version__, "description": REFUSAL_RULE},
             "paths": paths,
             "components": {
                 "schemas": components,

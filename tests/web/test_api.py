@@ -126,7 +126,7 @@ def test_second_factor_is_needed_once_enrolled(client: TestClient, world: World,
     _error(
         client.post("/api/v1/tokens", json={"email": "a@example.org", "password": PASSWORD}),
         401,
-        "second_factor_required",
+        "totp_required",
     )
     _error(
         client.post("/api/v1/tokens", json={"email": "a@example.org", "password": PASSWORD, "totp": "000000"}),

@@ -142,6 +142,18 @@ def test_a_leads_export_holds_only_what_the_lead_may_see(client: TestClient, wor
     assert _exports(world) == {"network.exported": 2}
 
 
+def test_a_leads_export_holds_the_access_log_the_lead_may_see(client: TestClient, world: World, record: dict) -> None:  # type: ignore[type-arg]
+    net = record["net"]
+    lead = bearer(net["t"]["nurse"])
+    client.get(f"/api/v1/networks/{net['id']}/notes", headers=bearer(net["t"]["officer"]))
+    client.get(f"/api/v1/networks/{net['id']}/notes", headers=bearer(record["rita"]))
+    log = client.get(f"/api/v1/networks/{net['id']}/access-log?limit=200", headers=lead).json()["entries"]
+    exported = client.get(f"/api/v1/networks/{net['id']}/export", headers=lead).json()["access_log"]
+    assert exported == log, "the whole access log, as the lead reads it, newest first"
+    assert any(e["actor"]["name"] == "Joe Bennett" and e["kind"] == "notes.viewed" for e in exported)
+    assert not any(e["actor"]["name"] == "Rita Hidden" for e in exported), "a sensitive involvement's reads stay out"
+
+
 def test_everyone_else_is_told_there_is_no_such_network(client: TestClient, world: World, record: dict) -> None:  # type: ignore[type-arg]
     net = record["net"]
     outsider_org = world.organisation("Elsewhere", "housing")
