@@ -51,6 +51,15 @@ class Runtime:
         )
 
     @property
+    def account_request_limits(self) -> Limits:
+        """Account requests per client address and per e-mail address, within the sign-in window."""
+        return Limits(
+            per_account=self.settings.account_request_limit,
+            per_address=self.settings.account_request_limit,
+            window=timedelta(minutes=self.settings.sign_in_window_minutes),
+        )
+
+    @property
     def production(self) -> bool:
         return self.settings.env == "production"
 

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     sign_in_account_limit: int = Field(default=5, ge=1)
     sign_in_address_limit: int = Field(default=30, ge=1)
     sign_in_window_minutes: int = Field(default=15, ge=1)
+    account_request_limit: int = Field(default=5, ge=1)
 
     search_rate_limit: int = Field(default=30, ge=1)
     family_invitation_hours: int = Field(default=72, ge=1)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from patchwork import policy
@@ -12,9 +15,13 @@ from patchwork.auth.passwords import Passwords, WeakPassword, check_strength
 from patchwork.auth.sessions import revoke_everything
 from patchwork.clock import utcnow
 from patchwork.db import Database
-from patchwork.errors import Forbidden, Invalid, NotFound
+from patchwork.errors import Forbidden, Invalid, NotFound, TooManyRequests
 from patchwork.models import Account, AccountKind, AccountStatus, Organisation
+from patchwork.services import throttle
+from patchwork.services.throttle import Limits
 from patchwork.services.validation import Fields
+
+log = logging.getLogger("patchwork.accounts")
 
 
 def actor_of(account: Account) -> policy.Actor:
@@ -68,23 +75,63 @@ def _clean_details(details: AccountDetails, *, job_title_required: bool) -> tupl
 
 def _check_unique_and_organisation(session: Session, email: str, organisation_id: str) -> None:
     errors: dict[str, str] = {}
-    if session.exec(select(Account.id).where(func.lower(Account.email) == email)).first() is not None:
+    if _email_taken(session, email):
         errors["email"] = "An account with this e-mail address already exists"
-    organisation = session.get(Organisation, organisation_id)
-    if organisation is None or not organisation.active:
+    if not _organisation_open(session, organisation_id):
         errors["organisation_id"] = "Select your organisation"
     if errors:
         raise Invalid(errors)
 
 
-async def request_account(*, db: Database, passwords: Passwords, details: AccountDetails) -> Account:
-    """A practitioner asks for an account; it waits for their organisation admin's approval."""
-    name, email, job_title, organisation_id, password = _clean_details(details, job_title_required=True)
-    await db.run(lambda session: _check_unique_and_organisation(session, email, organisation_id))
-    password_hash = await passwords.hash(password)
+def _email_taken(session: Session, email: str) -> bool:
+    return session.exec(select(Account.id).where(func.lower(Account.email) == email)).first() is not None
 
-    def write(session: Session) -> Account:
-        _check_unique_and_organisation(session, email, organisation_id)
+
+def _organisation_open(session: Session, organisation_id: str) -> bool:
+    organisation = session.get(Organisation, organisation_id)
+    return organisation is not None and organisation.active
+
+
+def request_keys(*, email: str, address: str, limits: Limits) -> dict[str, int]:
+    """Account requests are throttled per client address and per e-mail address, every request counting: they make
+    pending accounts, and e-mail the owner of an address that has one already."""
+    return {
+        "request:" + throttle.address_key(address): limits.per_address,
+        "request:" + throttle.account_key(email): limits.per_account,
+    }
+
+
+async def request_account(
+    *,
+    db: Database,
+    passwords: Passwords,
+    details: AccountDetails,
+    address: str,
+    limits: Limits,
+    tell_owner: Callable[[str], Awaitable[None]] | None = None,
+) -> Account | None:
+    """A practitioner asks for an account; it waits for their organisation admin's approval. The answer is the same
+    whether or not the address has an account already (`None` then, and nothing is written); its owner is told by
+    e-mail when `tell_owner` can send one."""
+    name, email, job_title, organisation_id, password = _clean_details(details, job_title_required=True)
+    keys = request_keys(email=email, address=address, limits=limits)
+
+    def count(session: Session) -> None:
+        wait = throttle.retry_after(session=session, limits=limits, keys=keys)
+        if wait:
+            raise TooManyRequests(
+                f"Too many account requests. Wait {max(1, round(wait / 60))} minutes and try again", retry_after=wait
+            )
+        if not _organisation_open(session, organisation_id):
+            raise Invalid({"organisation_id": "Select your organisation"})
+        throttle.record_failure(session=session, keys=list(keys))
+
+    await db.run(count)
+    password_hash = await passwords.hash(password)  # whether or not it is kept: both answers take as long
+
+    def write(session: Session) -> Account | None:
+        if _email_taken(session, email):
+            return None
         account = Account(
             email=email,
             name=name,
@@ -98,7 +145,15 @@ async def request_account(*, db: Database, passwords: Passwords, details: Accoun
         session.flush()
         return account
 
-    return await db.run(write)
+    try:
+        account = await db.run(write)
+    except IntegrityError:  # the same address asked for twice at once: the other request made it
+        account = None
+    if account is None:
+        log.info("account.request_for_existing_address")
+        if tell_owner is not None:
+            await tell_owner(email)
+    return account
 
 
 async def create_account(

@@ -56,6 +56,22 @@ def message(settings: Settings, to: str) -> EmailMessage:
     return email
 
 
+def account_exists_message(settings: Settings, to: str) -> EmailMessage:
+    """To the owner of an address someone asked a new account for: the sign-in page says nothing of it."""
+    email = EmailMessage()
+    email["From"] = settings.email_from
+    email["To"] = to
+    email["Subject"] = "Your Patchwork account"
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(
+        "Someone asked for a new Patchwork account with this e-mail address, which already has one. "
+        f"Sign in here:\n\n{settings.base_url}/sign-in\n\n"
+        "If you cannot sign in, ask your organisation's Patchwork admin. If you did not ask, you can ignore this "
+        "e-mail: nothing has changed.\n"
+    )
+    return email
+
+
 @dataclass(frozen=True)
 class Digest:
     account_id: str
@@ -208,6 +224,13 @@ class Mailer:
             log.info("email.digest_sent", extra={"account_id": account_id})
             sent += 1
         return sent
+
+    async def tell_account_exists(self, to: str) -> None:
+        """Sent at once, not with the digest; a failure is logged and the request's answer is the same."""
+        try:
+            await self._send(account_exists_message(self.settings, to))
+        except (aiosmtplib.SMTPException, OSError) as error:
+            log.warning("email.account_exists_failed", extra={"error": type(error).__name__})
 
     def _prepare(self, session: Session, *, account_id: str, now: datetime) -> Digest | None:
         return prepare(session=session, keys=self.keys, account_id=account_id, now=now, interval=self.interval)

@@ -23,7 +23,8 @@ NOTICES = {
     "session-ended": ("Important", "Your session has ended. Sign in again to carry on."),
     "account-requested": (
         "Success",
-        "Your request has been sent. Your organisation's admin will review it; you can sign in once it is approved.",
+        "Your request has been sent. Your organisation's admin will review it; you can sign in once it is approved. "
+        "If this e-mail address has an account already, no new one is made: sign in with it, or ask your admin.",
     ),
     "password-changed": ("Success", "Your password has been changed. You have been signed out on your other devices."),
     "two-factor-removed": ("Success", "Two-step verification has been turned off."),

@@ -131,6 +131,7 @@ async def request_account_form(request: Request) -> Response:
 async def request_account(request: Request) -> Response:
     rt = runtime(request)
     form = await form_of(request)
+    values = {k: v for k, v in form.items() if "password" not in k}
     try:
         await accounts.request_account(
             db=rt.db,
@@ -143,16 +144,20 @@ async def request_account(request: Request) -> Response:
                 password=form.get("password"),
                 confirm_password=form.get("confirm_password", ""),
             ),
+            address=client_address(request),
+            limits=rt.account_request_limits,
+            tell_owner=rt.mailer.tell_account_exists if rt.mailer else None,
         )
     except Invalid as problem:
-        values = {k: v for k, v in form.items() if "password" not in k}
         choices = await _organisation_choices(request)
-        return render(
-            request,
-            "request_account.html",
-            {"values": values, "errors": problem.fields, "organisations": choices},
-            422,
-        )
+        context = {"values": values, "errors": problem.fields, "organisations": choices}
+        return render(request, "request_account.html", context, 422)
+    except TooManyRequests as problem:
+        choices = await _organisation_choices(request)
+        context = {"values": values, "errors": {"email": problem.message}, "organisations": choices}
+        response = render(request, "request_account.html", context, 429)
+        response.headers["Retry-After"] = str(problem.retry_after)
+        return response
     return redirect("/sign-in?notice=account-requested")
 
 
