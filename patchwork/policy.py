@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -349,3 +350,78 @@ def subject_access_export(actor: Actor) -> Decision:
     if actor.is_system_admin:
         return allow("system admins answer subject access requests; it is the only way they read notes")
     return deny("only system admins export everything held about a child")
+
+
+# Alerts. Weak signals add up: an alert is raised when notes accumulate, and judged again for each recipient at the
+# moment of viewing, over the notes that recipient may see, like a note. services/alerts.py stores and evaluates them.
+
+LEVELS = ("observation", "concern", "urgent")
+
+
+@dataclass(frozen=True)
+class AlertThresholds:
+    min_notes: int = 3
+    min_organisations: int = 2
+    window_days: int = 30
+    min_level: str = "concern"
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One note as the alert rules count it: its current level (after revisions), whether it is redacted, the date
+    the thing was observed, and the organisation it came from (None for family voice, which is never a signal)."""
+
+    note_id: str
+    organisation_id: str | None
+    level: str
+    observed_on: date
+    redacted: bool = False
+
+
+def counts_as_signal(signal: Signal, thresholds: AlertThresholds) -> bool:
+    return (
+        not signal.redacted
+        and signal.organisation_id is not None
+        and signal.level in LEVELS
+        and LEVELS.index(signal.level) >= LEVELS.index(thresholds.min_level)
+    )
+
+
+def accumulation(signals: Iterable[Signal], thresholds: AlertThresholds) -> tuple[Signal, ...]:
+    """The notes of the latest window of `window_days` days (by date observed: a note on day 1 and one on day 30 are
+    within 30 days; day 31 is not) that holds `min_notes` or more signals from `min_organisations` or more
+    organisations; empty when no window does."""
+    counted = sorted((s for s in signals if counts_as_signal(s, thresholds)), key=lambda s: (s.observed_on, s.note_id))
+    span = timedelta(days=thresholds.window_days - 1)
+    for end in reversed(range(len(counted))):
+        last = counted[end].observed_on
+        window = tuple(s for s in counted[: end + 1] if s.observed_on >= last - span)
+        if len(window) >= thresholds.min_notes and (
+            len({s.organisation_id for s in window}) >= thresholds.min_organisations
+        ):
+            return window
+    return ()
+
+
+def urgent_signals(signals: Iterable[Signal]) -> tuple[Signal, ...]:
+    return tuple(s for s in signals if not s.redacted and s.organisation_id is not None and s.level == "urgent")
+
+
+def see_alert(viewer: NoteViewer, *, kind: str, shown_notes: int) -> Decision:
+    """Whether a network member is shown one of its alerts; `shown_notes` is how many of the alert's notes the rule
+    still finds among those this viewer may see (judged by services.alerts, note by note, with see_note)."""
+    if viewer.kind != "practitioner" or not viewer.member:
+        return deny("only the network's practitioner members are shown its alerts")
+    if not viewer.is_lead:
+        return deny("alerts are for the network's lead professionals")
+    if kind in ("accumulation", "urgent", "escalation") and shown_notes == 0:
+        return deny("the rule does not hold over the notes this lead may see")
+    return allow("a lead is shown the alerts that hold over what they may see")
+
+
+def act_on_alert(viewer: NoteViewer, *, kind: str, state: str) -> Decision:
+    if state == "resolved":
+        return deny("the alert has been resolved")
+    if viewer.kind == "practitioner" and viewer.member and viewer.is_lead:
+        return allow("leads acknowledge and resolve their network's alerts")
+    return deny("only a lead professional acts on an alert")

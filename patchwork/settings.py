@@ -10,8 +10,10 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from patchwork.policy import AlertThresholds
 
 DEFAULT_DATABASE_URL = "sqlite:///patchwork.db"
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development", "insecure"})
@@ -64,9 +66,25 @@ class Settings(BaseSettings):
     email_digest_minutes: float = Field(default=60, gt=0)
     email_poll_seconds: float = Field(default=60, gt=0)
 
+    alert_min_notes: int = Field(default=3, ge=1)
+    alert_min_organisations: int = Field(default=2, ge=1)
+    alert_window_days: int = Field(default=30, ge=1)
+    alert_min_level: Literal["observation", "concern", "urgent"] = "concern"
+    urgent_escalation_minutes: float = Field(default=240, gt=0)
+    alert_poll_seconds: float = Field(default=30, gt=0)
+
     log_level: str = "INFO"
     log_json: bool = True
     demo_banner: bool = False
+
+    @property
+    def alert_thresholds(self) -> AlertThresholds:
+        return AlertThresholds(
+            min_notes=self.alert_min_notes,
+            min_organisations=self.alert_min_organisations,
+            window_days=self.alert_window_days,
+            min_level=self.alert_min_level,
+        )
 
     @field_validator("redis_url", "smtp_host", "smtp_username", "smtp_password", mode="before")
     @classmethod
@@ -166,6 +184,14 @@ def _load_or_create_local_secrets(path: Path) -> dict[str, str]:
 
 
 def load_settings() -> Settings:
-    """Settings from the environment, with local secrets filled in where allowed."""
-    settings = Settings()
+    """Settings from the environment, with local secrets filled in where allowed; a value that makes no sense stops
+    start-up with a message naming its variable."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"PATCHWORK_{'_'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
+            for problem in error.errors(include_url=False)
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None
     return settings if settings.env == "production" else settings.with_local_secrets()

@@ -61,3 +61,38 @@ def test_local_mode_generates_secrets_beside_the_database_once(tmp_path: Path, m
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     assert first.secret_key == second.secret_key == json.loads(key_file.read_text())["secret_key"]
     assert len(base64.urlsafe_b64decode(first.data_key)) == 32
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PATCHWORK_ALERT_MIN_NOTES", "0"),
+        ("PATCHWORK_ALERT_MIN_NOTES", "-3"),
+        ("PATCHWORK_ALERT_MIN_ORGANISATIONS", "0"),
+        ("PATCHWORK_ALERT_WINDOW_DAYS", "0"),
+        ("PATCHWORK_ALERT_MIN_LEVEL", "worried"),
+        ("PATCHWORK_URGENT_ESCALATION_MINUTES", "0"),
+        ("PATCHWORK_URGENT_ESCALATION_MINUTES", "-1.5"),
+        ("PATCHWORK_ALERT_POLL_SECONDS", "0"),
+    ],
+)
+def test_nonsense_alert_thresholds_stop_start_up_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str
+) -> None:
+    from patchwork.settings import ConfigurationError, load_settings
+
+    monkeypatch.setenv("PATCHWORK_DATABASE_URL", f"sqlite:///{tmp_path}/p.db")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=variable):
+        load_settings()
+
+
+def test_alert_thresholds_are_read_with_fractions_of_a_minute(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from patchwork.settings import load_settings
+
+    monkeypatch.setenv("PATCHWORK_DATABASE_URL", f"sqlite:///{tmp_path}/p.db")
+    monkeypatch.setenv("PATCHWORK_ALERT_MIN_LEVEL", "urgent")
+    monkeypatch.setenv("PATCHWORK_URGENT_ESCALATION_MINUTES", "0.05")
+    settings = load_settings()
+    assert settings.urgent_escalation_minutes == 0.05
+    assert settings.alert_thresholds.min_level == "urgent" and settings.alert_thresholds.min_notes == 3
