@@ -14,6 +14,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -467,6 +468,15 @@ def _check_family_never_reaches_a_sensitive_practitioner(
 
 
 def _family_pages(db: Database, client: TestClient, built: Built, account: Account, note_ids: list[str]) -> list:  # type: ignore[type-arg]
+    paths = [f"/family/networks/{built.network_id}", "/family", "/notifications"]
+    paths += [f"/networks/{built.network_id}/access-log", *(f"/notes/{note_id}" for note_id in note_ids)]
+    with _signed_in(db, client, account):
+        return [client.get(path, follow_redirects=False) for path in paths]
+
+
+@contextmanager
+def _signed_in(db: Database, client: TestClient, account: Account) -> Iterator[None]:
+    """The client as this person in a browser, with a real session cookie."""
     with db.transaction() as session:
         token = start_web_session(
             session=session,
@@ -476,9 +486,7 @@ def _family_pages(db: Database, client: TestClient, built: Built, account: Accou
     client.cookies.clear()
     client.cookies.set("patchwork_session", token)
     try:
-        paths = [f"/family/networks/{built.network_id}", "/family", "/notifications"]
-        paths += [f"/networks/{built.network_id}/access-log", *(f"/notes/{note_id}" for note_id in note_ids)]
-        return [client.get(path, follow_redirects=False) for path in paths]
+        yield
     finally:
         client.cookies.clear()
 
@@ -735,15 +743,7 @@ def _check_pages(
     missing_id: str,
 ) -> None:
     """The HTML feed and one-note pages, signed in with a real session cookie."""
-    with db.transaction() as session:
-        token = start_web_session(
-            session=session,
-            account_id=account.id,
-            timeouts=Timeouts(idle=timedelta(minutes=5), absolute=timedelta(minutes=5)),
-        )
-    client.cookies.clear()
-    client.cookies.set("patchwork_session", token)
-    try:
+    with _signed_in(db, client, account):
         feed = client.get(f"/networks/{built.network_id}/notes", follow_redirects=False)
         if not in_network:
             assert feed.status_code == 404
@@ -765,8 +765,6 @@ def _check_pages(
             else:
                 assert page.status_code == 404
                 assert _main(page.text) == _main(absent.text), "a hidden note must look exactly like a missing one"
-    finally:
-        client.cookies.clear()
 
 
 def _main(html: str) -> str:
