@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from patchwork import jsontext
 from patchwork.errors import DomainError, Invalid, Unauthenticated
 from patchwork.web.viewer import Viewer
 
@@ -36,8 +36,8 @@ async def parse_json(request: Request, model: type[Model]) -> Model:
         if len(raw) > MAX_JSON_BYTES:
             raise PayloadTooLarge("The request body is too large")
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        data = jsontext.loads(raw)
+    except jsontext.MalformedJson as error:
         raise DomainError(f"The body is not valid JSON: {error}", code="malformed_json") from error
     if not isinstance(data, dict):
         raise DomainError("The body must be a JSON object", code="malformed_json")

@@ -9,7 +9,6 @@ check the Origin: another site's page cannot open one with the viewer's cookie.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +17,7 @@ from sqlmodel import Session
 from starlette.datastructures import QueryParams
 from starlette.websockets import WebSocket
 
+from patchwork import jsontext
 from patchwork.auth.csrf import csrf_token
 from patchwork.errors import DomainError, Invalid, NotFound
 from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, Batch, Fact
@@ -71,8 +71,8 @@ class PageStream(Live):
 
     async def handle(self, raw: str) -> None:
         try:
-            frame = json.loads(raw)
-        except ValueError:
+            frame = jsontext.loads(raw)
+        except jsontext.MalformedJson:
             return
         if not isinstance(frame, dict) or frame.get("type") != "resume" or self.network_id is not None:
             return

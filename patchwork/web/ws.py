@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from patchwork import jsontext
 from patchwork.auth.sessions import still_signed_in
 from patchwork.errors import DomainError
 from patchwork.events import Fact
@@ -176,9 +177,9 @@ class ApiStream(Live):
 
     async def handle(self, raw: str) -> None:
         try:
-            frame = json.loads(raw)
-        except ValueError:
-            await self._error("malformed_json", "Frames must be JSON objects")
+            frame = jsontext.loads(raw)
+        except jsontext.MalformedJson as problem:
+            await self._error("malformed_json", f"Frames must be JSON objects: {problem}")
             return
         if not isinstance(frame, dict) or frame.get("type") != "resume":
             await self._error("unknown_type", 'Send {"type": "resume", "cursors": {...}}')

@@ -329,3 +329,12 @@ def test_a_page_that_falls_behind_is_closed_to_reconnect_and_resume(
             while True:
                 page.next()
         assert closed.value.code == live.TRY_AGAIN_LATER, "htmx reconnects after 1013 and the page resumes"
+
+
+def test_a_deeply_nested_frame_is_ignored_and_the_page_still_resumes(town: Town) -> None:
+    address, network, cursor = opened(town["officer"], town.feed)
+    with town["officer"].websocket_connect(address, headers=ORIGIN) as socket:
+        socket.send_text("[" * 30_000 + "]" * 30_000)
+        page = resumed(socket, network, cursor)
+        post(town, "nurse", body="After the deep frame")
+        assert "After the deep frame" in page.until("After the deep frame")
