@@ -132,6 +132,19 @@ def revoke_api_token(*, session: Session, token_id: str) -> None:
         ring_account(session, ended)
 
 
+def revoke_exposed_api_token(*, session: Session, token: str) -> bool:
+    """A token seen in a web address has been exposed (logs, history, proxies): it stops working now."""
+    ended = session.execute(
+        update(ApiToken)
+        .where(col(ApiToken.token_hash) == digest(token), col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+        .returning(col(ApiToken.account_id))
+    ).scalar_one_or_none()
+    if ended is not None:
+        ring_account(session, ended)
+    return ended is not None
+
+
 def still_signed_in(*, session: Session, account_id: str, session_id: str | None, token_id: str | None) -> bool:
     """Whether a live connection's credentials still hold: the account active and its session or token alive."""
     account = session.get(Account, account_id)

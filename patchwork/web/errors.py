@@ -80,7 +80,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
     code, message = HTTP_CODES.get(exc.status_code, ("error", "The request could not be completed"))
     if exc.status_code == 404 and not wants_json(request):
         message = "If you typed the web address, check it is correct."
-    return _respond(request, exc.status_code, code, message)
+    response = _respond(request, exc.status_code, code, message)
+    response.headers.update(exc.headers or {})  # 405 carries Allow
+    return response
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

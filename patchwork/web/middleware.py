@@ -6,15 +6,17 @@ import logging
 import re
 import secrets
 import time
+from functools import partial
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
+from sqlmodel import Session
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patchwork.auth.csrf import csrf_valid
-from patchwork.auth.sessions import resolve_api_token, resolve_web_session
+from patchwork.auth.sessions import resolve_api_token, resolve_web_session, revoke_exposed_api_token
 from patchwork.auth.tokens import digest
 from patchwork.logs import request_id
 from patchwork.runtime import Runtime
@@ -45,6 +47,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 access_log = logging.getLogger("patchwork.access")
+log = logging.getLogger("patchwork.auth")
 
 
 def runtime_of(scope: Scope) -> Runtime:
@@ -164,6 +167,8 @@ class Authentication:
             await self.app(scope, receive, send)
             return
         runtime = runtime_of(scope)
+        if scope.get("query_string"):
+            await _revoke_tokens_in_the_address(runtime, scope["query_string"])
         state = scope["state"]
         state["viewer"] = None
         set_cookies: list[str] = []
@@ -229,6 +234,25 @@ class Authentication:
         if trusted and runtime.hub.listening.is_set():
             runtime.tokens.hold(token_digest, row.id, row.expires_at, account, generation)
         return Viewer(account=account, token_id=row.id)
+
+
+_API_TOKEN = re.compile(r"pw_[A-Za-z0-9_-]{16,128}")
+
+
+async def _revoke_tokens_in_the_address(runtime: Runtime, query_string: bytes) -> None:
+    exposed = {
+        found
+        for _, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+        for found in _API_TOKEN.findall(value)
+    }
+    for token in sorted(exposed)[:4]:
+        revoked = await runtime.db.run(partial(_revoke_exposed, token))
+        if revoked:
+            log.warning("api_token.revoked_exposed_in_address")
+
+
+def _revoke_exposed(token: str, session: Session) -> bool:
+    return revoke_exposed_api_token(session=session, token=token)
 
 
 def csrf_binding(state: dict[str, Any]) -> str:

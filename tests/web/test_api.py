@@ -111,6 +111,8 @@ def test_bad_bodies_get_the_json_error_body(client: TestClient) -> None:
     _error(client.post("/api/v1/tokens", content=huge, headers={"content-type": "application/json"}), 413, "too_large")
     _error(client.get("/api/v1/nothing-here"), 404, "not_found")
     _error(client.put("/api/v1/tokens", json={}), 405, "method_not_allowed")
+    assert client.put("/api/v1/tokens", json={}).headers["allow"] == "POST"
+    assert set(client.delete("/api/v1/networks").headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
 
 
 def test_second_factor_is_needed_once_enrolled(client: TestClient, world: World, settings) -> None:  # type: ignore[no-untyped-def]
