@@ -70,6 +70,7 @@ class Subscriber:
         self.positions: dict[str, int] = {}
         self.queue: asyncio.Queue[Fact | str] = asyncio.Queue(queue_size or self.queue_size)
         self.ended: Ended | None = None
+        self.holding = False  # while True the hub offers this subscriber nothing; `Hub.release` ends it
         self.ending = asyncio.Event()
         self.recheck = asyncio.Event()
         self._live_from: dict[str, int] = {}
@@ -183,6 +184,20 @@ class Hub:
         self._by_network.setdefault(network_id, set()).add(subscriber)
         self.poke(network_id)
 
+    def hold(self, subscriber: Subscriber) -> None:
+        """Offer this subscriber nothing until `release`: its positions stay where they are."""
+        subscriber.holding = True
+
+    def release(self, subscriber: Subscriber) -> None:
+        """Deliver to a held subscriber again, from each position it holds (a resume may have moved them)."""
+        if not subscriber.holding:
+            return
+        subscriber.holding = False
+        if subscriber not in self._by_account.get(subscriber.account_id, ()):
+            return  # its connection has closed
+        for network_id, position in list(subscriber.positions.items()):
+            self.follow(subscriber, network_id, position)
+
     async def ring(self, rung: Mapping[str, list[dict[str, Any]]]) -> None:
         """Called after a commit: tell every process what changed, and announce its events. This process's own
         sockets are given announced events at once, and have sent them before the caller goes on (its answer
@@ -243,7 +258,7 @@ class Hub:
             self._readers.pop(network_id, None)
 
     def _group(self, network_id: str) -> list[Subscriber]:
-        return [s for s in self._by_network.get(network_id, ()) if network_id in s.positions]
+        return [s for s in self._by_network.get(network_id, ()) if network_id in s.positions and not s.holding]
 
     def _offer(self, network_id: str, group: list[Subscriber], batch: Batch) -> bool:
         """Offer a batch to each subscriber; True when one of them needs the network read again from earlier."""

@@ -264,6 +264,34 @@ async def test_a_note_posted_through_one_process_reaches_a_socket_on_another(on_
         assert reader.note_ids == [first, second]
 
 
+async def test_a_resume_on_one_process_crossing_notes_posted_on_another_is_in_order_once(
+    on_shared_redis: list[Server],
+) -> None:
+    """Five notes missed, then three posted through process B after the reader's socket on process A is open
+    and has had time to hear them through Redis, and only then the resume frame: eight, in order, once."""
+    a, b = on_shared_redis
+    child = {"given_name": "Tomasz", "family_name": "Nowak", "date_of_birth": "2016-11-02"}
+    network = await open_network(b, tag="resume", child=child)
+    _, cursor = await events_after(a, network)
+    async with http(b) as poster:
+        missed = [await post_note(poster, network, f"missed {n}", via=b) for n in range(5)]
+        async with connect(a.stream_url, additional_headers=bearer(network.reader), proxy=None) as socket:
+            meanwhile = [await post_note(poster, network, f"meanwhile {n}", via=b) for n in range(3)]
+            await asyncio.sleep(0.3)  # B's announcements reach A through Redis while the frame is unsent
+            await socket.send(json.dumps({"type": "resume", "cursors": {network.id: cursor}}))
+            got: list[str] = []
+            async with asyncio.timeout(ARRIVAL_SECONDS):
+                while len(got) < 8:
+                    frame = json.loads(await socket.recv())
+                    if frame.get("type") == "note.created":
+                        got.append(frame["data"]["note_id"])
+            assert got == missed + meanwhile, "\n".join(server.tail() for server in (a, b))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    extra = json.loads(await socket.recv())
+                    assert extra.get("type") == "heartbeat", f"nothing after the eight but heartbeats: {extra}"
+
+
 async def test_a_redis_restart_mid_stream_loses_and_repeats_nothing(
     on_own_redis: list[Server], redis: RedisServer
 ) -> None:

@@ -82,6 +82,44 @@ def test_resume_sends_what_was_missed_in_order_once(client: TestClient, net: dic
         assert officer.nothing_for(0.5), "no duplicates after catching up"
 
 
+def test_notes_posted_before_the_resume_frame_arrives_follow_the_missed_ones(client: TestClient, net: dict) -> None:  # type: ignore[type-arg]
+    """The race of the report, forced: three notes are committed and announced after the handshake and before
+    the server has read the resume frame (each post's answer comes after its delivery to open sockets)."""
+    t, url = net["t"], f"/api/v1/networks/{net['id']}/notes"
+    start = client.get(f"/api/v1/networks/{net['id']}/events", headers=bearer(t["officer"])).json()["cursor"]
+
+    def post(body: str) -> str:
+        return str(client.post(url, json=NOTE | {"body": body}, headers=bearer(t["teacher"])).json()["id"])
+
+    missed = [post(f"missed {n}") for n in range(5)]
+    with streaming(client, t["officer"]) as officer:
+        meanwhile = [post(f"meanwhile {n}") for n in range(3)]
+        officer.socket.send_json({"type": "resume", "cursors": {net["id"]: start}})
+        got = [officer.next()["data"]["note_id"] for _ in range(8)]
+        assert got == missed + meanwhile, "exactly the missed events, in order, once"
+        assert officer.nothing_for(0.5)
+
+
+def test_a_stream_that_never_resumes_gets_live_events_after_its_wait(client: TestClient, net: dict) -> None:  # type: ignore[type-arg]
+    t, url = net["t"], f"/api/v1/networks/{net['id']}/notes"
+    with streaming(client, t["officer"]) as officer:
+        first = client.post(url, json=NOTE | {"body": "first"}, headers=bearer(t["teacher"])).json()["id"]
+        second = client.post(url, json=NOTE | {"body": "second"}, headers=bearer(t["teacher"])).json()["id"]
+        assert [officer.next()["data"]["note_id"] for _ in range(2)] == [first, second]
+        officer.socket.send_json({"type": "resume", "cursors": {}})
+        third = client.post(url, json=NOTE | {"body": "third"}, headers=bearer(t["teacher"])).json()["id"]
+        assert officer.next(1.0)["data"]["note_id"] == third
+        assert officer.nothing_for(0.3)
+
+
+def test_an_empty_first_frame_starts_live_delivery_at_once(client: TestClient, net: dict) -> None:  # type: ignore[type-arg]
+    t, url = net["t"], f"/api/v1/networks/{net['id']}/notes"
+    with streaming(client, t["officer"]) as officer:
+        officer.socket.send_json({"type": "resume", "cursors": {}})
+        posted = client.post(url, json=NOTE | {"body": "now"}, headers=bearer(t["teacher"])).json()["id"]
+        assert officer.next(0.5)["data"]["note_id"] == posted
+
+
 def test_a_removed_member_receives_nothing_more(client: TestClient, net: dict) -> None:  # type: ignore[type-arg]
     t, url = net["t"], f"/api/v1/networks/{net['id']}/notes"
     officer_involvement = net["members"]["Joe Bennett"]["id"]
