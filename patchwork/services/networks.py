@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func
+from sqlalchemy import CursorResult, delete, func, update
 from sqlmodel import Session, col, select
 
 from patchwork import policy
@@ -15,8 +16,10 @@ from patchwork.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequ
 from patchwork.models import Account, Organisation
 from patchwork.models.audit import AuditEvent
 from patchwork.models.events import EventCounter
+from patchwork.models.family import FamilyInvitation
 from patchwork.models.networks import Child, HistoryRule, Involvement, InvolvementStatus, Network, NetworkStatus
-from patchwork.models.notes import HistoryOpening
+from patchwork.models.notes import FamilyMembership, HistoryOpening, Note
+from patchwork.models.notifications import NotificationMark
 from patchwork.services import activity, audit, changes, children, events
 from patchwork.services.children import ChildIdentity, SearchQuery
 from patchwork.services.note_queries import member_viewer, viewer_in
@@ -525,24 +528,13 @@ def merge(
         fields.fail("target_id", "Choose two different networks")
     fields.check()
     assert source is not None and target is not None
-    already = {
-        i.account_id
-        for i in session.exec(
-            select(Involvement).where(
-                Involvement.network_id == target.id, Involvement.status == InvolvementStatus.active
-            )
-        ).all()
-    }
-    moved = 0
-    for involvement in session.exec(select(Involvement).where(Involvement.network_id == source.id)).all():
-        if involvement.status == InvolvementStatus.active and involvement.account_id in already:
-            involvement.status = InvolvementStatus.ended
-            involvement.ended_at = utcnow()
-            involvement.ended_by_id = actor.account_id
-            involvement.is_lead = False
-        involvement.network_id = target.id
-        session.add(involvement)
-        moved += 1
+    moved = _move_involvements(session, actor, source.id, target.id)
+    families = _move_family(session, source.id, target.id)
+    counts = {"involvements_moved": moved, "family_memberships_moved": families}
+    for model in (Note, FamilyInvitation, HistoryOpening):
+        counts[f"{model.__tablename__}s_moved"] = _move_rows(session, model, source.id, target.id)
+    # Read marks count the merged-away network's own events, which stay with it: they mean nothing for target.
+    session.execute(delete(NotificationMark).where(col(NotificationMark.network_id) == source.id))
     source.status = NetworkStatus.merged
     source.merged_into_id = target.id
     source.status_changed_at = utcnow()
@@ -557,10 +549,66 @@ def merge(
         network_id=target.id,
         target_type="network",
         target_id=source.id,
-        details={"involvements_moved": moved, "reason": why},
+        details={**counts, "reason": why},
         merged_network_id=source.id,
     )
     return target
+
+
+def _move_involvements(session: Session, actor: policy.Actor, source_id: str, target_id: str) -> int:
+    """Every involvement moves; someone active in both keeps one, lead or sensitive if either was."""
+    already = {
+        i.account_id: i
+        for i in session.exec(
+            select(Involvement).where(
+                Involvement.network_id == target_id, Involvement.status == InvolvementStatus.active
+            )
+        ).all()
+    }
+    moved = 0
+    for involvement in session.exec(select(Involvement).where(Involvement.network_id == source_id)).all():
+        kept = already.get(involvement.account_id)
+        if involvement.status == InvolvementStatus.active and kept is not None:
+            if involvement.is_lead and not kept.is_lead:
+                kept.is_lead, kept.lead_since = True, involvement.lead_since or utcnow()
+            kept.sensitive = kept.sensitive or involvement.sensitive
+            session.add(kept)
+            involvement.status = InvolvementStatus.ended
+            involvement.ended_at = utcnow()
+            involvement.ended_by_id = actor.account_id
+            involvement.is_lead = False
+            session.flush()
+        involvement.network_id = target_id
+        session.add(involvement)
+        moved += 1
+    session.flush()
+    return moved
+
+
+def _move_family(session: Session, source_id: str, target_id: str) -> int:
+    """Family memberships move; a family member already active in the target keeps that one."""
+    already = set(
+        session.exec(
+            select(FamilyMembership.account_id).where(
+                FamilyMembership.network_id == target_id, col(FamilyMembership.active).is_(True)
+            )
+        ).all()
+    )
+    rows = session.exec(select(FamilyMembership).where(FamilyMembership.network_id == source_id)).all()
+    for membership in rows:
+        if membership.account_id in already:
+            membership.active = False
+        membership.network_id = target_id
+        session.add(membership)
+    session.flush()
+    return len(rows)
+
+
+def _move_rows(
+    session: Session, model: type[Note | FamilyInvitation | HistoryOpening], source_id: str, target_id: str
+) -> int:
+    result = session.execute(update(model).where(col(model.network_id) == source_id).values(network_id=target_id))
+    return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
 def today() -> date:
