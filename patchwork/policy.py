@@ -153,6 +153,18 @@ def lead_action(actor: Actor, network: NetworkFacts) -> Decision:
     return deny("only a lead may do this")
 
 
+def declare_different_child(actor: Actor) -> Decision:
+    """Past the near-duplicate rule (twins): anyone who may start a network, with what tells the children apart."""
+    return start_network(actor)
+
+
+def see_linked_networks(actor: Actor, network: NetworkFacts) -> Decision:
+    me = network.member(actor.account_id)
+    if actor.kind == "practitioner" and me is not None and me.is_lead:
+        return allow("a lead sees the networks linked to theirs as a different child with similar details")
+    return deny("only a network's leads see its linked networks")
+
+
 def merge_networks(actor: Actor) -> Decision:
     if actor.is_system_admin:
         return allow("system admins merge duplicate networks")

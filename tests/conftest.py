@@ -103,6 +103,7 @@ def _empty(url: str) -> None:
 
 def _sqlite_delete_order(tables: list[str]) -> list[str]:
     children_first = [
+        "network_link",
         "notification_mark",
         "notification_preference",
         "recovery_code",

@@ -23,6 +23,7 @@ from patchwork.models.networks import (
     Involvement,
     InvolvementStatus,
     Network,
+    NetworkLink,
     NetworkStatus,
 )
 from patchwork.models.notes import (
@@ -58,6 +59,7 @@ __all__ = [
     "InvolvementStatus",
     "Network",
     "NetworkEvent",
+    "NetworkLink",
     "NetworkStatus",
     "Note",
     "NoteAudienceOrganisation",

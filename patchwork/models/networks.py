@@ -88,3 +88,18 @@ class Involvement(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     ended_at: datetime | None = None
     ended_by_id: str | None = Field(default=None, max_length=36)
+
+
+class NetworkLink(SQLModel, table=True):
+    """A network started for a child with details like another's (twins), declared a different child: the
+    two are linked so their leads see it. What tells them apart and why are sealed."""
+
+    __tablename__ = "network_link"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    network_id: str = Field(foreign_key="network.id", max_length=36, index=True)
+    linked_network_id: str = Field(foreign_key="network.id", max_length=36, index=True)
+    detail_sealed: str = Field(max_length=2000)
+    reason_sealed: str = Field(max_length=2000)
+    created_by_id: str = Field(foreign_key="account.id", max_length=36)
+    created_at: datetime = Field(default_factory=utcnow)

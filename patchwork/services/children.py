@@ -233,6 +233,10 @@ def near_duplicates(*, session: Session, cipher: DataCipher, index: BlindIndex, 
     return found
 
 
+def same_nhs_number(cipher: DataCipher, child: Child, identity: ChildIdentity) -> bool:
+    return bool(identity.nhs_number) and open_identity(cipher, child).nhs_number == identity.nhs_number
+
+
 def _similar_person(a: ChildIdentity, b: ChildIdentity) -> bool:
     if not identifiers.similar_names(a.family_name, b.family_name):
         return False

@@ -20,7 +20,7 @@ from patchwork.models.family import FamilyInvitation
 from patchwork.models.networks import Child, HistoryRule, Involvement, InvolvementStatus, Network, NetworkStatus
 from patchwork.models.notes import FamilyMembership, HistoryOpening, Note
 from patchwork.models.notifications import NotificationMark
-from patchwork.services import activity, audit, changes, children, events
+from patchwork.services import activity, audit, changes, children, events, network_links
 from patchwork.services.children import ChildIdentity, SearchQuery
 from patchwork.services.note_queries import member_viewer, viewer_in
 from patchwork.services.validation import Fields
@@ -47,6 +47,7 @@ class NetworkView:
     last_activity_at: datetime  # as the viewer may see it (services.activity)
     me: Involvement | None = None
     contacts_shown: bool = True  # members' work contact routes; not for family members
+    linked: list[network_links.LinkedNetwork] = field(default_factory=list)  # for leads: see network_links
 
     @property
     def leads(self) -> list[MemberView]:
@@ -197,16 +198,31 @@ def clean_involvement(details: InvolvementDetails) -> tuple[str, str, str]:
 
 
 def start_network(
-    *, session: Session, keys: Keyring, actor: policy.Actor, identity: ChildIdentity, details: InvolvementDetails
+    *,
+    session: Session,
+    keys: Keyring,
+    actor: policy.Actor,
+    identity: ChildIdentity,
+    details: InvolvementDetails,
+    different_child: network_links.DifferentChild | None = None,
 ) -> Network:
+    """A new network for a child. A child with similar details refuses it (possible_duplicate), unless the
+    practitioner says what tells the children apart and why (twins): then the networks are linked for leads."""
     if not policy.start_network(actor) or actor.organisation_id is None:
         raise NotFound("No such page")
     clean_involvement(details)  # every field checked before anything is looked up or written
+    declared = network_links.clean(different_child) if different_child is not None else None
     duplicates = children.near_duplicates(session=session, cipher=keys.cipher, index=keys.index, identity=identity)
-    if duplicates:
+    if duplicates and declared is None:
         raise Conflict(
-            "A network may already exist for this child. Search with the child's exact details to find it",
+            "A network may already exist for this child. Search with the child's exact details to find it, or say "
+            "what tells the children apart (different_child)",
             code="possible_duplicate",
+        )
+    if declared is not None and any(children.same_nhs_number(keys.cipher, c, identity) for c in duplicates):
+        raise Conflict(
+            "A network exists for a child with this NHS number: it is the same child. Search for it",
+            code="same_nhs_number",
         )
     child = children.seal(session=session, cipher=keys.cipher, index=keys.index, identity=identity)
     network = Network(child_id=child.id, created_by_id=actor.account_id)
@@ -216,6 +232,9 @@ def start_network(
     audit.record(
         session=session, key=keys.audit, action="network.created", actor_id=actor.account_id, network_id=network.id
     )
+    if declared is not None and duplicates:
+        others = network_links.networks_of_children(session, [c.id for c in duplicates])
+        network_links.link(session=session, keys=keys, actor=actor, network=network, others=others, declared=declared)
     _add_involvement(session, keys, actor, network, details)
     return network
 
@@ -241,6 +260,29 @@ def view_network(
         members=members,
         last_activity_at=seen[network.id],
         me=me,
+        linked=_linked(session, keys, actor, network, members) if me is not None and me.is_lead else [],
+    )
+
+
+def _linked(
+    session: Session, keys: Keyring, actor: policy.Actor, network: Network, members: list[MemberView]
+) -> list[network_links.LinkedNetwork]:
+    network_facts = policy.NetworkFacts(
+        status=network.status,
+        members=tuple(
+            policy.Member(m.involvement.account_id, m.involvement.organisation_id, m.involvement.is_lead)
+            for m in members
+        ),
+    )
+    mine = set(
+        session.exec(
+            select(Involvement.network_id).where(
+                Involvement.account_id == actor.account_id, Involvement.status == InvolvementStatus.active
+            )
+        ).all()
+    )
+    return network_links.linked_to(
+        session=session, keys=keys, actor=actor, network_id=network.id, facts=network_facts, member_of=mine
     )
 
 
@@ -533,6 +575,7 @@ def merge(
     counts = {"involvements_moved": moved, "family_memberships_moved": families}
     for model in (Note, FamilyInvitation, HistoryOpening):
         counts[f"{model.__tablename__}s_moved"] = _move_rows(session, model, source.id, target.id)
+    network_links.move(session, source.id, target.id)
     # Read marks count the merged-away network's own events, which stay with it: they mean nothing for target.
     session.execute(delete(NotificationMark).where(col(NotificationMark.network_id) == source.id))
     source.status = NetworkStatus.merged

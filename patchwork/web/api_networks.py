@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from patchwork import policy
 from patchwork.clock import isoformat
-from patchwork.services import children, family, networks
+from patchwork.services import children, family, network_links, networks
 from patchwork.web.api import api, organisation_out
 from patchwork.web.context import runtime
 from patchwork.web.jsonio import json_response, parse_json, require_viewer
@@ -18,6 +18,7 @@ from patchwork.web.schemas import (
     InvolvementOut,
     LeadCreate,
     LeadOut,
+    LinkedNetworkOut,
     MergeRequest,
     MergeResponse,
     NetworkCreate,
@@ -71,6 +72,17 @@ def network_out(view: networks.NetworkView) -> NetworkOut:
         history_rule=view.network.history_rule,
         created_at=isoformat(view.network.created_at),
         last_activity_at=isoformat(view.last_activity_at),
+        linked_networks=[
+            LinkedNetworkOut(
+                network_id=link.network_id,
+                detail=link.detail,
+                reason=link.reason,
+                declared_by=link.declared_by,
+                declared_at=isoformat(link.declared_at),
+                may_open=link.may_open,
+            )
+            for link in view.linked
+        ],
     )
 
 
@@ -146,9 +158,20 @@ async def create_network(request: Request) -> Response:
         role_label=data.role_label, reason=data.reason, contact=data.contact, sensitive=data.sensitive
     )
 
+    different = (
+        network_links.DifferentChild(detail=data.different_child.detail, reason=data.different_child.reason)
+        if data.different_child is not None
+        else None
+    )
+
     def create(session: Session) -> networks.NetworkView:
         network = networks.start_network(
-            session=session, keys=rt.keys, actor=viewer.actor, identity=identity, details=details
+            session=session,
+            keys=rt.keys,
+            actor=viewer.actor,
+            identity=identity,
+            details=details,
+            different_child=different,
         )
         return networks.view_network(
             session=session, keys=rt.keys, actor=viewer.actor, network_id=network.id, audited=False

@@ -109,8 +109,18 @@ class InvolvementIn(Strict):
     sensitive: bool = False
 
 
+class DifferentChildIn(Strict):
+    detail: str = Field(description="What tells the children apart, e.g. 'Twin brother: Amir, not Amira'")
+    reason: str = Field(description="Why you are sure this is a different child")
+
+
 class NetworkCreate(InvolvementIn):
     child: ChildIn
+    different_child: DifferentChildIn | None = Field(
+        default=None,
+        description="Send after a possible_duplicate refusal when the child is a different one (twins): the new "
+        "network is linked to the similar one for their leads to see",
+    )
 
 
 class InvolvementOut(BaseModel):
@@ -132,6 +142,15 @@ class LeadOut(BaseModel):
     involvement_id: str
 
 
+class LinkedNetworkOut(BaseModel):
+    network_id: str
+    detail: str = Field(description="What tells the two children apart, as the practitioner who started it said")
+    reason: str
+    declared_by: str
+    declared_at: str
+    may_open: bool = Field(description="Whether the caller is a member of the linked network too")
+
+
 class NetworkOut(BaseModel):
     id: str
     status: Literal["open", "closed", "merged"]
@@ -141,6 +160,10 @@ class NetworkOut(BaseModel):
     history_rule: Literal["from_joining", "full"]
     created_at: str
     last_activity_at: str
+    linked_networks: list[LinkedNetworkOut] = Field(
+        default_factory=list,
+        description="Networks started for a different child with similar details (twins); shown to leads only",
+    )
 
 
 class NetworkSummary(BaseModel):

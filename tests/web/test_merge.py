@@ -37,7 +37,16 @@ def _rows_of(world: World, table: str, network_id: str) -> int:
 def _source_network(client: TestClient, net: dict[str, Any]) -> dict[str, Any]:
     """A second network for the same child (found later), with a row in every table that has a network id."""
     t = net["t"]
-    source = client.post("/api/v1/networks", json=START | {"child": OTHER_CHILD}, headers=bearer(t["teacher"])).json()
+    twin = OTHER_CHILD | {"given_name": "Sami"}
+    assert (
+        client.post("/api/v1/networks", json=START | {"child": twin}, headers=bearer(t["officer"])).status_code == 201
+    )
+    different = {"detail": "Twin brother: Sam, not Sami", "reason": "Known to the school"}
+    source = client.post(
+        "/api/v1/networks",
+        json=START | {"child": OTHER_CHILD, "different_child": different},
+        headers=bearer(t["teacher"]),
+    ).json()
     teacher_id = source["involvements"][0]["user_id"]
     client.post(f"/api/v1/networks/{source['id']}/leads", json={"user_id": teacher_id}, headers=bearer(t["teacher"]))
     for who, role in (("officer", "PCSO"), ("nurse", "School nurse")):

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from patchwork import policy
 from patchwork.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
-from patchwork.services import children, networks, stream
+from patchwork.services import children, network_links, networks, stream
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
 
@@ -65,9 +65,21 @@ async def start_network(request: Request) -> Response:
         identity = children.clean_identity(form, today=networks.today())
         details = _involvement_details(form)
         networks.clean_involvement(details)
+        different = (
+            network_links.DifferentChild(
+                detail=form.get("different_child_detail"), reason=form.get("different_child_reason")
+            )
+            if form.get("different_child") == "yes"
+            else None
+        )
         network = await rt.db.run(
             lambda session: networks.start_network(
-                session=session, keys=rt.keys, actor=viewer.actor, identity=identity, details=details
+                session=session,
+                keys=rt.keys,
+                actor=viewer.actor,
+                identity=identity,
+                details=details,
+                different_child=different,
             )
         )
     except Invalid as problem:
@@ -77,8 +89,9 @@ async def start_network(request: Request) -> Response:
         except Invalid as more:
             errors.update(more.fields)
         return render(request, "network_new.html", {"values": values, "errors": errors}, 422)
-    except Conflict:
-        return render(request, "network_new.html", {"values": values, "errors": {}, "duplicate": True}, 409)
+    except Conflict as problem:
+        errors = {"nhs_number": problem.message} if problem.code == "same_nhs_number" else {}
+        return render(request, "network_new.html", {"values": values, "errors": errors, "duplicate": not errors}, 409)
     return redirect(f"/networks/{network.id}?notice=network-started")
 
 
