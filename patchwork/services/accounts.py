@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from patchwork import policy
+from patchwork import limits, policy
 from patchwork.auth.passwords import Passwords, WeakPassword, check_strength
 from patchwork.auth.sessions import revoke_everything
 from patchwork.clock import utcnow
@@ -54,10 +54,10 @@ class AccountDetails:
 
 def _clean_details(details: AccountDetails, *, job_title_required: bool) -> tuple[str, str, str, str, str]:
     fields = Fields()
-    name = fields.text("name", details.name, label="Full name", max_length=200)
+    name = fields.text("name", details.name, label="Full name", max_length=limits.PERSON_NAME)
     email = fields.email("email", details.email, label="Work e-mail address")
     job_title = fields.text(
-        "job_title", details.job_title, label="Job title", max_length=200, required=job_title_required
+        "job_title", details.job_title, label="Job title", max_length=limits.JOB_TITLE, required=job_title_required
     )
     organisation_id = fields.raw("organisation_id", details.organisation_id, label="Organisation")
     if not organisation_id:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from patchwork import limits
 from patchwork.auth.passwords import Passwords, WeakPassword, check_strength
 from patchwork.db import Database
 from patchwork.errors import Invalid
@@ -15,7 +16,7 @@ from patchwork.services.validation import Fields
 async def create_system_admin(*, db: Database, passwords: Passwords, email: str, name: str, password: str) -> Account:
     fields = Fields()
     clean_email = fields.email("email", email)
-    clean_name = fields.text("name", name, label="Name", max_length=200)
+    clean_name = fields.text("name", name, label="Name", max_length=limits.PERSON_NAME)
     try:
         check_strength(password, email=clean_email)
     except WeakPassword as problem:

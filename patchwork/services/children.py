@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
-from patchwork import identifiers
+from patchwork import identifiers, limits
 from patchwork.crypto import BlindIndex, DataCipher
 from patchwork.errors import Invalid
 from patchwork.models.networks import Child, ChildSearchKey
@@ -86,7 +86,7 @@ def _name(fields: dict[str, str], raw: Mapping[str, object], key: str, label: st
         fields[key] = f"{label} must be text"
         return None
     try:
-        return identifiers.clean_display_name(value, label=label)
+        return identifiers.clean_display_name(value, label=label, max_length=limits.CHILD_NAME)
     except identifiers.IdentifierError as problem:
         fields[key] = str(problem)
         return None

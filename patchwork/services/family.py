@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from patchwork import policy
+from patchwork import limits, policy
 from patchwork.auth.passwords import Passwords, WeakPassword, check_strength
 from patchwork.auth.tokens import digest
 from patchwork.clock import utcnow
@@ -79,9 +79,9 @@ class Invited:
 
 def clean_invitation(details: InvitationDetails) -> tuple[str, str, str]:
     fields = Fields()
-    name = fields.text("name", details.name, label="Their full name", max_length=200)
+    name = fields.text("name", details.name, label="Their full name", max_length=limits.PERSON_NAME)
     relationship = fields.text(
-        "relationship", details.relationship, label="Their relationship to the child", max_length=100
+        "relationship", details.relationship, label="Their relationship to the child", max_length=limits.RELATIONSHIP
     )
     email = fields.email("email", details.email, label="Their e-mail address")
     fields.check()
@@ -190,7 +190,7 @@ def clean_acceptance(details: Acceptance) -> tuple[str, str, str, str]:
     elif len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
         fields.fail("code", "Enter the code as it is written, 16 letters and numbers like ABCD-EFGH-JKMN-PQRS")
     email = fields.email("email", details.email, label="Your e-mail address")
-    name = fields.text("name", details.name, label="Your full name", max_length=200)
+    name = fields.text("name", details.name, label="Your full name", max_length=limits.PERSON_NAME)
     password = details.password if isinstance(details.password, str) else ""
     try:
         check_strength(password, email=email, name=name)

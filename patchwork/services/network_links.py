@@ -8,15 +8,15 @@ from datetime import datetime
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
-from patchwork import policy
+from patchwork import limits, policy
 from patchwork.crypto import Keyring
 from patchwork.models import Account
 from patchwork.models.networks import Network, NetworkLink, NetworkStatus
 from patchwork.services import audit
 from patchwork.services.validation import Fields
 
-DETAIL_LIMIT = 200
-REASON_LIMIT = 500
+DETAIL_LIMIT = limits.DIFFERENT_CHILD_DETAIL
+REASON_LIMIT = limits.DIFFERENT_CHILD_REASON
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, func, update
 from sqlmodel import Session, col, select
 
-from patchwork import policy
+from patchwork import limits, policy
 from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
 from patchwork.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
@@ -190,9 +190,9 @@ def search(
 
 def clean_involvement(details: InvolvementDetails) -> tuple[str, str, str]:
     fields = Fields()
-    role = fields.text("role_label", details.role_label, label="Your role", max_length=100)
-    reason = fields.text("reason", details.reason, label="Reason for joining", max_length=500)
-    contact = fields.text("contact", details.contact, label="Work contact", max_length=200, required=False)
+    role = fields.text("role_label", details.role_label, label="Your role", max_length=limits.ROLE_LABEL)
+    reason = fields.text("reason", details.reason, label="Reason for joining", max_length=limits.INVOLVEMENT_REASON)
+    contact = fields.text("contact", details.contact, label="Work contact", max_length=limits.CONTACT, required=False)
     fields.check()
     return role, reason, contact
 
@@ -557,7 +557,7 @@ def merge(
     if not policy.merge_networks(actor):
         raise NotFound("No such page")
     fields = Fields()
-    why = fields.text("reason", reason, label="Reason for merging", max_length=200)
+    why = fields.text("reason", reason, label="Reason for merging", max_length=limits.MERGE_REASON)
     source_text = source_id.strip() if isinstance(source_id, str) else ""
     target_text = target_id.strip() if isinstance(target_id, str) else ""
     source = session.get(Network, source_text) if _is_uuid(source_text) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -13,12 +14,12 @@ from datetime import date, datetime
 from sqlalchemy import and_, bindparam, func, or_
 from sqlmodel import Session, col, select
 
-from patchwork import policy
+from patchwork import limits, policy
 from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
 from patchwork.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from patchwork.models import Account, Organisation
-from patchwork.models.networks import Involvement, InvolvementStatus, Network, NetworkStatus
+from patchwork.models.networks import Child, Involvement, InvolvementStatus, Network, NetworkStatus
 from patchwork.models.notes import (
     CATEGORY_LABELS,
     REASON_LABELS,
@@ -36,10 +37,11 @@ from patchwork.models.notes import (
     NoteReply,
     NoteRevision,
 )
-from patchwork.services import audit, changes, rows
+from patchwork.services import audit, changes, children, rows
 from patchwork.services.note_queries import facts_of, member_viewer, standing_in, viewer_in, visible
+from patchwork.services.validation import refused_character
 
-MAX_BODY = 4000
+MAX_BODY = limits.NOTE_BODY
 FEED_PAGE = 20
 MAX_PAGE = 100
 CHRONOLOGY_LIMIT = 5000
@@ -132,11 +134,13 @@ def _text(fields: dict[str, str], key: str, value: object, label: str, max_lengt
     if not isinstance(value, str):
         fields[key] = f"{label[0].upper()}{label[1:]} must be text"
         return ""
-    cleaned = value.replace("\r\n", "\n").strip()
+    cleaned = unicodedata.normalize("NFC", value.replace("\r\n", "\n").strip())
     if required and not cleaned:
         fields[key] = f"Enter {label}"
     elif len(cleaned) > max_length:
         fields[key] = f"{label[0].upper()}{label[1:]} must be {max_length:,} characters or fewer"
+    elif (refused := refused_character(cleaned, multiline=True)) is not None:
+        fields[key] = f"{label[0].upper()}{label[1:]} must not contain {refused}"
     return cleaned
 
 
@@ -171,6 +175,15 @@ def clean_body(value: object, label: str = "the note") -> str:
     if fields:
         raise Invalid(fields)
     return body
+
+
+def check_observed_on(*, session: Session, keys: Keyring, network: Network, observed_on: date) -> None:
+    """A note is observed no earlier than the child was born (and, by clean_draft, not in the future)."""
+    child = session.get(Child, network.child_id)
+    assert child is not None
+    born = children.open_identity(keys.cipher, child).date_of_birth
+    if observed_on < born:
+        raise Invalid({"observed_on": "Date observed must be on or after the date the child was born"})
 
 
 def clean_draft(raw: NoteInput, *, today: date) -> Draft:
@@ -212,14 +225,16 @@ def clean_draft(raw: NoteInput, *, today: date) -> Draft:
 
 def _basis(fields: dict[str, str], raw: NoteInput, today: date) -> Basis | None:
     if raw.basis == BasisKind.consent:
-        consent_from = _text(fields, "consent_from", raw.consent_from, "who gave consent", 200)
+        consent_from = _text(fields, "consent_from", raw.consent_from, "who gave consent", limits.CONSENT_FROM)
         consented_on = _date(fields, "consented_on", raw.consented_on, "Date consent was given", today)
         return Basis(kind=BasisKind.consent, consent_from=consent_from, consented_on=consented_on)
     if raw.basis == BasisKind.without_consent:
         reason = raw.reason if isinstance(raw.reason, str) and raw.reason in REASON_LABELS else None
         if reason is None:
             fields["reason"] = "Choose the reason for sharing without consent"
-        justification = _text(fields, "justification", raw.justification, "why you are sharing without consent", 1000)
+        justification = _text(
+            fields, "justification", raw.justification, "why you are sharing without consent", limits.JUSTIFICATION
+        )
         return Basis(kind=BasisKind.without_consent, reason=reason, justification=justification)
     fields["basis"] = "Choose whether you have consent to share"
     return None
@@ -426,6 +441,7 @@ def post_note(
     if not decision:
         raise Conflict("This network is closed; notes cannot be added", code="network_closed")
     _check_audience(session, place.network, draft)
+    check_observed_on(session=session, keys=keys, network=place.network, observed_on=draft.observed_on)
     if referral_route_unconfirmed(draft, acknowledged=referral_route_acknowledged):
         raise ReferralRouteNotAcknowledged(
             "An urgent note does not replace a referral. " + referral_route + " Confirm that you have followed "
@@ -607,7 +623,7 @@ def redact(*, session: Session, keys: Keyring, account: Account, note_id: str, r
     if note.redacted_at is not None:
         raise Conflict("This note has already been redacted", code="already_redacted")
     fields: dict[str, str] = {}
-    why = _text(fields, "reason", reason, "the reason for redacting", 500)
+    why = _text(fields, "reason", reason, "the reason for redacting", limits.REDACTION_REASON)
     if fields:
         raise Invalid(fields)
     note.redacted_at = utcnow()
@@ -703,7 +719,7 @@ def open_history(
     if not policy.open_history(place.viewer):
         raise Forbidden("Only a lead professional can open the history", code="not_lead")
     fields: dict[str, str] = {}
-    why = _text(fields, "reason", reason, "the reason", 500)
+    why = _text(fields, "reason", reason, "the reason", limits.HISTORY_REASON)
     members = {i.account_id for i, _ in _members(session, place.network.id)}
     if not isinstance(user_id, str) or user_id not in members:
         fields["user_id"] = "Choose a member of this network"

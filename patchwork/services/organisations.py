@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from patchwork import policy
+from patchwork import limits, policy
 from patchwork.errors import Forbidden, Invalid, NotFound
 from patchwork.models import ORGANISATION_TYPE_LABELS, Organisation
 from patchwork.services.validation import Fields
@@ -15,7 +15,7 @@ TYPE_CHOICES = {kind.value: label for kind, label in ORGANISATION_TYPE_LABELS.it
 
 def _clean(name: object, type_: object) -> tuple[str, str]:
     fields = Fields()
-    clean_name = fields.text("name", name, label="Organisation name", max_length=200)
+    clean_name = fields.text("name", name, label="Organisation name", max_length=limits.ORGANISATION_NAME)
     clean_type = fields.choice("type", type_, options=TYPE_CHOICES, message="Select the type of organisation")
     fields.check()
     return clean_name, clean_type

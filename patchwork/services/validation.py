@@ -5,9 +5,34 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from patchwork import limits
 from patchwork.errors import Invalid
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_JOINERS = frozenset("\u200c\u200d")  # zero-width (non-)joiner: part of correct spelling in Persian, Indic scripts
+_MULTILINE_CONTROLS = frozenset("\n\t")
+
+
+def refused_character(text: str, *, multiline: bool = False) -> str | None:
+    """The rule for every free-text field: letters of any script, marks, digits, punctuation, symbols and spaces
+    are allowed; control characters (but a newline or tab in multi-line text), format characters such as
+    bidirectional overrides and zero-width spaces, and lone surrogates are not. A joiner is allowed between two
+    letters, marks or symbols, where some scripts and emoji need it. Returns what the first refused character is."""
+    for index, ch in enumerate(text):
+        category = unicodedata.category(ch)
+        if category == "Cc" and not (multiline and ch in _MULTILINE_CONTROLS):
+            return f"control characters (U+{ord(ch):04X})"
+        if category == "Cs":
+            return f"unpaired surrogates (U+{ord(ch):04X})"
+        if category == "Cf" and not (ch in _JOINERS and _joining(text, index)):
+            return f"hidden formatting characters such as direction overrides or zero-width spaces (U+{ord(ch):04X})"
+    return None
+
+
+def _joining(text: str, index: int) -> bool:
+    if index == 0 or index == len(text) - 1:
+        return False
+    return all(unicodedata.category(text[i])[0] in "LMS" for i in (index - 1, index + 1))
 
 
 class Fields:
@@ -30,12 +55,12 @@ class Fields:
             self.fail(field, f"Enter {label.lower()}")
         elif len(cleaned) > max_length:
             self.fail(field, f"{label} must be {max_length} characters or fewer")
-        elif any(unicodedata.category(ch) == "Cc" for ch in cleaned):
-            self.fail(field, f"{label} must not contain control characters")
+        elif (refused := refused_character(cleaned)) is not None:
+            self.fail(field, f"{label} must not contain {refused}")
         return cleaned
 
     def email(self, field: str, value: object, *, label: str = "E-mail address") -> str:
-        cleaned = self.text(field, value, label=label, max_length=254).lower()
+        cleaned = self.text(field, value, label=label, max_length=limits.EMAIL).lower()
         if cleaned and not EMAIL.match(cleaned):
             self.fail(field, "Enter an e-mail address in the correct format, like name@example.org")
         return cleaned

@@ -11,18 +11,19 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from patchwork import limits
 from patchwork.clock import isoformat
 from patchwork.services import accounts, family
 from patchwork.web.api import api
 from patchwork.web.context import client_address, runtime
 from patchwork.web.jsonio import json_response, parse_json, require_viewer
-from patchwork.web.schemas import Strict
+from patchwork.web.schemas import Strict, text_field
 
 
 class FamilyInvitationIn(Strict):
-    name: str = Field(max_length=400)
-    relationship: str = Field(max_length=200)
-    email: str = Field(max_length=254)
+    name: str = text_field(limits.PERSON_NAME)
+    relationship: str = text_field(limits.RELATIONSHIP)
+    email: str = text_field(limits.EMAIL)
 
 
 class FamilyInvitationOut(BaseModel):
@@ -37,9 +38,9 @@ class FamilyInvitationOut(BaseModel):
 
 class FamilyAcceptIn(Strict):
     code: str = Field(max_length=64)
-    email: str = Field(max_length=254)
+    email: str = text_field(limits.EMAIL)
     password: str = Field(max_length=256)
-    name: str = Field(max_length=400)
+    name: str = text_field(limits.PERSON_NAME)
 
 
 class FamilyAccountOut(BaseModel):

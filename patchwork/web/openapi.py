@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from patchwork import __version__
 from patchwork.errors import REFUSAL_RULE
+from patchwork.web.jsonio import MAX_JSON_BYTES
 from patchwork.web.schemas import ErrorBody
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -23,6 +24,7 @@ REFUSALS = {
     403: "Not permitted: the caller may see this but lacks the right to do it",
     404: "Not found, or not visible to the caller",
     409: "Conflicts with the current state: a duplicate, something already done or ended, a closed network",
+    413: f"The body is larger than {MAX_JSON_BYTES // 1024} KiB",
     415: "Body is not JSON",
     422: "A field is invalid; `fields` names each problem",
     429: "Too many attempts; see Retry-After",
@@ -90,7 +92,7 @@ class Api:
                 if model is not None:
                     responses[str(status)]["content"] = {"application/json": {"schema": ref(model)}}
             error_ref = ref(ErrorBody)
-            refusals = set(op.refusals) | ({400, 415, 422} if op.body else set()) | (set() if op.public else {401})
+            refusals = set(op.refusals) | ({400, 413, 415, 422} if op.body else set()) | (set() if op.public else {401})
             for status in sorted(refusals):
                 responses[str(status)] = {
                     "description": REFUSALS[status],

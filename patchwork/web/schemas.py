@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from patchwork import limits
 from patchwork.models import OrganisationType
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=4000)
+
+
+def text_field(limit: int, *, required: bool = True, default: Any = ..., description: str | None = None) -> Any:
+    """A free-text field: the document states the service's limit (patchwork.limits), counted after trimming;
+    what is parsed is looser, so that the service checks every field at once and answers with its own messages."""
+    stated: dict[str, Any] = {"maxLength": limit} | ({"minLength": 1} if required else {})
+    return Field(default, max_length=2 * limit + 16, description=description, json_schema_extra=stated)
 
 
 class TokenRequest(Strict):
@@ -42,7 +50,7 @@ class MeResponse(BaseModel):
 
 
 class OrganisationCreate(Strict):
-    name: str = Field(max_length=200)
+    name: str = text_field(limits.ORGANISATION_NAME)
     type: OrganisationType
 
 
@@ -51,12 +59,12 @@ class OrganisationList(BaseModel):
 
 
 class UserCreate(Strict):
-    email: str = Field(max_length=254)
-    name: str = Field(max_length=200)
+    email: str = text_field(limits.EMAIL)
+    name: str = text_field(limits.PERSON_NAME)
     organisation_id: str = Field(max_length=36)
     password: str = Field(max_length=256)
     role: Literal["practitioner", "org_admin"] = "practitioner"
-    job_title: str = Field(default="", max_length=200)
+    job_title: str = text_field(limits.JOB_TITLE, required=False, default="")
 
 
 class UserOut(BaseModel):
@@ -85,12 +93,12 @@ class Health(BaseModel):
 
 
 class ChildIn(Strict):
-    given_name: str = Field(max_length=200)
-    family_name: str = Field(max_length=200)
+    given_name: str = text_field(limits.CHILD_NAME)
+    family_name: str = text_field(limits.CHILD_NAME)
     date_of_birth: str = Field(max_length=10, description="ISO 8601 date, YYYY-MM-DD")
     nhs_number: str | None = Field(default=None, max_length=20)
     postcode: str | None = Field(default=None, max_length=12)
-    known_as: str | None = Field(default=None, max_length=200)
+    known_as: str | None = text_field(limits.CHILD_NAME, required=False, default=None)
 
 
 class ChildOut(BaseModel):
@@ -103,15 +111,17 @@ class ChildOut(BaseModel):
 
 
 class InvolvementIn(Strict):
-    role_label: str = Field(max_length=200)
-    reason: str = Field(max_length=1000)
-    contact: str = Field(default="", max_length=400)
+    role_label: str = text_field(limits.ROLE_LABEL)
+    reason: str = text_field(limits.INVOLVEMENT_REASON)
+    contact: str = text_field(limits.CONTACT, required=False, default="")
     sensitive: bool = False
 
 
 class DifferentChildIn(Strict):
-    detail: str = Field(description="What tells the children apart, e.g. 'Twin brother: Amir, not Amira'")
-    reason: str = Field(description="Why you are sure this is a different child")
+    detail: str = text_field(
+        limits.DIFFERENT_CHILD_DETAIL, description="What tells the children apart, e.g. 'Twin brother: Amir, not Amira'"
+    )
+    reason: str = text_field(limits.DIFFERENT_CHILD_REASON, description="Why you are sure this is a different child")
 
 
 class NetworkCreate(InvolvementIn):
@@ -181,9 +191,9 @@ class NetworkList(BaseModel):
 
 
 class SearchRequest(Strict):
-    family_name: str = Field(max_length=200)
+    family_name: str = text_field(limits.CHILD_NAME)
     date_of_birth: str = Field(max_length=10)
-    given_name: str | None = Field(default=None, max_length=200)
+    given_name: str | None = text_field(limits.CHILD_NAME, required=False, default=None)
     nhs_number: str | None = Field(default=None, max_length=20)
 
 
@@ -216,7 +226,7 @@ class NetworkUpdate(Strict):
 class MergeRequest(Strict):
     source_id: str = Field(max_length=36)
     target_id: str = Field(max_length=36)
-    reason: str = Field(max_length=1000)
+    reason: str = text_field(limits.MERGE_REASON)
 
 
 class MergeResponse(BaseModel):
@@ -232,14 +242,14 @@ class AudienceIn(Strict):
 
 class BasisIn(Strict):
     kind: Literal["consent", "without_consent"]
-    consent_from: str | None = Field(default=None, max_length=400)
+    consent_from: str | None = text_field(limits.CONSENT_FROM, required=False, default=None)
     consented_on: str | None = Field(default=None, max_length=10)
     reason: str | None = Field(default=None, max_length=40)
-    justification: str | None = Field(default=None, max_length=2000)
+    justification: str | None = text_field(limits.JUSTIFICATION, required=False, default=None)
 
 
 class NoteCreate(Strict):
-    body: str = Field(max_length=20000)
+    body: str = text_field(limits.NOTE_BODY)
     category: str = Field(max_length=40)
     level: str = Field(max_length=20)
     observed_on: str = Field(max_length=10, description="ISO 8601 date")
@@ -250,20 +260,20 @@ class NoteCreate(Strict):
 
 
 class FamilyVoiceCreate(Strict):
-    body: str = Field(max_length=20000)
+    body: str = text_field(limits.NOTE_BODY)
 
 
 class BodyIn(Strict):
-    body: str = Field(max_length=20000)
+    body: str = text_field(limits.NOTE_BODY)
 
 
 class ReasonIn(Strict):
-    reason: str = Field(max_length=2000)
+    reason: str = text_field(limits.REDACTION_REASON)
 
 
 class HistoryOpeningIn(Strict):
     user_id: str = Field(max_length=36)
-    reason: str = Field(max_length=2000)
+    reason: str = text_field(limits.HISTORY_REASON)
 
 
 class AuthorOut(BaseModel):

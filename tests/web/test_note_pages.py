@@ -330,6 +330,11 @@ def test_bad_input_is_shown_beside_its_field_and_nothing_is_written(site: Site) 
             {"observed_on": "must be a real date"},
         ),
         ({"observed_day": "", "observed_month": "", "observed_year": ""}, {"observed_on": "Enter date observed"}),
+        (
+            {"observed_day": "1", "observed_month": "1", "observed_year": "1990"},
+            {"observed_on": "Date observed must be on or after the date the child was born"},
+        ),
+        ({"body": "Hungry \u202e again"}, {"body": "The note must not contain hidden formatting characters"}),
         ({"audience": "everyone"}, {"audience": "Choose who can see the note"}),
         ({"audience": "people"}, {"user_ids": "Choose at least one person"}),
         (

@@ -98,6 +98,8 @@ def test_urgent_needs_the_referral_route_acknowledged(client: TestClient, world:
         ({"level": "mild"}, "level"),
         ({"observed_on": (date.today() + timedelta(days=2)).isoformat()}, "observed_on"),
         ({"observed_on": "2026-02-30"}, "observed_on"),
+        ({"observed_on": "0001-01-01"}, "observed_on"),
+        ({"observed_on": "2017-03-26"}, "observed_on"),  # the day before the child was born
         ({"audience": {"kind": "people", "user_ids": []}}, "user_ids"),
         ({"audience": {"kind": "people", "user_ids": ["00000000-0000-0000-0000-000000000000"]}}, "user_ids"),
         (

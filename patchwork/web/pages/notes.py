@@ -258,6 +258,7 @@ async def _note_form(
             return place, family, None, {}
         try:
             notes.check_audience(session=session, account=viewer.account, network_id=place.network.id, draft=draft)
+            notes.check_observed_on(session=session, keys=rt.keys, network=place.network, observed_on=draft.observed_on)
         except Invalid as problem:
             return place, family, None, problem.fields
         preview = notes.preview_audience(
