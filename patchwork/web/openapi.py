@@ -69,9 +69,10 @@ class Api:
         by_path: dict[str, dict[str, Endpoint]] = {}
         for op in self.operations:
             by_path.setdefault(op.path, {})[op.method] = op.endpoint
-        return [
-            Route(self.prefix + path, _dispatch(methods), methods=list(methods)) for path, methods in by_path.items()
-        ]
+        # A literal segment before a parameter ("/networks/merges" before "/networks/{network_id}"), so that a
+        # method not allowed on the literal path is answered with that path's Allow, not its look-alike's.
+        ordered = sorted(by_path.items(), key=lambda item: [part.startswith("{") for part in item[0].split("/")])
+        return [Route(self.prefix + path, _dispatch(methods), methods=list(methods)) for path, methods in ordered]
 
     def document(self) -> dict[str, Any]:
         components: dict[str, Any] = {}
