@@ -12,10 +12,11 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 import patchwork.web.api_access
+import patchwork.web.api_alerts
 import patchwork.web.api_family
 import patchwork.web.api_networks
 import patchwork.web.api_notes
-import patchwork.web.api_notifications  # noqa: F401  (each registers its operations on the API)
+import patchwork.web.api_notifications  # noqa: F401
 from patchwork.errors import DomainError
 from patchwork.logs import configure as configure_logging
 from patchwork.runtime import Runtime

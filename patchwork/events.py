@@ -11,6 +11,9 @@ from typing import Any
 from patchwork import policy
 
 NOTE_EVENTS = frozenset({"note.created", "note.revised", "note.redacted", "note.replied", "note.acknowledged"})
+# Alert events carry, in `_to`, the leads who are shown the alert as it was raised or changed (judged then, by
+# services.alerts with the policy); `_`-prefixed facts steer delivery and never leave the server.
+ALERT_EVENTS = frozenset({"alert.raised", "alert.updated"})
 # Every change of anyone's standing in a network is one of these: live delivery relies on it (see realtime).
 MEMBER_EVENTS = frozenset(
     {"involvement.added", "involvement.ended", "lead.changed", "network.updated", "family.joined", "history.opened"}
@@ -32,7 +35,7 @@ class Fact:
         return value if isinstance(value, str) else None
 
     def as_json(self) -> dict[str, object]:
-        return {"cursor": self.cursor, "network_id": self.network_id, "type": self.type, "data": self.data}
+        return {"cursor": self.cursor, "network_id": self.network_id, "type": self.type, "data": public(self.data)}
 
 
 @dataclass
@@ -66,7 +69,25 @@ def visible(viewer: policy.NoteViewer, fact: Fact, *, history_rule: str) -> bool
         return fact.note is not None and bool(policy.see_note(viewer, fact.note, history_rule=history_rule))
     if fact.type in MEMBER_EVENTS:
         return viewer.kind == "practitioner" and viewer.member
+    if fact.type in ALERT_EVENTS:
+        return alert_event_reaches(viewer, fact.data)
     return False
+
+
+def alert_event_reaches(viewer: policy.NoteViewer, data: dict[str, Any]) -> bool:
+    shown_to = data.get("_to")
+    return (
+        viewer.kind == "practitioner"
+        and viewer.member
+        and viewer.is_lead
+        and isinstance(shown_to, str)
+        and viewer.account_id in shown_to.split(",")
+    )
+
+
+def public(data: dict[str, Any]) -> dict[str, Any]:
+    """An event's facts as clients see them: without the ones that steer delivery."""
+    return {key: value for key, value in data.items() if not key.startswith("_")}
 
 
 def follows(viewer: policy.NoteViewer) -> bool:

@@ -419,21 +419,43 @@ def urgent_signals(signals: Iterable[Signal]) -> tuple[Signal, ...]:
     return tuple(s for s in signals if not s.redacted and s.organisation_id is not None and s.level == "urgent")
 
 
-def see_alert(viewer: NoteViewer, *, kind: str, shown_notes: int) -> Decision:
-    """Whether a network member is shown one of its alerts; `shown_notes` is how many of the alert's notes the rule
-    still finds among those this viewer may see (judged by services.alerts, note by note, with see_note)."""
-    if viewer.kind != "practitioner" or not viewer.member:
-        return deny("only the network's practitioner members are shown its alerts")
-    if not viewer.is_lead:
-        return deny("alerts are for the network's lead professionals")
-    if kind in ("accumulation", "urgent", "escalation") and shown_notes == 0:
-        return deny("the rule does not hold over the notes this lead may see")
-    return allow("a lead is shown the alerts that hold over what they may see")
+ADMIN_ALERTS = ("escalation", "no_lead")  # the two ways an organisation admin learns a network needs attention
 
 
-def act_on_alert(viewer: NoteViewer, *, kind: str, state: str) -> Decision:
+def alert_shown_to_lead(
+    viewer: NoteViewer, *, kind: str, visible: Iterable[Signal], thresholds: AlertThresholds
+) -> tuple[Signal, ...]:
+    """The notes a lead is shown an alert with, judged now over the alert's notes that this lead may see (the
+    caller selects those with note_queries.visible, the SQL form of see_note); empty means the alert is not shown:
+    a lead who may not see enough of its notes learns nothing of it. No lead alert is for organisation admins."""
+    if viewer.kind != "practitioner" or not viewer.member or not viewer.is_lead:
+        return ()
+    if kind == "accumulation":
+        return accumulation(visible, thresholds)
+    if kind in ("urgent", "escalation"):
+        return urgent_signals(visible)
+    return ()
+
+
+def see_alert_as_admin(actor: Actor, *, kind: str, own_members: int) -> Decision:
+    """An organisation admin is shown an escalation or no lead alert of a network that some of their own
+    organisation's practitioners belong to, and only that: which of them, and how long an urgent note waited."""
+    if kind not in ADMIN_ALERTS:
+        return deny("only escalation and no lead alerts reach organisation admins")
+    if actor.kind != "practitioner" or not actor.is_org_admin or own_members == 0:
+        return deny("only admins of an organisation with members in the network")
+    return allow("an organisation admin learns that a network with their practitioners needs attention")
+
+
+def act_on_alert(*, state: str, as_lead: bool, as_admin: bool, kind: str, resolving: bool) -> Decision:
+    """Who may acknowledge or resolve an alert they are shown: a lead, any of theirs; an organisation admin, a no
+    lead alert, and acknowledge (not resolve) an escalation, whose outcome is the lead's to record."""
     if state == "resolved":
         return deny("the alert has been resolved")
-    if viewer.kind == "practitioner" and viewer.member and viewer.is_lead:
+    if as_lead and kind != "no_lead":
         return allow("leads acknowledge and resolve their network's alerts")
-    return deny("only a lead professional acts on an alert")
+    if as_admin and kind == "no_lead":
+        return allow("organisation admins acknowledge and resolve a no lead alert")
+    if as_admin and kind == "escalation" and not resolving:
+        return allow("organisation admins acknowledge an escalation")
+    return deny("the outcome of this alert is for a lead professional to record")

@@ -16,6 +16,7 @@ from patchwork.realtime import Hub
 from patchwork.services import delivery
 from patchwork.services.audit import audit_key
 from patchwork.services.email_digest import Mailer
+from patchwork.services.escalation import EscalationSchedule
 from patchwork.services.throttle import Limits
 from patchwork.settings import Settings
 
@@ -30,6 +31,7 @@ class Runtime:
     hub: Hub
     tokens: TokenCache
     mailer: Mailer | None = None
+    escalation: EscalationSchedule | None = None
 
     @property
     def cipher(self) -> DataCipher:
@@ -85,6 +87,14 @@ class Runtime:
         mailer = Mailer(db, keys, settings) if settings.smtp_host else None
         if mailer is not None:
             mailer.start()
+        escalation = EscalationSchedule(
+            db,
+            keys,
+            minutes=settings.urgent_escalation_minutes,
+            every_seconds=settings.alert_poll_seconds,
+            thresholds=settings.alert_thresholds,
+        )
+        escalation.start()
         return cls(
             settings=settings,
             db=db,
@@ -94,10 +104,13 @@ class Runtime:
             hub=hub,
             tokens=tokens,
             mailer=mailer,
+            escalation=escalation,
         )
 
     async def stop(self) -> None:
         try:
+            if self.escalation is not None:
+                await self.escalation.stop()
             if self.mailer is not None:
                 await self.mailer.stop()
             await self.hub.stop()

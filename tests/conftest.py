@@ -103,6 +103,8 @@ def _empty(url: str) -> None:
 
 def _sqlite_delete_order(tables: list[str]) -> list[str]:
     children_first = [
+        "alert_note",
+        "alert",
         "network_link",
         "notification_mark",
         "notification_preference",

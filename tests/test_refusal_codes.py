@@ -36,6 +36,7 @@ RULE: dict[str, int] = {
     "already_closed": STATE,
     "note_redacted": STATE,
     "possible_duplicate": STATE,
+    "already_resolved": STATE,
     "same_nhs_number": STATE,  # declared a different child, but the NHS number is the same child's
     "invalid": INVALID,
     "invalid_cursor": INVALID,

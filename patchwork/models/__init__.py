@@ -13,6 +13,7 @@ from patchwork.models.accounts import (
     WebSession,
     new_id,
 )
+from patchwork.models.alerts import Alert, AlertKind, AlertNote, AlertOutcome, AlertState
 from patchwork.models.audit import AuditEvent, AuditHead
 from patchwork.models.events import EventCounter, NetworkEvent
 from patchwork.models.family import FamilyInvitation
@@ -45,6 +46,11 @@ __all__ = [
     "AccountKind",
     "AccountStatus",
     "Acknowledgement",
+    "Alert",
+    "AlertKind",
+    "AlertNote",
+    "AlertOutcome",
+    "AlertState",
     "ApiToken",
     "AuditEvent",
     "AuditHead",

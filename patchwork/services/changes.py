@@ -17,7 +17,7 @@ def record(
     session: Session,
     keys: Keyring,
     action: str,
-    actor_id: str,
+    actor_id: str | None,
     network_id: str,
     event: str | None = None,
     target_type: str | None = None,

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from patchwork import policy
 from patchwork.clock import utcnow
 from patchwork.db import announce
-from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, announcement
+from patchwork.events import ALERT_EVENTS, MEMBER_EVENTS, NOTE_EVENTS, alert_event_reaches, announcement, public
 from patchwork.models import new_id
 from patchwork.models.events import EventCounter, NetworkEvent
 from patchwork.models.networks import Network
@@ -118,8 +118,10 @@ def visible_after(
             allowed = data.get("note_id") in seen_notes
         elif row.type in MEMBER_EVENTS:
             allowed = viewer.kind == "practitioner" and viewer.member
+        elif row.type in ALERT_EVENTS:
+            allowed = alert_event_reaches(viewer, data)
         else:
             allowed = False
         if allowed:
-            deliveries.append(Delivery(network_id=network.id, seq=row.seq, type=row.type, data=data))
+            deliveries.append(Delivery(network_id=network.id, seq=row.seq, type=row.type, data=public(data)))
     return deliveries, rows[-1].seq

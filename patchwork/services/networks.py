@@ -20,7 +20,7 @@ from patchwork.models.family import FamilyInvitation
 from patchwork.models.networks import Child, HistoryRule, Involvement, InvolvementStatus, Network, NetworkStatus
 from patchwork.models.notes import FamilyMembership, HistoryOpening, Note
 from patchwork.models.notifications import NotificationMark
-from patchwork.services import activity, audit, changes, children, events, network_links
+from patchwork.services import activity, alerts, audit, changes, children, events, network_links
 from patchwork.services.children import ChildIdentity, SearchQuery
 from patchwork.services.note_queries import member_viewer, viewer_in
 from patchwork.services.validation import Fields
@@ -576,6 +576,7 @@ def merge(
     for model in (Note, FamilyInvitation, HistoryOpening):
         counts[f"{model.__tablename__}s_moved"] = _move_rows(session, model, source.id, target.id)
     network_links.move(session, source.id, target.id)
+    alerts.move(session, source.id, target.id)
     # Read marks count the merged-away network's own events, which stay with it: they mean nothing for target.
     session.execute(delete(NotificationMark).where(col(NotificationMark.network_id) == source.id))
     source.status = NetworkStatus.merged

@@ -37,11 +37,12 @@ from patchwork.models.notes import (
     NoteReply,
     NoteRevision,
 )
-from patchwork.services import audit, changes, children, rows
+from patchwork.services import alerts, audit, changes, children, rows
 from patchwork.services.note_queries import facts_of, member_viewer, standing_in, viewer_in, visible
 from patchwork.services.validation import refused_character
 
 MAX_BODY = limits.NOTE_BODY
+DEFAULT_THRESHOLDS = policy.AlertThresholds()
 FEED_PAGE = 20
 MAX_PAGE = 100
 CHRONOLOGY_LIMIT = 5000
@@ -433,6 +434,7 @@ def post_note(
     draft: Draft,
     referral_route: str,
     referral_route_acknowledged: bool,
+    thresholds: policy.AlertThresholds = DEFAULT_THRESHOLDS,
 ) -> Posted:
     place = _network_for(session, account, network_id)
     if place.viewer.kind != "practitioner":
@@ -498,6 +500,7 @@ def post_note(
         note=facts,
         note_id=note.id,
     )
+    alerts.evaluate(session=session, keys=keys, network_id=place.network.id, thresholds=thresholds, actor_id=account.id)
     return Posted(note=note, place=place, facts=facts)
 
 
@@ -582,14 +585,29 @@ def _visible_note(session: Session, account: Account, note_id: str) -> Visible:
     return Visible(note=note, place=Standing(account=account, network=network, viewer=viewer), facts=facts)
 
 
-def revise(*, session: Session, keys: Keyring, account: Account, note_id: str, body: object) -> Note:
+def revise(
+    *,
+    session: Session,
+    keys: Keyring,
+    account: Account,
+    note_id: str,
+    body: object,
+    level: object = None,
+    thresholds: policy.AlertThresholds = DEFAULT_THRESHOLDS,
+) -> Note:
+    """A new text (and, if given, a new level) for a note by its author; alerts are judged again."""
     found = _visible_note(session, account, note_id)
     note = found.note
     if not policy.revise_note(found.place.viewer, found.facts):
         raise Forbidden("Only the author can revise a note", code="not_author")
     if note.redacted_at is not None:
         raise Conflict("A redacted note cannot be revised", code="note_redacted")
+    if level is not None and (note.kind != NoteKind.practitioner or level not in tuple(Level)):
+        raise Invalid({"level": "Choose how worried you are"})
     text = clean_body(body)
+    previous_level = note.level
+    if level is not None:
+        note.level = str(level)
     number = note.revision_count + 1
     revision = NoteRevision(note_id=note.id, number=number, body_sealed="", author_id=account.id)
     revision.body_sealed = keys.cipher.encrypt(text, context=f"revision:{revision.id}")
@@ -609,13 +627,22 @@ def revise(*, session: Session, keys: Keyring, account: Account, note_id: str, b
         network_id=note.network_id,
         target_type="note",
         target_id=note.id,
-        details={"revision": number},
+        details={"revision": number} | ({"level": note.level} if note.level != previous_level else {}),
         note_id=note.id,
     )
+    alerts.evaluate(session=session, keys=keys, network_id=note.network_id, thresholds=thresholds, actor_id=account.id)
     return note
 
 
-def redact(*, session: Session, keys: Keyring, account: Account, note_id: str, reason: object) -> Note:
+def redact(
+    *,
+    session: Session,
+    keys: Keyring,
+    account: Account,
+    note_id: str,
+    reason: object,
+    thresholds: policy.AlertThresholds = DEFAULT_THRESHOLDS,
+) -> Note:
     found = _visible_note(session, account, note_id)
     note = found.note
     if not policy.redact_note(found.place.viewer, found.facts):
@@ -644,6 +671,7 @@ def redact(*, session: Session, keys: Keyring, account: Account, note_id: str, r
         target_id=note.id,
         note_id=note.id,
     )
+    alerts.evaluate(session=session, keys=keys, network_id=note.network_id, thresholds=thresholds, actor_id=account.id)
     return note
 
 

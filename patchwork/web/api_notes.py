@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from patchwork.clock import isoformat, utcnow
+from patchwork.errors import Invalid
 from patchwork.services import notes, stream
 from patchwork.services.notes import SENSITIVE_AUTHOR, NoteView
 from patchwork.web.api import api
@@ -131,6 +132,7 @@ async def post_note(request: Request) -> Response:
             draft=draft,
             referral_route=rt.settings.referral_route,
             referral_route_acknowledged=data.referral_route_acknowledged,
+            thresholds=rt.settings.alert_thresholds,
         )
         return notes.posted_view(session=session, keys=rt.keys, posted=posted)
 
@@ -189,10 +191,27 @@ async def _then_show(request: Request, change: str, data: BodyIn | ReasonIn | No
 
     def act(session: Session) -> NoteView:
         if change == "revise" and isinstance(data, BodyIn):
-            notes.revise(session=session, keys=rt.keys, account=account, note_id=note_id, body=data.body)
+            notes.revise(
+                session=session,
+                keys=rt.keys,
+                account=account,
+                note_id=note_id,
+                body=data.body,
+                level=data.level,
+                thresholds=rt.settings.alert_thresholds,
+            )
         elif change == "redact" and isinstance(data, ReasonIn):
-            notes.redact(session=session, keys=rt.keys, account=account, note_id=note_id, reason=data.reason)
+            notes.redact(
+                session=session,
+                keys=rt.keys,
+                account=account,
+                note_id=note_id,
+                reason=data.reason,
+                thresholds=rt.settings.alert_thresholds,
+            )
         elif change == "reply" and isinstance(data, BodyIn):
+            if data.level is not None:
+                raise Invalid({"level": "A reply has no level of its own"})
             notes.reply(session=session, keys=rt.keys, account=account, note_id=note_id, body=data.body)
         return notes.one_note(session=session, keys=rt.keys, account=account, note_id=note_id)
 

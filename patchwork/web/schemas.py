@@ -265,6 +265,9 @@ class FamilyVoiceCreate(Strict):
 
 class BodyIn(Strict):
     body: str = text_field(limits.NOTE_BODY)
+    level: Literal["observation", "concern", "urgent"] | None = Field(
+        default=None, description="A revision may change the note's level (not on replies)"
+    )
 
 
 class ReasonIn(Strict):

@@ -330,6 +330,7 @@ async def post_note(request: Request) -> Response:
                 draft=draft,
                 referral_route=rt.settings.referral_route,
                 referral_route_acknowledged=values["referral_route_acknowledged"] == "yes",
+                thresholds=rt.settings.alert_thresholds,
             )
         )
     except Invalid as problem:
@@ -507,10 +508,18 @@ def _form_again(request: Request, template: str) -> Callable[[str, Invalid, dict
 
 
 async def revise(request: Request) -> Response:
-    keys = runtime(request).keys
+    rt = runtime(request)
 
     def change(session: Session, account: Account, note_id: str, form: dict[str, str]) -> str:
-        note = notes.revise(session=session, keys=keys, account=account, note_id=note_id, body=form.get("body"))
+        note = notes.revise(
+            session=session,
+            keys=rt.keys,
+            account=account,
+            note_id=note_id,
+            body=form.get("body"),
+            level=form.get("level") or None,
+            thresholds=rt.settings.alert_thresholds,
+        )
         return note.network_id
 
     return await _note_action(
@@ -519,10 +528,17 @@ async def revise(request: Request) -> Response:
 
 
 async def redact(request: Request) -> Response:
-    keys = runtime(request).keys
+    rt = runtime(request)
 
     def change(session: Session, account: Account, note_id: str, form: dict[str, str]) -> str:
-        note = notes.redact(session=session, keys=keys, account=account, note_id=note_id, reason=form.get("reason"))
+        note = notes.redact(
+            session=session,
+            keys=rt.keys,
+            account=account,
+            note_id=note_id,
+            reason=form.get("reason"),
+            thresholds=rt.settings.alert_thresholds,
+        )
         return note.network_id
 
     return await _note_action(
