@@ -27,6 +27,7 @@ from patchwork.web.pages import (
     access_log,
     account,
     admin,
+    alerts,
     audit,
     auth,
     exports,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *access_log.routes,
         *family.routes,
         *notifications.routes,
+        *alerts.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

@@ -370,19 +370,31 @@ def _view(
 def _reason_for_lead(
     session: Session, alert: Alert, shown: tuple[policy.Signal, ...], thresholds: policy.AlertThresholds
 ) -> str:
+    notes = {n.id: n for n in session.exec(select(Note).where(col(Note.id).in_([s.note_id for s in shown]))).all()}
+    ids = {n.author_organisation_id for n in notes.values() if n.author_organisation_id}
+    names = dict(session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(ids))).all())
+    return _reason(alert, shown, thresholds, notes, names)
+
+
+def _reason(
+    alert: Alert,
+    shown: tuple[policy.Signal, ...],
+    thresholds: policy.AlertThresholds,
+    notes: dict[str, Note],
+    names: dict[str, str],
+) -> str:
+    """The plain-language reason, from the notes shown (their rows in `notes`) and organisation names."""
     if alert.kind == AlertKind.accumulation:
         ids = sorted({s.organisation_id for s in shown if s.organisation_id})
-        names = sorted(session.exec(select(Organisation.name).where(col(Organisation.id).in_(ids))).all())
+        listed = sorted(names.get(i, "an organisation") for i in ids)
         noun = {"observation": "notes", "concern": "concerns", "urgent": "urgent notes"}[thresholds.min_level]
         return (
             f"{len(shown)} {noun} from {len(ids)} organisation{'s' if len(ids) != 1 else ''} in "
-            f"{thresholds.window_days} days ({', '.join(names)})"
+            f"{thresholds.window_days} days ({', '.join(listed)})"
         )
-    note = session.get(Note, shown[0].note_id)
-    assert note is not None
-    organisation = session.get(Organisation, note.author_organisation_id) if note.author_organisation_id else None
+    note = notes[shown[0].note_id]
     about = f"{CATEGORY_LABELS.get(note.category, note.category)}, observed {note.observed_on.strftime('%-d %B %Y')}"
-    source = f" from {organisation.name}" if organisation else ""
+    source = f" from {names[note.author_organisation_id]}" if note.author_organisation_id in names else ""
     if alert.kind == AlertKind.escalation:
         waited = _duration(alert.raised_at - note.created_at)
         return f"An urgent note{source} ({about}) waited {waited} without a lead professional's acknowledgement"
@@ -542,3 +554,73 @@ def move(session: Session, source_id: str, target_id: str) -> None:
             alert.dedupe_key = None if taken else f"{alert.kind}:{target_id}"
         session.add(alert)
     session.flush()
+
+
+def open_for_lead(
+    *,
+    session: Session,
+    keys: Keyring,
+    viewers: dict[str, tuple[Network, policy.NoteViewer]],
+    thresholds: policy.AlertThresholds,
+) -> list[AlertView]:
+    """The open and acknowledged alerts a lead is shown across the networks they lead (`viewers`: their
+    standing in each), newest first: the same rule as `shown_to`, in a fixed number of queries."""
+    if not viewers:
+        return []
+    open_alerts = list(
+        session.exec(
+            select(Alert)
+            .where(col(Alert.network_id).in_(list(viewers)), Alert.state != AlertState.resolved)
+            .order_by(col(Alert.raised_at).desc(), col(Alert.id))
+        ).all()
+    )
+    if not open_alerts:
+        return []
+    held: dict[str, set[str]] = {}
+    for alert_id, note_id in session.exec(
+        select(AlertNote.alert_id, AlertNote.note_id).where(col(AlertNote.alert_id).in_([a.id for a in open_alerts]))
+    ).all():
+        held.setdefault(alert_id, set()).add(note_id)
+    seen = or_(
+        *(
+            (col(Note.network_id) == network_id) & visible(viewer, history_rule=network.history_rule)
+            for network_id, (network, viewer) in viewers.items()
+        )
+    )
+    wanted = set().union(*held.values()) if held else set()
+    notes = {
+        note.id: note
+        for note in session.exec(
+            select(Note).where(col(Note.id).in_(wanted), Note.kind == NoteKind.practitioner, seen)
+        ).all()
+    }
+    names = dict(
+        session.exec(
+            select(Organisation.id, Organisation.name).where(
+                col(Organisation.id).in_({n.author_organisation_id for n in notes.values() if n.author_organisation_id})
+            )
+        ).all()
+    )
+    views = []
+    for alert in open_alerts:
+        viewer = viewers[alert.network_id][1]
+        signals = [
+            policy.Signal(n.id, n.author_organisation_id, n.level, n.observed_on, n.redacted_at is not None)
+            for n in (notes[i] for i in held.get(alert.id, ()) if i in notes)
+        ]
+        shown = policy.alert_shown_to_lead(viewer, kind=alert.kind, visible=signals, thresholds=thresholds)
+        if shown:
+            reason = _reason(alert, shown, thresholds, notes, names)
+            views.append(_view(keys, alert, reason, tuple(s.note_id for s in shown), as_lead=True, as_admin=False))
+    return views
+
+
+def for_admin(
+    *, session: Session, keys: Keyring, account: Account, thresholds: policy.AlertThresholds
+) -> list[AlertView]:
+    """The unresolved escalation and no lead alerts an organisation admin is shown, newest first."""
+    return [
+        view
+        for view in for_person(session=session, keys=keys, account=account, thresholds=thresholds)
+        if view.alert.kind in policy.ADMIN_ALERTS and view.alert.state != AlertState.resolved
+    ]

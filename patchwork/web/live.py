@@ -19,11 +19,12 @@ from starlette.websockets import WebSocket
 
 from patchwork import jsontext
 from patchwork.auth.csrf import csrf_token
+from patchwork.clock import utcnow
 from patchwork.errors import DomainError, Invalid, NotFound
 from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, Batch, Fact
 from patchwork.realtime import TOO_SLOW, Ended, Subscriber
 from patchwork.runtime import Runtime
-from patchwork.services import networks, notes, notifications
+from patchwork.services import dashboard, networks, notes, notifications
 from patchwork.web.filters import chronology_filters
 from patchwork.web.middleware import CSRF_FIELD, header
 from patchwork.web.viewer import Viewer
@@ -119,7 +120,7 @@ class PageStream(Live):
         if self.view == "notifications":
             return self._notification_cursor(fact) + await self._notification(fact)
         if self.view == "home":
-            return self._notification_cursor(fact) + await self._my_networks()
+            return self._notification_cursor(fact) + await self._my_networks() + await self._dashboard()
         if fact.type in MEMBER_EVENTS:
             return self._cursor(fact) + (await self._network() if self.view == "network" else "")
         if fact.type not in NOTE_EVENTS:
@@ -171,6 +172,27 @@ class PageStream(Live):
         rt, actor = self.runtime, self.viewer.actor
         mine = await rt.db.run(lambda session: networks.my_networks(session=session, keys=rt.keys, actor=actor))
         return self._template("_my_networks.html", networks=mine, oob=True)
+
+    async def _dashboard(self) -> str:
+        """A lead's dashboard again, as the page asked for it (sort, filter, page): alerts, what awaits them,
+        counts and charts all move with a note or an alert."""
+        rt, account = self.runtime, self.viewer.account
+        page = self.params.get("page", "1")
+        board = await rt.db.run(
+            lambda session: dashboard.for_lead(
+                session=session,
+                keys=rt.keys,
+                account=account,
+                thresholds=rt.settings.alert_thresholds,
+                today=utcnow().date(),
+                sort=self.params.get("sort", "alerts"),
+                query=self.params.get("q", ""),
+                page=int(page) if page.isdigit() and len(page) < 6 else 1,
+            )
+        )
+        if not board.leads_any:
+            return ""
+        return self._template("_dashboard.html", board=board, sorts=dashboard.SORTS, oob=True)
 
     async def _note(self, fact: Fact, *, into_feed: bool) -> str:
         rt, account, note_id = self.runtime, self.viewer.account, fact.note_id or ""

@@ -47,6 +47,8 @@ NOTICES = {
     "note-redacted": ("Success", "The note has been redacted."),
     "reply-posted": ("Success", "Your reply has been posted."),
     "note-acknowledged": ("Success", "You have acknowledged the note."),
+    "alert-acknowledged": ("Success", "You have acknowledged the alert."),
+    "alert-resolved": ("Success", "The alert has been resolved. It stays in the network's history."),
     "history-opened": ("Success", "The member can now see the earlier notes they are allowed to see."),
 }
 

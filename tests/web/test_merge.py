@@ -64,6 +64,8 @@ def _source_network(client: TestClient, net: dict[str, Any]) -> dict[str, Any]:
         headers=bearer(t["teacher"]),
     ).json()
     assert invite(client, {"id": source["id"], "t": {"nurse": t["teacher"]}}, YOUNG).status_code == 201  # pending
+    urgent = NOTE | {"level": "urgent", "referral_route_acknowledged": True, "body": "Bruise on the arm"}
+    assert client.post(url, json=urgent, headers=bearer(t["teacher"])).status_code == 201  # raises an alert
     opened = client.post(
         f"/api/v1/networks/{source['id']}/history-openings",
         json={"user_id": net["members"]["Joe Bennett"]["user_id"], "reason": "Needs the background"},

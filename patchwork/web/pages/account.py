@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -9,9 +12,11 @@ from starlette.routing import Route
 
 from patchwork import policy
 from patchwork.auth import totp
+from patchwork.clock import utcnow
 from patchwork.errors import Invalid
 from patchwork.models import Organisation
-from patchwork.services import accounts, networks, notifications, organisations, signin
+from patchwork.services import accounts, alerts, dashboard, networks, notifications, organisations, signin
+from patchwork.web.api_dashboard import board_params
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
 
@@ -24,12 +29,43 @@ async def home(request: Request) -> Response:
     if viewer.account.kind != "practitioner":
         return render(request, "home.html", {"networks": [], "cursors": {}})
 
-    def load(session: Session) -> tuple[dict[str, str], list[networks.MyNetwork]]:
-        cursors = networks.my_cursors(session=session, keys=rt.keys, actor=viewer.actor)  # before the content
-        return cursors, networks.my_networks(session=session, keys=rt.keys, actor=viewer.actor)
+    sort, query, page = board_params(request)
 
-    cursors, mine = await rt.db.run(load)
-    return render(request, "home.html", {"networks": mine, "cursors": cursors})
+    def load(session: Session) -> tuple[dict[str, str], list[networks.MyNetwork], dashboard.Dashboard, list[Any]]:
+        cursors = networks.my_cursors(session=session, keys=rt.keys, actor=viewer.actor)  # before the content
+        mine = networks.my_networks(session=session, keys=rt.keys, actor=viewer.actor)
+        board = dashboard.for_lead(
+            session=session,
+            keys=rt.keys,
+            account=viewer.account,
+            thresholds=rt.settings.alert_thresholds,
+            today=utcnow().date(),
+            sort=sort,
+            query=query,
+            page=page,
+        )
+        for_admin = (
+            alerts.for_admin(
+                session=session, keys=rt.keys, account=viewer.account, thresholds=rt.settings.alert_thresholds
+            )
+            if viewer.account.is_org_admin
+            else []
+        )
+        return cursors, mine, board, for_admin
+
+    cursors, mine, board, for_admin = await rt.db.run(load)
+    live_query = "&" + urlencode({"sort": board.sort, "q": board.query, "page": board.page}) if board.leads_any else ""
+    context = {
+        "networks": mine,
+        "cursors": cursors,
+        "board": board,
+        "admin_alerts": for_admin,
+        "live_query": live_query,
+        "sorts": dashboard.SORTS,
+    }
+    if request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "dashboard-region":
+        return render(request, "_dashboard.html", context)
+    return render(request, "home.html", context)
 
 
 async def account_page(request: Request, errors: dict[str, str] | None = None, status: int = 200) -> Response:
