@@ -11,9 +11,12 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+# Each of these registers its operations on the API when imported.
 import patchwork.web.api_access
 import patchwork.web.api_alerts
+import patchwork.web.api_dashboard
 import patchwork.web.api_family
+import patchwork.web.api_insights
 import patchwork.web.api_networks
 import patchwork.web.api_notes
 import patchwork.web.api_notifications  # noqa: F401
@@ -32,6 +35,7 @@ from patchwork.web.pages import (
     auth,
     exports,
     family,
+    insights,
     networks,
     notes,
     notifications,
@@ -69,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *family.routes,
         *notifications.routes,
         *alerts.routes,
+        *insights.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

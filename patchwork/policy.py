@@ -165,6 +165,12 @@ def see_linked_networks(actor: Actor, network: NetworkFacts) -> Decision:
     return deny("only a network's leads see its linked networks")
 
 
+def see_insights(actor: Actor) -> Decision:
+    if actor.is_system_admin:
+        return allow("system admins see counts across the deployment, never a child")
+    return deny("only system admins see insights")
+
+
 def merge_networks(actor: Actor) -> Decision:
     if actor.is_system_admin:
         return allow("system admins merge duplicate networks")
