@@ -174,7 +174,13 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
             json.dumps(
                 {
                     "accounts": [
-                        {"email": a.email, "kind": a.kind, "roles": a.roles, "organisation": a.organisation}
+                        {
+                            "email": a.email,
+                            "kind": a.kind,
+                            "roles": a.roles,
+                            "organisation": a.organisation,
+                            "leads": list(a.leads),
+                        }
                         for a in result.accounts
                     ],
                     "networks": [{"id": network_id} for network_id in result.networks],
@@ -186,6 +192,11 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     for account in result.accounts:
         secret = account.password or "(unchanged; run with --password to reset)"
         print(f"  {account.email:<60} {', '.join(account.roles):<26} {secret}")
+        if account.leads:
+            shown = ", ".join(account.leads[:3]) + (
+                f" and {len(account.leads) - 3} more" if len(account.leads) > 3 else ""
+            )
+            print(f"  {'':<60} leads {len(account.leads)} network{'s' if len(account.leads) != 1 else ''}: {shown}")
     return 0
 
 

@@ -49,6 +49,9 @@ def test_demo_is_idempotent_and_prints_accounts(database_url: str) -> None:
     assert sum("org_admin" in a["roles"] for a in data["accounts"]) >= 6
     assert len({a["organisation"] for a in data["accounts"] if a["organisation"]}) >= 6
     assert len(data["networks"]) >= 3
+    caseload = next(a for a in data["accounts"] if a["email"].startswith("ravi.patel@"))
+    assert len(caseload["leads"]) == 40, "one lead coordinates 40 networks"
+    assert any(a["leads"] == ["Maya Thompson"] for a in data["accounts"]), "the account list says who leads which"
     from patchwork.db import Database
     from patchwork.models import Account, Organisation
 
@@ -67,6 +70,12 @@ def test_demo_is_idempotent_and_prints_accounts(database_url: str) -> None:
             ).all()
             assert len({m.organisation_id for m in members}) >= 3
             assert any(m.is_lead for m in members)
+        from patchwork.models import Alert
+
+        kinds = {(kind, state) for kind, state in session.exec(select(Alert.kind, Alert.state)).all()}
+        for kind in ("accumulation", "urgent", "escalation", "no_lead"):
+            assert (kind, "open") in kinds, f"the demo has an open {kind} alert"
+        assert ("accumulation", "resolved") in kinds, "and a resolved one in the history"
     db.dispose()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from sqlalchemy import delete, func
@@ -13,12 +13,22 @@ from patchwork.auth.passwords import Passwords
 from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
 from patchwork.db import Database
-from patchwork.models import Account, AccountKind, AccountStatus, Involvement, Network, Organisation, RecoveryCode
+from patchwork.models import (
+    Account,
+    AccountKind,
+    AccountStatus,
+    Child,
+    Involvement,
+    Network,
+    Organisation,
+    RecoveryCode,
+)
 from patchwork.models.notes import FamilyMembership, Note
 from patchwork.services import children, exports, networks
 from patchwork.services import family as family_service
 from patchwork.services import notes as note_service
 from patchwork.services.accounts import actor_of, roles_of
+from patchwork.services.demo_caseload import create_caseload
 
 ORGANISATIONS = [
     ("Oakfield Primary School", "school"),
@@ -72,6 +82,7 @@ class DemoAccount:
     roles: list[str]
     organisation: str | None
     password: str | None  # None when the account already existed and kept its password
+    leads: tuple[str, ...] = ()  # the children whose networks this person leads
 
 
 @dataclass(frozen=True)
@@ -162,9 +173,25 @@ async def create_demo(*, db: Database, passwords: Passwords, keys: Keyring, pass
         network_ids = create_demo_networks(session=session, keys=keys)
         created += create_demo_notes(session=session, keys=keys, network_ids=network_ids)
         created += create_demo_family(session=session, keys=keys, network_id=network_ids[FAMILY_NETWORK])
+        created += create_caseload(session=session, keys=keys)
+        leads = _leads_by_email(session, keys)
+        result = [replace(a, leads=leads.get(a.email, ())) for a in result]
         return DemoResult(accounts=result, created=created, networks=network_ids)
 
     return await db.run(write)
+
+
+def _leads_by_email(session: Session, keys: Keyring) -> dict[str, tuple[str, ...]]:
+    led: dict[str, list[str]] = {}
+    for email, child in session.exec(
+        select(Account.email, Child)
+        .join(Involvement, col(Involvement.account_id) == Account.id)
+        .join(Network, col(Network.id) == Involvement.network_id)
+        .join(Child, col(Child.id) == Network.child_id)
+        .where(Involvement.status == "active", col(Involvement.is_lead).is_(True))
+    ).all():
+        led.setdefault(email, []).append(children.open_identity(keys.cipher, child).display_name)
+    return {email: tuple(sorted(names)) for email, names in led.items()}
 
 
 def _reset(session: Session, account: Account, password_hash: str) -> None:
