@@ -100,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
     bench_search.add_argument("--searches", type=int, default=1000)
     bench_search.add_argument("--database-url", help="PostgreSQL admin URL (default: a temporary SQLite file)")
     bench_search.set_defaults(handler=_bench_search)
+    bench_dashboard = bench_commands.add_parser(
+        "dashboard", help="a lead's dashboard with many networks and notes, and what alert evaluation adds to a post"
+    )
+    bench_dashboard.add_argument("--networks", type=int, default=40)
+    bench_dashboard.add_argument("--notes", type=int, default=10_000)
+    bench_dashboard.add_argument("--requests", type=int, default=200)
+    bench_dashboard.add_argument("--database-url", help="PostgreSQL admin URL (default: a temporary SQLite file)")
+    bench_dashboard.set_defaults(handler=_bench_dashboard)
 
     audit = commands.add_parser("audit", help="audit trail commands")
     audit_commands = audit.add_subparsers(title="audit commands")
@@ -361,6 +369,16 @@ def _bench_search(settings: Settings, args: argparse.Namespace) -> int:
     except BenchError as error:
         print(f"patchwork: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _bench_dashboard(settings: Settings, args: argparse.Namespace) -> int:
+    from patchwork.bench.dashboard import run
+
+    found = asyncio.run(
+        run(admin_url=args.database_url, networks=args.networks, notes=args.notes, requests=args.requests)
+    )
+    print(json.dumps(found, indent=2))
     return 0
 
 

@@ -35,6 +35,7 @@ from patchwork.db import Database
 from patchwork.errors import NotFound
 from patchwork.events import MEMBER_EVENTS, Announced, Batch, announcement, announcement_message
 from patchwork.models import Account, Organisation
+from patchwork.models.alerts import Alert, AlertNote
 from patchwork.models.events import NetworkEvent
 from patchwork.models.networks import Involvement, Network
 from patchwork.models.notes import (
@@ -51,19 +52,22 @@ from patchwork.runtime import keyring_for
 from patchwork.services import (
     access_log,
     activity,
+    alerts,
     children,
+    dashboard,
     delivery,
     email_digest,
     events,
     exports,
     family,
+    insights,
     notes,
     notifications,
     stream,
     subject_access,
 )
 from patchwork.services.accounts import actor_of
-from patchwork.services.note_queries import facts_of_many
+from patchwork.services.note_queries import Standings, facts_of_many, seen_across
 from tests.conftest import _empty, make_settings
 
 # CI runs 200 examples on SQLite (about 2 minutes: each checks every path for every viewer) and 20 more on
@@ -178,10 +182,11 @@ def build(db: Database, keys: Keyring, world: World) -> Built:
         accounts["admin"] = Account(
             email="a@example.org", name="Admin", kind="admin", status="active", password_hash="x"
         )
-        accounts["outsider"] = Account(
+        accounts["outsider"] = Account(  # an organisation admin of Org 0 who belongs to no network
             email="o@example.org",
             name="Outsider",
             kind="practitioner",
+            is_org_admin=True,
             organisation_id=organisations[0].id,
             status="active",
             password_hash="x",
@@ -273,7 +278,7 @@ def build(db: Database, keys: Keyring, world: World) -> Built:
                 author_sensitive=not family_voice and world.members[int(generated.author[1:])].sensitive,
                 kind="family_voice" if family_voice else "practitioner",
                 category="other",
-                level="concern",
+                level="urgent" if n % 4 == 3 else "concern",
                 observed_on=date(2026, 1, 1) + timedelta(days=n),
                 audience="network" if family_voice else generated.audience,
                 body_sealed="",
@@ -362,6 +367,7 @@ def check_world(database_url: str, client: TestClient, world: World, pdf_viewer:
         _check_last_activity(db, built, world)
         _check_family_view_and_access_log(db, keys, built, world)
         _check_family_never_reaches_a_sensitive_practitioner(db, client, built, world)
+        _check_alerts_dashboard_and_insights(db, keys, built, world)
         for position, (key, viewer) in enumerate(built.viewers.items()):
             account = built.accounts[key]
             expected = {
@@ -376,6 +382,89 @@ def check_world(database_url: str, client: TestClient, world: World, pdf_viewer:
             _check_api(db, client, built, account, expected, in_network, missing_id, each_note=position == pdf_viewer)
     finally:
         db.dispose()
+
+
+def _check_alerts_dashboard_and_insights(db: Database, keys: Keyring, built: Built, world: World) -> None:
+    """Alerts raised by the rule over every note; each viewer is shown exactly those the rule gives them over the
+    notes they may see (a lead), or that the admin rule gives them (the outsider, Org 0's admin), with exactly
+    those notes; a lead's dashboard agrees, and so does the SQL form of the rule across networks; insights hold
+    nothing about the child."""
+    thresholds = policy.AlertThresholds()
+    with db.transaction() as session:
+        alerts.evaluate(session=session, keys=keys, network_id=built.network_id, thresholds=thresholds, actor_id=None)
+        alerts.escalate_overdue(
+            session=session, keys=keys, now=utcnow() + timedelta(days=2), minutes=240, thresholds=thresholds
+        )
+    with db.transaction() as session:
+        network = session.get(Network, built.network_id)
+        assert network is not None
+        stored = list(session.exec(select(Alert)).all())
+        held = {
+            a.id: set(session.exec(select(AlertNote.note_id).where(AlertNote.alert_id == a.id)).all()) for a in stored
+        }
+        rows = {n.id: n for n in session.exec(select(Note)).all()}
+        own_members = sum(1 for m in world.members if m.state == "active" and m.organisation == 0)
+        for key, viewer in built.viewers.items():
+            account = session.get(Account, built.accounts[key].id)
+            assert account is not None
+            visible = {
+                n for n in built.note_ids if policy.see_note(viewer, built.facts[n], history_rule=world.history_rule)
+            }
+            expected: dict[str, set[str]] = {}
+            for alert in stored:
+                signals = [
+                    policy.Signal(n, rows[n].author_organisation_id, rows[n].level, rows[n].observed_on)
+                    for n in held[alert.id]
+                    if n in visible and rows[n].kind == "practitioner"
+                ]
+                shown = policy.alert_shown_to_lead(viewer, kind=alert.kind, visible=signals, thresholds=thresholds)
+                if shown:
+                    expected[alert.id] = {s.note_id for s in shown}
+                elif key == "outsider" and policy.see_alert_as_admin(
+                    policy.Actor(account.id, account.kind, account.organisation_id, True),
+                    kind=alert.kind,
+                    own_members=own_members,
+                ):
+                    expected[alert.id] = set()
+            views = alerts.for_person(session=session, keys=keys, account=account, thresholds=thresholds)
+            got = {view.alert.id: set(view.note_ids) for view in views}
+            assert got == expected, (key, viewer, got, expected)
+            for view in views:
+                if view.alert.kind == "accumulation":
+                    assert view.reason.startswith(f"{len(view.note_ids)} concerns"), view.reason
+                assert "Leak" not in view.reason and not any(b in view.reason for b in built.bodies.values())
+            if viewer.kind == "practitioner" and viewer.member and viewer.is_lead:
+                board = dashboard.for_lead(
+                    session=session, keys=keys, account=account, thresholds=thresholds, today=utcnow().date()
+                )
+                unresolved = {a.id for a in stored if a.state != "resolved" and a.id in expected}
+                assert {view.alert.id for view in board.alerts} == unresolved
+                awaiting = {
+                    n
+                    for n in visible
+                    if rows[n].kind == "practitioner"
+                    and rows[n].author_id != account.id
+                    and rows[n].level != "observation"
+                }
+                assert {item.note_id for item in board.awaiting} == awaiting
+                seen = set(
+                    session.exec(
+                        select(Note.id).where(
+                            seen_across(Standings(account.id, {network.id: (network, viewer)}), [network.id])
+                        )
+                    ).all()
+                )
+                assert seen == visible, "the SQL form of the rule across networks is the rule"
+        admin = session.get(Account, built.accounts["admin"].id)
+        assert admin is not None
+        found = insights.for_admin(session=session, actor=actor_of(admin), since=date(2025, 1, 1))
+        text = repr(found)
+        assert "Leak" not in text and not any(body in text for body in built.bodies.values())
+        assert all(
+            count is None or count >= insights.SMALLEST
+            for t in found
+            for count in (t.networks_open, t.networks_closed, t.alerts_raised, *t.alerts_resolved.values())
+        )
 
 
 def _check_family_view_and_access_log(db: Database, keys: Keyring, built: Built, world: World) -> None:
@@ -634,9 +723,18 @@ def _check_services(
             caught_up = stream.catch_up(
                 session=session, keys=keys, account=account, network_id=built.network_id, after=None
             )
-            assert [e.data["note_id"] for e in caught_up.events] == [
+            assert [e.data["note_id"] for e in caught_up.events if e.type == "note.created"] == [
                 note_id for note_id in built.note_ids if note_id in expected
             ], "the catch-up endpoint shows exactly the visible notes' events, in order"
+            shown_alerts = {
+                view.alert.id
+                for view in alerts.for_person(
+                    session=session, keys=keys, account=account, thresholds=policy.AlertThresholds()
+                )
+            }
+            raised = {e.data["alert_id"] for e in caught_up.events if e.type == "alert.raised"}
+            assert raised <= shown_alerts, "an alert's event reaches only those shown the alert"
+            assert all(set(e.data) == {"alert_id"} for e in caught_up.events if e.type.startswith("alert."))
             for fmt in ("csv", "pdf") if pdf else ("csv",):
                 export = exports.export_chronology(
                     session=session,

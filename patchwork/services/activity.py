@@ -19,7 +19,7 @@ from patchwork.events import MEMBER_EVENTS
 from patchwork.models.events import NetworkEvent
 from patchwork.models.networks import Network
 from patchwork.models.notes import Note, NoteReply
-from patchwork.services.note_queries import visible
+from patchwork.services.note_queries import Standings, seen_across, visible
 
 
 def as_seen_by(session: Session, viewers: Mapping[str, tuple[Network, policy.NoteViewer]]) -> dict[str, datetime]:
@@ -35,12 +35,16 @@ def as_seen_by(session: Session, viewers: Mapping[str, tuple[Network, policy.Not
             .group_by(col(NetworkEvent.network_id))
         ).all():
             _later(latest, network_id, at)
-    seen = or_(
-        *(
-            (col(Note.network_id) == network_id) & visible(viewer, history_rule=network.history_rule)
-            for network_id, (network, viewer) in viewers.items()
+    accounts = {viewer.account_id for _, viewer in viewers.values()}
+    if len(accounts) == 1 and all(v.kind == "practitioner" and v.member for _, v in viewers.values()):
+        seen = seen_across(Standings(accounts.pop(), viewers), viewers)  # one plan however many networks
+    else:
+        seen = or_(
+            *(
+                (col(Note.network_id) == network_id) & visible(viewer, history_rule=network.history_rule)
+                for network_id, (network, viewer) in viewers.items()
+            )
         )
-    )
     for network_id, at in session.exec(
         select(Note.network_id, func.max(Note.updated_at)).where(seen).group_by(col(Note.network_id))
     ).all():

@@ -3,11 +3,12 @@ person by the policy's rule judged at the moment of viewing, acknowledged and re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, exists, insert, or_
+from sqlalchemy import ColumnElement, Insert, and_, exists, insert, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -21,7 +22,7 @@ from patchwork.models.alerts import Alert, AlertKind, AlertNote, AlertOutcome, A
 from patchwork.models.networks import Involvement, InvolvementStatus, Network, NetworkStatus
 from patchwork.models.notes import CATEGORY_LABELS, Acknowledgement, Note, NoteKind
 from patchwork.services import changes
-from patchwork.services.note_queries import viewer_in, visible
+from patchwork.services.note_queries import Standings, seen_across, viewer_in, visible
 from patchwork.services.validation import Fields
 
 ALERT_EVENTS = ("alert.raised", "alert.updated")
@@ -75,23 +76,77 @@ def _signals(session: Session, network_id: str, *, where: Iterable[ColumnElement
     ]
 
 
+@dataclass(frozen=True)
+class _State:
+    """What evaluation needs to know of a network's alerts, read in one query."""
+
+    has_lead: bool
+    keys: dict[str, str]  # dedupe key -> alert id, of the alerts that hold one
+    held: frozenset[str]  # the notes of its open accumulation alert
+
+
+def _state(session: Session, network_id: str) -> _State:
+    has_lead = (
+        exists()
+        .where(
+            col(Involvement.network_id) == network_id,
+            col(Involvement.status) == InvolvementStatus.active,
+            col(Involvement.is_lead).is_(True),
+        )
+        .label("has_lead")
+    )
+    rows = session.execute(
+        sa_select(has_lead, col(Alert.dedupe_key), col(Alert.id), col(AlertNote.note_id))
+        .select_from(Network)
+        .outerjoin(Alert, and_(col(Alert.network_id) == col(Network.id), col(Alert.dedupe_key).is_not(None)))
+        .outerjoin(AlertNote, and_(col(AlertNote.alert_id) == col(Alert.id), col(Alert.kind) == AlertKind.accumulation))
+        .where(col(Network.id) == network_id)
+    ).all()
+    return _State(
+        has_lead=bool(rows and rows[0].has_lead),
+        keys={row.dedupe_key: row.id for row in rows if row.dedupe_key},
+        held=frozenset(row.note_id for row in rows if row.note_id),
+    )
+
+
 def evaluate(
-    *, session: Session, keys: Keyring, network_id: str, thresholds: policy.AlertThresholds, actor_id: str
+    *,
+    session: Session,
+    keys: Keyring,
+    network_id: str,
+    thresholds: policy.AlertThresholds,
+    actor_id: str | None,
+    network: Network | None = None,
+    changed_note_id: str | None = None,
 ) -> None:
-    """Run inside the transaction that posts, revises or redacts a note: raise what the notes now call for, and
-    tell the open pages of an open accumulation alert whose notes changed. Raising is an insert that does nothing
-    when the alert exists (see Alert.dedupe_key), so it happens exactly once whoever gets there first."""
-    network = session.get(Network, network_id)
+    """Run inside the transaction that posts, revises or redacts a note (`changed_note_id`; `network` when the
+    caller has it loaded): raise what the notes now call for, and tell the open pages of an open accumulation alert
+    whose notes changed. Raising is an insert that does nothing when the alert exists (see Alert.dedupe_key), so it
+    happens exactly once whoever gets there first. Two queries when nothing is to be raised."""
+    network = network or session.get(Network, network_id)
     if network is None or network.status == NetworkStatus.merged:
         return
-    signals = _signals(session, network_id, where=(col(Note.redacted_at).is_(None),))
+    counted = policy.LEVELS[policy.LEVELS.index(thresholds.min_level) :]  # urgent is always among them
+    signals = _signals(
+        session,
+        network.id,
+        where=(
+            col(Note.redacted_at).is_(None),
+            col(Note.level).in_(counted),
+            col(Note.author_organisation_id).is_not(None),
+        ),
+    )
     window = policy.accumulation(signals, thresholds)
     urgent = policy.urgent_signals(signals)
-    _accumulation(session, keys, network, window, actor_id, thresholds)
+    state = _state(session, network.id)
+    _accumulation(session, keys, network, window, actor_id, thresholds, state, changed_note_id)
     for signal in urgent:
-        _raise(session, keys, network, AlertKind.urgent, f"urgent:{signal.note_id}", actor_id, thresholds, signal)
-    if (window or urgent) and not _has_lead(session, network_id):
-        _raise(session, keys, network, AlertKind.no_lead, f"no_lead:{network_id}", actor_id, thresholds)
+        key = f"urgent:{signal.note_id}"
+        if key not in state.keys:
+            _raise(session, keys, network, AlertKind.urgent, key, actor_id, thresholds, signal)
+    no_lead = f"no_lead:{network.id}"
+    if (window or urgent) and not state.has_lead and no_lead not in state.keys:
+        _raise(session, keys, network, AlertKind.no_lead, no_lead, actor_id, thresholds)
 
 
 def _accumulation(
@@ -99,18 +154,20 @@ def _accumulation(
     keys: Keyring,
     network: Network,
     window: tuple[policy.Signal, ...],
-    actor_id: str,
+    actor_id: str | None,
     thresholds: policy.AlertThresholds,
+    state: _State,
+    changed_note_id: str | None,
 ) -> None:
     key = f"accumulation:{network.id}"
-    current = session.exec(select(Alert).where(Alert.dedupe_key == key)).first()
-    if current is not None:
-        held = set(session.exec(select(AlertNote.note_id).where(AlertNote.alert_id == current.id)).all())
-        wanted = {s.note_id for s in window} | held if window else held
-        if wanted != held:
-            for note_id in wanted - held:
-                session.add(AlertNote(alert_id=current.id, note_id=note_id))
-        if wanted != held or not window:
+    current_id = state.keys.get(key)
+    if current_id is not None:
+        added = {s.note_id for s in window} - state.held
+        for note_id in added:
+            session.add(AlertNote(alert_id=current_id, note_id=note_id))
+        if added or changed_note_id in state.held:  # more notes, or one of its notes redacted or revised
+            current = session.get(Alert, current_id)
+            assert current is not None
             _tell(session, keys, network, current, "alert.updated", actor_id, thresholds)
         return
     if not window or not _new_since_last_resolution(session, network.id, window):
@@ -171,19 +228,6 @@ def _raise(
     session.flush()
     _tell(session, keys, network, alert, "alert.raised", actor_id, thresholds)
     return alert
-
-
-def _has_lead(session: Session, network_id: str) -> bool:
-    return (
-        session.exec(
-            select(Involvement.id).where(
-                Involvement.network_id == network_id,
-                Involvement.status == InvolvementStatus.active,
-                col(Involvement.is_lead).is_(True),
-            )
-        ).first()
-        is not None
-    )
 
 
 def _tell(
@@ -380,7 +424,7 @@ def _reason(
     alert: Alert,
     shown: tuple[policy.Signal, ...],
     thresholds: policy.AlertThresholds,
-    notes: dict[str, Note],
+    notes: Mapping[str, Any],
     names: dict[str, str],
 ) -> str:
     """The plain-language reason, from the notes shown (their rows in `notes`) and organisation names."""
@@ -576,24 +620,31 @@ def open_for_lead(
     )
     if not open_alerts:
         return []
-    held: dict[str, set[str]] = {}
-    for alert_id, note_id in session.exec(
-        select(AlertNote.alert_id, AlertNote.note_id).where(col(AlertNote.alert_id).in_([a.id for a in open_alerts]))
-    ).all():
-        held.setdefault(alert_id, set()).add(note_id)
-    seen = or_(
-        *(
-            (col(Note.network_id) == network_id) & visible(viewer, history_rule=network.history_rule)
-            for network_id, (network, viewer) in viewers.items()
-        )
+    account_id = next(iter(viewers.values()))[1].account_id
+    seen = seen_across(Standings(account_id, viewers), viewers)
+    open_ids = (
+        select(Alert.id)
+        .where(col(Alert.network_id).in_(list(viewers)), Alert.state != AlertState.resolved)
+        .scalar_subquery()
     )
-    wanted = set().union(*held.values()) if held else set()
-    notes = {
-        note.id: note
-        for note in session.exec(
-            select(Note).where(col(Note.id).in_(wanted), Note.kind == NoteKind.practitioner, seen)
-        ).all()
-    }
+    held: dict[str, set[str]] = {}
+    notes: dict[str, Any] = {}
+    for row in session.execute(
+        sa_select(
+            col(AlertNote.alert_id),
+            col(Note.id),
+            col(Note.author_organisation_id),
+            col(Note.level),
+            col(Note.observed_on),
+            col(Note.redacted_at),
+            col(Note.category),
+            col(Note.created_at),
+        )
+        .join(Note, col(Note.id) == col(AlertNote.note_id))
+        .where(col(AlertNote.alert_id).in_(open_ids), col(Note.kind) == NoteKind.practitioner, seen)
+    ).all():
+        held.setdefault(row.alert_id, set()).add(row.id)
+        notes[row.id] = row
     names = dict(
         session.exec(
             select(Organisation.id, Organisation.name).where(

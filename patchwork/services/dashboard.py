@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, exists, func, or_
+from sqlalchemy import ColumnElement, exists, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -19,10 +19,11 @@ from patchwork.models.networks import Child, Involvement, InvolvementStatus, Net
 from patchwork.models.notes import CATEGORY_LABELS, Acknowledgement, HistoryOpening, Note, NoteKind
 from patchwork.services import activity, alerts, children
 from patchwork.services.children import ChildIdentity
-from patchwork.services.note_queries import member_viewer, visible
+from patchwork.services.note_queries import Standings, member_viewer, seen_across
 
 PAGE_SIZE = 10
 AWAITING_SHOWN = 20
+ALERTS_SHOWN = 20
 SORTS = {"alerts": "Open alerts", "awaiting": "Awaiting acknowledgement", "activity": "Last activity", "name": "Child"}
 LEVELS = ("observation", "concern", "urgent")
 AWAITING_LEVELS = ("concern", "urgent")
@@ -84,7 +85,8 @@ class Dashboard:
     pages: int
     sort: str
     query: str
-    alerts: list[alerts.AlertView] = field(default_factory=list)
+    alerts: list[alerts.AlertView] = field(default_factory=list)  # the newest ALERTS_SHOWN
+    alerts_total: int = 0
     awaiting: list[Awaiting] = field(default_factory=list)
     awaiting_total: int = 0
     children: dict[str, str] = field(default_factory=dict)  # network id -> child's name, for the alert list
@@ -139,12 +141,7 @@ def for_lead(
     names = {network.id: children.open_identity(keys.cipher, child) for _, network, child in rows}
     shown_alerts = alerts.open_for_lead(session=session, keys=keys, viewers=viewers, thresholds=thresholds)
     alert_counts = Counter(view.alert.network_id for view in shown_alerts)
-    seen = or_(
-        *(
-            (col(Note.network_id) == network_id) & visible(viewer, history_rule=network.history_rule)
-            for network_id, (network, viewer) in viewers.items()
-        )
-    )
+    seen = seen_across(Standings(account.id, viewers), viewers)
     awaiting_where = (
         seen,
         Note.kind == NoteKind.practitioner,
@@ -190,7 +187,8 @@ def for_lead(
         pages=pages,
         sort=sort,
         query=query,
-        alerts=shown_alerts,
+        alerts=shown_alerts[:ALERTS_SHOWN],
+        alerts_total=len(shown_alerts),
         awaiting=waiting,
         awaiting_total=sum(awaiting_counts.values()),
         children={network_id: identity.display_name for network_id, identity in names.items()},

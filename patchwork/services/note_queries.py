@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, false, or_, true
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    literal,
+    or_,
+    true,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -135,6 +148,75 @@ def visible(viewer: policy.NoteViewer, *, history_rule: str) -> ColumnElement[bo
         and_(col(Note.audience) == "people", named_me),
     )
     return or_(author_is_me, and_(history, audience))
+
+
+@dataclass(frozen=True)
+class Standing:
+    since: datetime | None  # notes before this are not shown (None: the whole history)
+    organisation_id: str | None
+    is_lead: bool
+
+
+class Standings:
+    """One practitioner's standing in each of several networks, so that "the notes this person may see in any of
+    these networks" is one condition evaluated once a row, however many networks: see `seen_across`, the same rule
+    as `visible` (a test holds the two together)."""
+
+    def __init__(self, account_id: str, viewers: Mapping[str, tuple[Network, policy.NoteViewer]]) -> None:
+        self.account_id = account_id
+        self.by_network: dict[str, Standing] = {}
+        for network_id, (network, viewer) in viewers.items():
+            if viewer.kind != "practitioner" or not viewer.member or viewer.account_id != account_id:
+                raise ValueError("Standings are a practitioner member's, in networks they belong to")
+            full = network.history_rule == "full" or viewer.history_opened
+            self.by_network[network_id] = Standing(
+                None if full else viewer.joined_at, viewer.organisation_id, viewer.is_lead
+            )
+
+
+def _per_network(standings: Standings, value: Callable[[Standing], Any]) -> Any:
+    """A value that depends on the note's network, as SQL: a literal when every network agrees, else a CASE."""
+    values = {network_id: value(standing) for network_id, standing in standings.by_network.items()}
+    distinct = set(values.values())
+    if len(distinct) == 1:
+        return literal(distinct.pop())
+    return case(values, value=col(Note.network_id), else_=None)
+
+
+def seen_across(standings: Standings, network_ids: Collection[str]) -> ColumnElement[bool]:
+    """policy.see_note for one practitioner over several of their networks, as one WHERE clause over the note
+    table: `visible` with the viewer's standing looked up by the note's network."""
+    ids = [network_id for network_id in network_ids if network_id in standings.by_network]
+    if not ids:
+        return false()
+    author_is_me = col(Note.author_id) == standings.account_id
+    since_of = {n: s.since for n, s in standings.by_network.items() if s.since is not None}
+    if not since_of:
+        history: ColumnElement[bool] = true()
+    else:
+        since = case(since_of, value=col(Note.network_id), else_=None)
+        history = or_(since.is_(None), col(Note.created_at) >= since)
+    organisation = _per_network(standings, lambda s: s.organisation_id)
+    is_lead = _per_network(standings, lambda s: s.is_lead)
+    in_my_organisation = exists(
+        sa_select(col(NoteAudienceOrganisation.note_id)).where(
+            col(NoteAudienceOrganisation.note_id) == col(Note.id),
+            col(NoteAudienceOrganisation.organisation_id) == organisation,
+        )
+    )
+    named_me = exists(
+        sa_select(col(NoteAudiencePerson.note_id)).where(
+            col(NoteAudiencePerson.note_id) == col(Note.id), col(NoteAudiencePerson.account_id) == standings.account_id
+        )
+    )
+    audience = or_(
+        col(Note.kind) == NoteKind.family_voice,
+        col(Note.audience) == "network",
+        and_(col(Note.audience) == "lead", is_lead.is_(True)),
+        and_(col(Note.audience) == "organisations", in_my_organisation),
+        and_(col(Note.audience) == "people", named_me),
+    )
+    return and_(col(Note.network_id).in_(ids), or_(author_is_me, and_(history, audience)))
 
 
 def facts_of(session: Session, note: Note) -> policy.NoteFacts:

@@ -500,7 +500,15 @@ def post_note(
         note=facts,
         note_id=note.id,
     )
-    alerts.evaluate(session=session, keys=keys, network_id=place.network.id, thresholds=thresholds, actor_id=account.id)
+    alerts.evaluate(
+        session=session,
+        keys=keys,
+        network_id=place.network.id,
+        thresholds=thresholds,
+        actor_id=account.id,
+        network=place.network,
+        changed_note_id=note.id,
+    )
     return Posted(note=note, place=place, facts=facts)
 
 
@@ -630,7 +638,15 @@ def revise(
         details={"revision": number} | ({"level": note.level} if note.level != previous_level else {}),
         note_id=note.id,
     )
-    alerts.evaluate(session=session, keys=keys, network_id=note.network_id, thresholds=thresholds, actor_id=account.id)
+    alerts.evaluate(
+        session=session,
+        keys=keys,
+        network_id=note.network_id,
+        thresholds=thresholds,
+        actor_id=account.id,
+        network=found.place.network,
+        changed_note_id=note.id,
+    )
     return note
 
 
@@ -671,7 +687,15 @@ def redact(
         target_id=note.id,
         note_id=note.id,
     )
-    alerts.evaluate(session=session, keys=keys, network_id=note.network_id, thresholds=thresholds, actor_id=account.id)
+    alerts.evaluate(
+        session=session,
+        keys=keys,
+        network_id=note.network_id,
+        thresholds=thresholds,
+        actor_id=account.id,
+        network=found.place.network,
+        changed_note_id=note.id,
+    )
     return note
 
 

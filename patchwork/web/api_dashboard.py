@@ -60,7 +60,11 @@ class DashboardOut(BaseModel):
     pages: int
     sort: str
     q: str
-    alerts: list[AlertOut] = Field(description="Open and acknowledged alerts the caller is shown, newest first")
+    alerts: list[AlertOut] = Field(
+        description=f"The newest {dashboard.ALERTS_SHOWN} open and acknowledged alerts the caller is shown "
+        "(all of them: GET /api/v1/alerts)"
+    )
+    alerts_total: int
     awaiting: list[AwaitingOut] = Field(description=f"Oldest first, the first {dashboard.AWAITING_SHOWN}")
     awaiting_total: int
 
@@ -93,6 +97,7 @@ def dashboard_out(board: dashboard.Dashboard) -> DashboardOut:
         sort=board.sort,
         q=board.query,
         alerts=[alert_out(view) for view in board.alerts],
+        alerts_total=board.alerts_total,
         awaiting=[
             AwaitingOut(
                 note_id=a.note_id,
