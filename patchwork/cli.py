@@ -125,10 +125,10 @@ def _freeze_what_is_loaded() -> None:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from patchwork.migrate import upgrade
+    from patchwork.migrate import data_keys_of, upgrade
 
     if settings.is_sqlite:
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, data_keys=data_keys_of(settings))
     if args.workers > 1 and not settings.redis_url:
         print("patchwork: several workers need PATCHWORK_REDIS_URL for live updates; using 1 worker", file=sys.stderr)
         args.workers = 1
@@ -153,12 +153,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from patchwork.db import Database
-    from patchwork.migrate import upgrade
+    from patchwork.migrate import data_keys_of, upgrade
     from patchwork.runtime import keyring_for, passwords_for
     from patchwork.services.demo import create_demo
 
     if settings.is_sqlite:
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, data_keys=data_keys_of(settings))
     if args.password is not None and len(args.password) < 12:
         print("patchwork: --password must be 12 characters or more", file=sys.stderr)
         return 2
@@ -190,9 +190,9 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    from patchwork.migrate import upgrade
+    from patchwork.migrate import data_keys_of, upgrade
 
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, data_keys=data_keys_of(settings))
     print("Database is up to date.")
     return 0
 
@@ -200,7 +200,7 @@ def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 def _createadmin(settings: Settings, args: argparse.Namespace) -> int:
     from patchwork.db import Database
     from patchwork.errors import Invalid
-    from patchwork.migrate import upgrade
+    from patchwork.migrate import data_keys_of, upgrade
     from patchwork.runtime import passwords_for
     from patchwork.services.admins import create_system_admin
 
@@ -214,7 +214,7 @@ def _createadmin(settings: Settings, args: argparse.Namespace) -> int:
             print("patchwork: the passwords do not match", file=sys.stderr)
             return 2
     if settings.is_sqlite:
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, data_keys=data_keys_of(settings))
     db = Database(settings.database_url)
     try:
         account = asyncio.run(

@@ -15,10 +15,13 @@ from sqlalchemy import inspect, text
 from starlette.testclient import TestClient
 
 from patchwork.app import create_app
+from patchwork.clock import utcnow
 from patchwork.db import Database
 from patchwork.migrate import upgrade
 from patchwork.models import Account, AccountKind, AccountStatus, Organisation
-from patchwork.runtime import passwords_for
+from patchwork.models.notes import FamilyMembership
+from patchwork.runtime import keyring_for, passwords_for
+from patchwork.services import sealed_facts
 from patchwork.settings import Settings
 
 PG_URL = os.environ.get("PATCHWORK_TEST_DATABASE_URL")
@@ -183,6 +186,20 @@ class World:
             session.add(account)
             session.flush()
             return account
+
+    def family_member(self, network_id: str, account_id: str, relationship: str = "Mother") -> FamilyMembership:
+        """A family membership made directly, its relationship sealed as the invitation flow seals it."""
+        with self.db.transaction() as session:
+            membership = sealed_facts.new_membership(
+                keyring_for(self.settings).cipher,
+                network_id=network_id,
+                account_id=account_id,
+                joined_at=utcnow(),
+                relationship=relationship,
+            )
+            session.add(membership)
+            session.flush()
+            return membership
 
 
 @pytest.fixture
