@@ -132,8 +132,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers > 1 and not settings.redis_url:
         print("patchwork: several workers need PATCHWORK_REDIS_URL for live updates; using 1 worker", file=sys.stderr)
         args.workers = 1
-    for name, value in (("PATCHWORK_SECRET_KEY", settings.secret_key), ("PATCHWORK_DATA_KEY", settings.data_key)):
-        os.environ.setdefault(name, value)
+    # Workers read their settings again: give them the keys generated for local mode, the same for each.
+    for name, value in (
+        ("PATCHWORK_SECRET_KEY", settings.secret_key),
+        ("PATCHWORK_DATA_KEY", settings.data_key),
+        ("PATCHWORK_AUDIT_KEY", settings.audit_key),
+    ):
+        if value:
+            os.environ.setdefault(name, value)
     _freeze_what_is_loaded()
     uvicorn.run(
         "patchwork.app:create_app",

@@ -29,6 +29,7 @@ REDIS_URL = os.environ.get("PATCHWORK_TEST_REDIS_URL")
 PASSWORD = "correct horse battery staple"
 TEST_SECRET = "test-secret-" + "x" * 40
 TEST_DATA_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
+TEST_AUDIT_KEY = "test-audit-key-" + "a" * 40
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
@@ -37,6 +38,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "secret_key": TEST_SECRET,
         "data_key": TEST_DATA_KEY,
+        "audit_key": TEST_AUDIT_KEY,
         "argon2_time_cost": 1,
         "argon2_memory_kib": 8,
         "argon2_parallelism": 1,

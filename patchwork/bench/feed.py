@@ -149,6 +149,7 @@ async def run(*, notes: int = 5000, requests: int = 200) -> dict[str, Any]:
             "PATCHWORK_DATABASE_URL": database_url,
             "PATCHWORK_SECRET_KEY": settings.secret_key,
             "PATCHWORK_DATA_KEY": settings.data_key,
+            "PATCHWORK_AUDIT_KEY": settings.audit_key,
             "PATCHWORK_LOG_LEVEL": "WARNING",
         }
         env = {k: v for k, v in os.environ.items() if not k.startswith("PATCHWORK_")} | env

@@ -567,7 +567,7 @@ def _run(url: str, children_count: int, searches: int, seed: int | None, deadlin
                 db, keys, population, child_ids, rng, max(2, searches // 10), today, deadline
             )
         with db.transaction() as session:
-            trail = audit.verify(session=session, key=keys.audit)
+            trail = audit.verify(session=session, key=keys.audit, previous_keys=keys.audit_previous)
     finally:
         db.dispose()
     if not trail.ok:
