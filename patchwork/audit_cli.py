@@ -19,6 +19,7 @@ from patchwork.services.audit import (
     checkpoint,
     checkpoint_from_json,
     checkpoint_to_json,
+    previous_audit_keys,
     verify,
 )
 from patchwork.settings import Settings
@@ -36,8 +37,10 @@ def verify_command(settings: Settings, checkpoint_path: str | None) -> int:
             return _fail(f"cannot read the checkpoint {checkpoint_path}: {error.strerror or error}")
         except MalformedCheckpoint as error:
             return _fail(f"{checkpoint_path} is not a valid checkpoint: {error}")
-    key = audit_key(settings)
-    result = _with_session(settings, lambda session: verify(session=session, key=key, checkpoint=point))
+    key, previous = audit_key(settings), previous_audit_keys(settings)
+    result = _with_session(
+        settings, lambda session: verify(session=session, key=key, previous_keys=previous, checkpoint=point)
+    )
     if isinstance(result, int):
         return result
     if result.ok:

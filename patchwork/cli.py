@@ -133,15 +133,21 @@ def _freeze_what_is_loaded() -> None:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from patchwork.migrate import upgrade
+    from patchwork.migrate import data_keys_of, upgrade
 
     if settings.is_sqlite:
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, data_keys=data_keys_of(settings))
     if args.workers > 1 and not settings.redis_url:
         print("patchwork: several workers need PATCHWORK_REDIS_URL for live updates; using 1 worker", file=sys.stderr)
         args.workers = 1
-    for name, value in (("PATCHWORK_SECRET_KEY", settings.secret_key), ("PATCHWORK_DATA_KEY", settings.data_key)):
-        os.environ.setdefault(name, value)
+    # Workers read their settings again: give them the keys generated for local mode, the same for each.
+    for name, value in (
+        ("PATCHWORK_SECRET_KEY", settings.secret_key),
+        ("PATCHWORK_DATA_KEY", settings.data_key),
+        ("PATCHWORK_AUDIT_KEY", settings.audit_key),
+    ):
+        if value:
+            os.environ.setdefault(name, value)
     _freeze_what_is_loaded()
     uvicorn.run(
         "patchwork.app:create_app",
@@ -161,12 +167,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from patchwork.db import Database
-    from patchwork.migrate import upgrade
+    from patchwork.migrate import data_keys_of, upgrade
     from patchwork.runtime import keyring_for, passwords_for
     from patchwork.services.demo import create_demo
 
     if settings.is_sqlite:
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, data_keys=data_keys_of(settings))
     if args.password is not None and len(args.password) < 12:
         print("patchwork: --password must be 12 characters or more", file=sys.stderr)
         return 2
@@ -209,9 +215,9 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    from patchwork.migrate import upgrade
+    from patchwork.migrate import data_keys_of, upgrade
 
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, data_keys=data_keys_of(settings))
     print("Database is up to date.")
     return 0
 
@@ -219,7 +225,7 @@ def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 def _createadmin(settings: Settings, args: argparse.Namespace) -> int:
     from patchwork.db import Database
     from patchwork.errors import Invalid
-    from patchwork.migrate import upgrade
+    from patchwork.migrate import data_keys_of, upgrade
     from patchwork.runtime import passwords_for
     from patchwork.services.admins import create_system_admin
 
@@ -233,7 +239,7 @@ def _createadmin(settings: Settings, args: argparse.Namespace) -> int:
             print("patchwork: the passwords do not match", file=sys.stderr)
             return 2
     if settings.is_sqlite:
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, data_keys=data_keys_of(settings))
     db = Database(settings.database_url)
     try:
         account = asyncio.run(

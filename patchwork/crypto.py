@@ -26,6 +26,12 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(b"patchwork-key-id" + key).hexdigest()[:12]
 
 
+def sealed_length(characters: int) -> int:
+    """The longest ciphertext `DataCipher.encrypt` makes of a text of this many characters (4 UTF-8 bytes each)."""
+    payload = 12 + 4 * characters + 16  # nonce, text, tag
+    return len(f"{FORMAT}::") + 12 + 4 * -(-payload // 3)
+
+
 class DataCipher:
     """Encrypts with the current key; decrypts with any key it holds, so keys can be rotated."""
 
@@ -122,5 +128,6 @@ class Keyring:
 
     cipher: DataCipher
     index: BlindIndex
-    audit: bytes
+    audit: bytes  # the current audit key: new events are sealed with it
     cursors: Cursors
+    audit_previous: tuple[bytes, ...] = ()  # older audit keys, to verify events sealed before a rotation

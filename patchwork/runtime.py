@@ -14,7 +14,7 @@ from patchwork.db import Database
 from patchwork.events import Batch
 from patchwork.realtime import Hub
 from patchwork.services import delivery
-from patchwork.services.audit import audit_key
+from patchwork.services.audit import audit_key, previous_audit_keys
 from patchwork.services.email_digest import Mailer
 from patchwork.services.escalation import EscalationSchedule
 from patchwork.services.throttle import Limits
@@ -135,4 +135,5 @@ def keyring_for(settings: Settings) -> Keyring:
         index=BlindIndex.from_data_key(settings.data_key, settings.previous_data_keys),
         audit=audit_key(settings),
         cursors=Cursors(derive_key(settings.secret_key.encode(), b"patchwork-event-cursors")),
+        audit_previous=previous_audit_keys(settings),
     )

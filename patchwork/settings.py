@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     secret_key: str = ""
     data_key: str = ""
     data_keys_previous: str = ""
+    # The audit chain's own key; when unset, the chain is keyed from secret_key, as before it existed (services.audit).
+    audit_key: str = ""
+    audit_keys_previous: str = ""
 
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
@@ -106,6 +109,8 @@ class Settings(BaseSettings):
                 problems.append("PATCHWORK_SECRET_KEY must be set to a random value of at least 32 characters")
             if not self.data_key:
                 problems.append("PATCHWORK_DATA_KEY must be set (32 random bytes, URL-safe base64)")
+            if self.audit_key and (self.audit_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.audit_key) < 32):
+                problems.append("PATCHWORK_AUDIT_KEY, when set, must be a random value of at least 32 characters")
             if problems:
                 raise ConfigurationError("Production mode refuses to start: " + "; ".join(problems) + ".")
         if self.data_key:
@@ -120,6 +125,12 @@ class Settings(BaseSettings):
         return tuple(key.strip() for key in self.data_keys_previous.split(",") if key.strip())
 
     @property
+    def previous_audit_keys(self) -> tuple[str, ...]:
+        """Keys older audit events were sealed with, kept so `patchwork audit verify` can check them. A former
+        PATCHWORK_SECRET_KEY goes here too, for events sealed while PATCHWORK_AUDIT_KEY was unset."""
+        return tuple(key.strip() for key in self.audit_keys_previous.split(",") if key.strip())
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -128,7 +139,8 @@ class Settings(BaseSettings):
         return self.env == "production"
 
     def with_local_secrets(self) -> Settings:
-        """Fill missing secrets in local mode from a key file kept beside the database."""
+        """Fill missing secrets in local mode from a key file kept beside the database. A key file written before
+        the audit key existed has none: its trail stays keyed from the secret key."""
         if self.secret_key and self.data_key:
             return self
         if self.env != "local":
@@ -138,6 +150,7 @@ class Settings(BaseSettings):
             update={
                 "secret_key": self.secret_key or stored["secret_key"],
                 "data_key": self.data_key or stored["data_key"],
+                "audit_key": self.audit_key or stored.get("audit_key", ""),
             }
         )
 
@@ -175,7 +188,7 @@ def _load_or_create_local_secrets(path: Path) -> dict[str, str]:
     if path.exists():
         stored: dict[str, str] = json.loads(path.read_text())
         return stored
-    stored = {"secret_key": secrets.token_urlsafe(48), "data_key": new_data_key()}
+    stored = {"secret_key": secrets.token_urlsafe(48), "data_key": new_data_key(), "audit_key": new_data_key()}
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:

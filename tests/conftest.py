@@ -15,10 +15,13 @@ from sqlalchemy import inspect, text
 from starlette.testclient import TestClient
 
 from patchwork.app import create_app
+from patchwork.clock import utcnow
 from patchwork.db import Database
 from patchwork.migrate import upgrade
 from patchwork.models import Account, AccountKind, AccountStatus, Organisation
-from patchwork.runtime import passwords_for
+from patchwork.models.notes import FamilyMembership
+from patchwork.runtime import keyring_for, passwords_for
+from patchwork.services import sealed_facts
 from patchwork.settings import Settings
 
 PG_URL = os.environ.get("PATCHWORK_TEST_DATABASE_URL")
@@ -26,6 +29,7 @@ REDIS_URL = os.environ.get("PATCHWORK_TEST_REDIS_URL")
 PASSWORD = "correct horse battery staple"
 TEST_SECRET = "test-secret-" + "x" * 40
 TEST_DATA_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
+TEST_AUDIT_KEY = "test-audit-key-" + "a" * 40
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
@@ -34,6 +38,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "secret_key": TEST_SECRET,
         "data_key": TEST_DATA_KEY,
+        "audit_key": TEST_AUDIT_KEY,
         "argon2_time_cost": 1,
         "argon2_memory_kib": 8,
         "argon2_parallelism": 1,
@@ -186,6 +191,20 @@ class World:
             session.add(account)
             session.flush()
             return account
+
+    def family_member(self, network_id: str, account_id: str, relationship: str = "Mother") -> FamilyMembership:
+        """A family membership made directly, its relationship sealed as the invitation flow seals it."""
+        with self.db.transaction() as session:
+            membership = sealed_facts.new_membership(
+                keyring_for(self.settings).cipher,
+                network_id=network_id,
+                account_id=account_id,
+                joined_at=utcnow(),
+                relationship=relationship,
+            )
+            session.add(membership)
+            session.flush()
+            return membership
 
 
 @pytest.fixture

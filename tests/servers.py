@@ -4,6 +4,7 @@ ports, and a redis-server of the test's own that can be killed and started again
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import shutil
@@ -67,10 +68,17 @@ def throwaway_database(admin_url: str) -> Iterator[str]:
 
 
 def patchwork_env(
-    *, database_url: str, secret_key: str, data_key: str, redis_url: str | None = None, redis_prefix: str = ""
+    *,
+    database_url: str,
+    secret_key: str,
+    data_key: str,
+    redis_url: str | None = None,
+    redis_prefix: str = "",
+    audit_key: str | None = None,
 ) -> dict[str, str]:
     """The environment of a `patchwork` process; PATCHWORK_* variables of the test run do not leak into it.
-    Processes of one deployment share one environment, so they share the Redis prefix too."""
+    Processes of one deployment share one environment, so they share the Redis prefix too, and the audit key
+    (by default one made from the secret key, so that each deployment has its own and its processes agree)."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("PATCHWORK_")}
     env.update(
         {
@@ -78,6 +86,7 @@ def patchwork_env(
             "PATCHWORK_DATABASE_URL": database_url,
             "PATCHWORK_SECRET_KEY": secret_key,
             "PATCHWORK_DATA_KEY": data_key,
+            "PATCHWORK_AUDIT_KEY": audit_key or hashlib.sha256(b"test-audit-key" + secret_key.encode()).hexdigest(),
             "PATCHWORK_ARGON2_TIME_COST": "1",
             "PATCHWORK_ARGON2_MEMORY_KIB": "8",
             "PATCHWORK_ARGON2_PARALLELISM": "1",

@@ -422,25 +422,116 @@ def test_a_head_hash_that_disagrees_is_reported(trail: Trail) -> None:
     assert not result.ok and result.first_bad_seq == 3
 
 
-def test_another_key_fails_from_the_first_event_and_says_so(trail: Trail, database_url: str) -> None:
+def test_another_key_fails_from_the_first_event_and_names_the_missing_key(trail: Trail, database_url: str) -> None:
     events = trail.append(3)
-    other = audit.audit_key(make_settings(database_url, secret_key="another-secret-" + "y" * 40))
+    other = audit.audit_key(make_settings(database_url, audit_key="another-audit-key-" + "y" * 40))
     with trail.db.transaction() as session:
         result = audit.verify(session=session, key=other)
     assert (result.first_bad_seq, result.first_bad_id) == (1, events[0].id)
-    assert "PATCHWORK_SECRET_KEY" in result.problem
+    assert f"sealed with audit key {audit.audit_key_id(trail.key)}, which is not configured" in result.problem
 
 
-# Keys and checkpoints
+def test_events_without_a_key_id_and_another_key_say_the_key_may_have_changed(trail: Trail, database_url: str) -> None:
+    """Events from before key ids were recorded: nothing names their key, so the message says what may be wrong."""
+    events = trail.append(3)
+    trail.sql("UPDATE audit_event SET key_id = NULL")
+    other = audit.audit_key(make_settings(database_url, audit_key="another-audit-key-" + "y" * 40))
+    with trail.db.transaction() as session:
+        result = audit.verify(session=session, key=other)
+    assert (result.first_bad_seq, result.first_bad_id) == (1, events[0].id)
+    assert "PATCHWORK_AUDIT_KEY changed" in result.problem
 
 
-def test_the_key_is_derived_from_the_secret_key(database_url: str) -> None:
+# Keys and rotation
+
+
+def test_the_key_comes_from_the_audit_key_or_else_the_secret_key(database_url: str) -> None:
     one = audit.audit_key(make_settings(database_url))
     assert len(one) == 32 and one == audit.audit_key(make_settings(database_url))
-    assert one != audit.audit_key(make_settings(database_url, secret_key="another-secret-" + "y" * 40))
-    assert one != make_settings(database_url).secret_key.encode()[:32]
+    assert one == audit.audit_key(make_settings(database_url, secret_key="another-secret-" + "y" * 40))
+    assert one != audit.audit_key(make_settings(database_url, audit_key="another-audit-key-" + "y" * 40))
+    assert one != make_settings(database_url).audit_key.encode()[:32]
+    legacy = audit.audit_key(make_settings(database_url, audit_key=""))
+    assert legacy == audit.derive_audit_key(make_settings(database_url).secret_key) != one
     with pytest.raises(ConfigurationError):
-        audit.audit_key(make_settings(database_url, secret_key=""))
+        audit.audit_key(make_settings(database_url, secret_key="", audit_key=""))
+
+
+def test_each_event_records_the_id_of_its_key(trail: Trail) -> None:
+    events = trail.append(2)
+    assert {e.key_id for e in trail.events()} == {audit.audit_key_id(trail.key)}
+    assert audit.audit_key_id(trail.key) not in trail.key.hex() and len(events) == 2
+
+
+ROTATED = "rotated-audit-key-" + "b" * 40
+
+
+def test_verify_passes_across_a_rotation_only_with_the_old_key_kept(trail: Trail, database_url: str) -> None:
+    before = trail.append(3)
+    old_id = audit.audit_key_id(trail.key)
+    rotated = make_settings(database_url, audit_key=ROTATED, audit_keys_previous=make_settings(database_url).audit_key)
+    new_key, previous = audit.audit_key(rotated), audit.previous_audit_keys(rotated)
+    assert previous == (trail.key,)
+    after = Trail(db=trail.db, key=new_key).append(2)
+    assert {e.key_id for e in trail.events()} == {old_id, audit.audit_key_id(new_key)}
+    assert after[0].prev_hash == before[-1].hash
+
+    with trail.db.transaction() as session:
+        assert audit.verify(session=session, key=new_key, previous_keys=previous) == audit.VerifyResult(True, 5)
+        forgotten = audit.verify(session=session, key=new_key)
+    assert (forgotten.ok, forgotten.first_bad_seq, forgotten.first_bad_id) == (False, 1, before[0].id)
+    assert f"audit key {old_id}, which is not configured" in forgotten.problem
+    assert "PATCHWORK_AUDIT_KEYS_PREVIOUS" in forgotten.problem
+
+    # A change to an old event is still caught with the old key kept.
+    trail.sql("UPDATE audit_event SET action = 'lead.appointed' WHERE seq = 2")
+    with trail.db.transaction() as session:
+        changed = audit.verify(session=session, key=new_key, previous_keys=previous)
+    assert (changed.ok, changed.first_bad_seq) == (False, 2) and "was changed" in changed.problem
+
+
+def test_a_trail_keyed_from_the_secret_key_verifies_after_moving_to_an_audit_key(
+    trail: Trail, database_url: str
+) -> None:
+    """The upgrade path: events from before key ids (NULL) and events sealed from PATCHWORK_SECRET_KEY while
+    PATCHWORK_AUDIT_KEY was unset verify once the former secret key is kept as a previous audit key, even after
+    the secret key itself is rotated."""
+    old = make_settings(database_url, audit_key="")
+    legacy = Trail(db=trail.db, key=audit.audit_key(old))
+    legacy.append(2)
+    trail.sql("UPDATE audit_event SET key_id = NULL")  # as migration 0013 leaves the events before it
+    legacy.append(2)
+    moved = make_settings(
+        database_url, secret_key="a-new-secret-" + "z" * 40, audit_key=ROTATED, audit_keys_previous=old.secret_key
+    )
+    Trail(db=trail.db, key=audit.audit_key(moved)).append(2)
+    with trail.db.transaction() as session:
+        result = audit.verify(
+            session=session, key=audit.audit_key(moved), previous_keys=audit.previous_audit_keys(moved)
+        )
+        without = audit.verify(session=session, key=audit.audit_key(moved))
+    assert result == audit.VerifyResult(True, 6)
+    assert not without.ok and without.first_bad_seq == 1
+
+
+def test_cli_verify_across_a_rotation(trail: Trail, database_url: str) -> None:
+    trail.append(3)
+    old_id = audit.audit_key_id(trail.key)
+    Trail(db=trail.db, key=audit.audit_key(make_settings(database_url, audit_key=ROTATED))).append(2)
+    rotated = {"PATCHWORK_AUDIT_KEY": ROTATED}
+    kept = patchwork(
+        "audit",
+        "verify",
+        database_url=database_url,
+        extra_env=rotated | {"PATCHWORK_AUDIT_KEYS_PREVIOUS": make_settings(database_url).audit_key},
+    )
+    assert (kept.returncode, kept.stdout.strip()) == (0, "Audit trail intact: 5 events checked."), kept.stderr
+    lost = patchwork("audit", "verify", database_url=database_url, extra_env=rotated)
+    assert lost.returncode == 1
+    assert "event 1 (id " in lost.stderr and f"sealed with audit key {old_id}, which is not configured" in lost.stderr
+
+
+# Checkpoints
 
 
 def test_checkpoints_round_trip_through_json(trail: Trail) -> None:

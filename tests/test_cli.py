@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_DATA_KEY, TEST_SECRET
+from tests.conftest import TEST_AUDIT_KEY, TEST_DATA_KEY, TEST_SECRET
 
 
 def patchwork(
@@ -22,6 +22,7 @@ def patchwork(
             "PATCHWORK_DATABASE_URL": database_url,
             "PATCHWORK_SECRET_KEY": TEST_SECRET,
             "PATCHWORK_DATA_KEY": TEST_DATA_KEY,
+            "PATCHWORK_AUDIT_KEY": TEST_AUDIT_KEY,
             "PATCHWORK_ARGON2_TIME_COST": "1",
             "PATCHWORK_ARGON2_MEMORY_KIB": "8",
             "PATCHWORK_ARGON2_PARALLELISM": "1",

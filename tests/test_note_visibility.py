@@ -37,9 +37,8 @@ from patchwork.events import MEMBER_EVENTS, Announced, Batch, announcement, anno
 from patchwork.models import Account, Organisation
 from patchwork.models.alerts import Alert, AlertNote
 from patchwork.models.events import NetworkEvent
-from patchwork.models.networks import Involvement, Network
+from patchwork.models.networks import Network
 from patchwork.models.notes import (
-    FamilyMembership,
     HistoryOpening,
     Note,
     NoteAudienceOrganisation,
@@ -63,6 +62,7 @@ from patchwork.services import (
     insights,
     notes,
     notifications,
+    sealed_facts,
     stream,
     subject_access,
 )
@@ -206,20 +206,19 @@ def build(db: Database, keys: Keyring, world: World) -> Built:
         for i, member in enumerate(world.members):
             key = f"p{i}"
             if member.state != "none":
-                session.add(
-                    Involvement(
-                        network_id=network.id,
-                        account_id=accounts[key].id,
-                        organisation_id=organisations[member.organisation].id,
-                        role_label=f"Role of p{i}",
-                        reason="Reason",
-                        status=member.state,
-                        sensitive=member.sensitive,
-                        is_lead=member.is_lead and member.state == "active",
-                        started_at=_at(member.joined),
-                        ended_at=_at(member.joined + 1) if member.state == "ended" else None,
-                    )
+                involvement = sealed_facts.new_involvement(
+                    keys.cipher,
+                    network_id=network.id,
+                    account_id=accounts[key].id,
+                    organisation_id=organisations[member.organisation].id,
+                    sensitive=member.sensitive,
+                    text=sealed_facts.InvolvementText(f"Role of p{i}", "Reason", ""),
                 )
+                involvement.status = member.state
+                involvement.is_lead = member.is_lead and member.state == "active"
+                involvement.started_at = _at(member.joined)
+                involvement.ended_at = _at(member.joined + 1) if member.state == "ended" else None
+                session.add(involvement)
                 if member.opened:
                     session.add(
                         HistoryOpening(
@@ -243,7 +242,15 @@ def build(db: Database, keys: Keyring, world: World) -> Built:
         for i, present in enumerate(world.family):
             key = f"f{i}"
             if present:
-                session.add(FamilyMembership(network_id=network.id, account_id=accounts[key].id, relationship="Parent"))
+                session.add(
+                    sealed_facts.new_membership(
+                        keys.cipher,
+                        network_id=network.id,
+                        account_id=accounts[key].id,
+                        joined_at=utcnow(),
+                        relationship="Parent",
+                    )
+                )
             viewers[key] = policy.NoteViewer(
                 account_id=accounts[key].id,
                 kind="family",

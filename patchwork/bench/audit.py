@@ -25,7 +25,7 @@ from patchwork.db import Database, normalise_url
 from patchwork.migrate import upgrade
 from patchwork.models import AuditEvent, AuditHead, new_id
 from patchwork.models.audit import GENESIS_HASH, HEAD_ID
-from patchwork.services.audit import chain_hash, verify
+from patchwork.services.audit import audit_key_id, chain_hash, verify
 
 FILL_BATCH = 10_000
 VERIFY_BATCH = 5000
@@ -103,6 +103,7 @@ def _fill(db: Database, key: bytes, events: int) -> None:
                     "prev_hash": previous,
                 }
                 row["hash"] = previous = chain_hash(key, **row)
+                row["key_id"] = audit_key_id(key)
                 rows.append(row)
             connection.execute(insert(AuditEvent), rows)
         connection.execute(update(AuditHead).where(col(AuditHead.id) == HEAD_ID).values(seq=seq, hash=previous))

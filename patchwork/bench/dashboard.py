@@ -28,10 +28,10 @@ from patchwork.db import Database
 from patchwork.migrate import upgrade
 from patchwork.models import Account, Organisation
 from patchwork.models.alerts import Alert
-from patchwork.models.networks import Involvement, Network
+from patchwork.models.networks import Network
 from patchwork.models.notes import Acknowledgement, Note
 from patchwork.runtime import keyring_for
-from patchwork.services import alerts, children, events
+from patchwork.services import alerts, children, events, sealed_facts
 from patchwork.settings import Settings, new_data_key
 
 CATEGORIES = ["attendance", "hunger_nutrition", "injury", "behaviour_wellbeing", "home_environment", "health"]
@@ -78,17 +78,17 @@ def fill(database_url: str, settings: Settings, networks: int, notes: int) -> di
                 session.flush()
                 events.start_counter(session=session, network_id=network.id)
                 for i, person in enumerate(people):
-                    session.add(
-                        Involvement(
-                            network_id=network.id,
-                            account_id=person.id,
-                            organisation_id=person.organisation_id or "",
-                            role_label="Role",
-                            reason="Bench",
-                            is_lead=i == 0,
-                            started_at=now - timedelta(days=400),
-                        )
+                    involvement = sealed_facts.new_involvement(
+                        keys.cipher,
+                        network_id=network.id,
+                        account_id=person.id,
+                        organisation_id=person.organisation_id or "",
+                        sensitive=False,
+                        text=sealed_facts.InvolvementText("Role", "Bench", ""),
                     )
+                    involvement.is_lead = i == 0
+                    involvement.started_at = now - timedelta(days=400)
+                    session.add(involvement)
                 network_ids.append(network.id)
             lead = people[0]
             cookie = start_web_session(

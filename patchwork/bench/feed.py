@@ -21,10 +21,10 @@ from patchwork.clock import utcnow
 from patchwork.db import Database
 from patchwork.migrate import upgrade
 from patchwork.models import Account, Organisation
-from patchwork.models.networks import Involvement, Network
+from patchwork.models.networks import Network
 from patchwork.models.notes import Acknowledgement, Note, NoteAudienceOrganisation, NoteReply, NoteRevision
 from patchwork.runtime import keyring_for
-from patchwork.services import children
+from patchwork.services import children, sealed_facts
 from patchwork.settings import Settings, new_data_key
 
 CATEGORIES = ["attendance", "hunger_nutrition", "injury", "behaviour_wellbeing", "home_environment", "health"]
@@ -64,17 +64,17 @@ def fill(database_url: str, settings: Settings, notes: int) -> dict[str, str]:
             session.add(network)
             session.flush()
             for i, person in enumerate(people):
-                session.add(
-                    Involvement(
-                        network_id=network.id,
-                        account_id=person.id,
-                        organisation_id=person.organisation_id or "",
-                        role_label="Role",
-                        reason="Bench",
-                        is_lead=i == 0,
-                        started_at=now - timedelta(days=400),
-                    )
+                involvement = sealed_facts.new_involvement(
+                    keys.cipher,
+                    network_id=network.id,
+                    account_id=person.id,
+                    organisation_id=person.organisation_id or "",
+                    sensitive=False,
+                    text=sealed_facts.InvolvementText("Role", "Bench", ""),
                 )
+                involvement.is_lead = i == 0
+                involvement.started_at = now - timedelta(days=400)
+                session.add(involvement)
             viewer = people[1]
             token = start_web_session(
                 session=session,
@@ -149,6 +149,7 @@ async def run(*, notes: int = 5000, requests: int = 200) -> dict[str, Any]:
             "PATCHWORK_DATABASE_URL": database_url,
             "PATCHWORK_SECRET_KEY": settings.secret_key,
             "PATCHWORK_DATA_KEY": settings.data_key,
+            "PATCHWORK_AUDIT_KEY": settings.audit_key,
             "PATCHWORK_LOG_LEVEL": "WARNING",
         }
         env = {k: v for k, v in os.environ.items() if not k.startswith("PATCHWORK_")} | env

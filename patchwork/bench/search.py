@@ -50,7 +50,7 @@ from patchwork.models import (
     new_id,
 )
 from patchwork.runtime import keyring_for
-from patchwork.services import audit, children, networks
+from patchwork.services import audit, children, networks, sealed_facts
 from patchwork.services.children import ChildIdentity, SearchQuery
 from patchwork.settings import Settings, new_data_key
 
@@ -341,15 +341,7 @@ def bulk_insert(
     written = {"child": 0, "child_search_key": 0, "network": 0, "involvement": 0}
     # One network and involvement made as start_network makes them; each row copies its defaults.
     network_template = _row(Network(child_id="", created_by_id=owner.account_id))
-    involvement_template = _row(
-        Involvement(
-            network_id="",
-            account_id=owner.account_id,
-            organisation_id=owner.organisation_id,
-            role_label="Class teacher",
-            reason="Concerns about attendance",
-        )
-    )
+    involvement_text = sealed_facts.InvolvementText("Class teacher", "Concerns about attendance", "")
     for start in range(0, len(identities), FILL_BATCH):
         _check(deadline, "filling the database")
         child_rows, key_rows, network_rows, involvement_rows = [], [], [], []
@@ -362,11 +354,16 @@ def bulk_insert(
                 "created_at": now,
                 "last_activity_at": now,
             }
-            involvement_row = involvement_template | {
-                "id": new_id(),
-                "network_id": network_row["id"],
-                "started_at": now,
-            }
+            # Sealed afresh for each row: a ciphertext opens only in the row it was made for.
+            involvement = sealed_facts.new_involvement(
+                keys.cipher,
+                network_id=network_row["id"],
+                account_id=owner.account_id,
+                organisation_id=owner.organisation_id,
+                sensitive=False,
+                text=involvement_text,
+            )
+            involvement_row = _row(involvement) | {"started_at": now}
             child_rows.append(child_row)
             key_rows.extend(search_keys)
             network_rows.append(network_row)
@@ -570,7 +567,7 @@ def _run(url: str, children_count: int, searches: int, seed: int | None, deadlin
                 db, keys, population, child_ids, rng, max(2, searches // 10), today, deadline
             )
         with db.transaction() as session:
-            trail = audit.verify(session=session, key=keys.audit)
+            trail = audit.verify(session=session, key=keys.audit, previous_keys=keys.audit_previous)
     finally:
         db.dispose()
     if not trail.ok:

@@ -173,6 +173,7 @@ def _server_env(settings: Settings, database_url: str) -> dict[str, str]:
             "PATCHWORK_DATABASE_URL": database_url,
             "PATCHWORK_SECRET_KEY": secrets.token_urlsafe(48),
             "PATCHWORK_DATA_KEY": new_data_key(),
+            "PATCHWORK_AUDIT_KEY": new_data_key(),
             "PATCHWORK_LOG_LEVEL": "WARNING",
             "PATCHWORK_ARGON2_TIME_COST": str(settings.argon2_time_cost),
             "PATCHWORK_ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),

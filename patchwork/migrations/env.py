@@ -19,9 +19,11 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
-    with engine.connect() as fresh_connection:
-        _run(fresh_connection)
-    engine.dispose()
+    try:
+        with engine.connect() as fresh_connection:
+            _run(fresh_connection)
+    finally:
+        engine.dispose()  # also when a migration stops, so no connection is left open
 
 
 def _run(connection: Connection) -> None:

@@ -37,6 +37,9 @@ class AuditEvent(SQLModel, table=True):
     details: str = Field(default="{}", sa_type=Text)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # The id of the audit key that sealed `hash`; None for events written before keys had ids (migration 0013),
+    # which were sealed with the key derived from PATCHWORK_SECRET_KEY.
+    key_id: str | None = Field(default=None, max_length=12)
 
 
 class AuditHead(SQLModel, table=True):

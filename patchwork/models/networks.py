@@ -8,8 +8,14 @@ from enum import StrEnum
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
+from patchwork import limits
 from patchwork.clock import utcnow
+from patchwork.crypto import sealed_length
 from patchwork.models.accounts import new_id
+
+ROLE_LABEL_LIMIT = limits.ROLE_LABEL
+REASON_LIMIT = limits.INVOLVEMENT_REASON
+CONTACT_LIMIT = limits.CONTACT
 
 
 class NetworkStatus(StrEnum):
@@ -78,9 +84,10 @@ class Involvement(SQLModel, table=True):
     network_id: str = Field(foreign_key="network.id", max_length=36, index=True)
     account_id: str = Field(foreign_key="account.id", max_length=36, index=True)
     organisation_id: str = Field(foreign_key="organisation.id", max_length=36)
-    role_label: str = Field(max_length=100)
-    reason: str = Field(max_length=500)
-    contact: str = Field(default="", max_length=200)
+    # Encrypted with the data key (services.sealed_facts); the limits are on the plain text, checked before sealing.
+    role_label_sealed: str = Field(max_length=sealed_length(ROLE_LABEL_LIMIT))
+    reason_sealed: str = Field(max_length=sealed_length(REASON_LIMIT))
+    contact_sealed: str = Field(max_length=sealed_length(CONTACT_LIMIT))
     sensitive: bool = False
     status: str = Field(default=InvolvementStatus.active, max_length=16)
     is_lead: bool = False

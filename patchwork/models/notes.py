@@ -13,7 +13,9 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from patchwork.clock import utcnow
+from patchwork.crypto import sealed_length
 from patchwork.models.accounts import new_id
+from patchwork.models.family import RELATIONSHIP_LIMIT
 
 
 class Category(StrEnum):
@@ -89,7 +91,7 @@ class FamilyMembership(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     network_id: str = Field(foreign_key="network.id", max_length=36, index=True)
     account_id: str = Field(foreign_key="account.id", max_length=36, index=True)
-    relationship: str = Field(max_length=100)
+    relationship_sealed: str = Field(max_length=sealed_length(RELATIONSHIP_LIMIT))  # encrypted with the data key
     active: bool = True
     joined_at: datetime = Field(default_factory=utcnow)
 

@@ -3,6 +3,11 @@
 Each event's hash is HMAC-SHA256 over its own fields and the previous event's hash, so without the key an
 event cannot be changed, inserted or deleted unnoticed. Cutting off the newest events and rewinding the head
 row leaves a shorter chain that is still valid; a checkpoint exported earlier is what catches that.
+
+The key comes from PATCHWORK_AUDIT_KEY, or from PATCHWORK_SECRET_KEY while that is unset (as before the audit
+key existed). Each event records the id of the key that sealed it, so the key can be rotated: the old one goes
+into PATCHWORK_AUDIT_KEYS_PREVIOUS and `verify` checks each event with the key it names. Events written before
+key ids were recorded have none: `verify` checks them with whichever configured key seals them.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import re
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -23,6 +29,7 @@ from sqlmodel import select as select_models
 
 from patchwork import policy
 from patchwork.clock import isoformat, utcnow
+from patchwork.crypto import key_id
 from patchwork.errors import NotFound
 from patchwork.models import AuditEvent, AuditHead, new_id
 from patchwork.models.audit import GENESIS_HASH, HEAD_ID
@@ -54,6 +61,7 @@ _CHAIN_COLUMNS: tuple[Any, ...] = (
     col(AuditEvent.details),
     col(AuditEvent.prev_hash),
     col(AuditEvent.hash),
+    col(AuditEvent.key_id),
 )
 
 
@@ -82,11 +90,27 @@ class VerifyResult:
 
 
 def audit_key(settings: Settings) -> bytes:
-    """The chain's HMAC key, derived from the secret key so that no other secret needs keeping."""
-    if not settings.secret_key:
-        raise ConfigurationError("PATCHWORK_SECRET_KEY is needed to sign and verify the audit trail.")
-    derive = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO)
-    return derive.derive(settings.secret_key.encode())
+    """The chain's HMAC key: from PATCHWORK_AUDIT_KEY, or from PATCHWORK_SECRET_KEY while that is unset."""
+    master = settings.audit_key or settings.secret_key
+    if not master:
+        raise ConfigurationError("PATCHWORK_AUDIT_KEY (or PATCHWORK_SECRET_KEY) is needed to sign the audit trail.")
+    return derive_audit_key(master)
+
+
+def previous_audit_keys(settings: Settings) -> tuple[bytes, ...]:
+    """The keys of PATCHWORK_AUDIT_KEYS_PREVIOUS, which verify older events but never seal new ones."""
+    return tuple(derive_audit_key(value) for value in settings.previous_audit_keys)
+
+
+def derive_audit_key(master: str) -> bytes:
+    """The same derivation for an audit key and a secret key: a former secret key works as a previous audit key."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(master.encode())
+
+
+@lru_cache(maxsize=16)
+def audit_key_id(key: bytes) -> str:
+    """What an event stores to name its key; it tells nothing of the key."""
+    return key_id(HKDF_INFO + key)
 
 
 def chain_hash(
@@ -201,7 +225,7 @@ def record(
     head_seq, head_hash = _lock_head(connection)
     event_id, seq, at = new_id(), head_seq + 1, utcnow()
     fields = (actor_id, action, network_id, target_type, target_id, details_text, head_hash)
-    event_hash = _hash_fields(key, seq, event_id, at, *fields)
+    event_hash = _hash_fields(key, seq, event_id, at, *fields)  # the key id is not hashed: it names the key
     connection.execute(
         _INSERT_EVENT,
         {
@@ -216,6 +240,7 @@ def record(
             "details": details_text,
             "prev_hash": head_hash,
             "hash": event_hash,
+            "key_id": audit_key_id(key),
         },
     )
     moved = connection.execute(_MOVE_HEAD, {"head_seq": head_seq, "new_seq": seq, "new_hash": event_hash})
@@ -233,8 +258,32 @@ def _lock_head(connection: Connection) -> tuple[int, str]:
 
 
 def _row_hash(key: bytes, row: Sequence[Any]) -> str:
-    """The hash a streamed row should carry: its columns are in _CHAIN_COLUMNS order, the stored hash last."""
-    return _hash_fields(key, row[0], row[1], row[2], *row[3:-1])
+    """The hash a streamed row should carry: its columns are in _CHAIN_COLUMNS order, then the stored hash and
+    the key id."""
+    return _hash_fields(key, row[0], row[1], row[2], *row[3:10])
+
+
+class _Keys:
+    """The audit keys `verify` holds, by id; events without a key id are tried with each in turn."""
+
+    def __init__(self, current: bytes, previous: Sequence[bytes]) -> None:
+        self.by_id = {audit_key_id(key): key for key in (current, *previous)}
+        self._unnamed = current  # the key that last sealed an event without an id: the next is likely the same
+
+    def for_row(self, row: Row[Any]) -> bytes | None:
+        return self._unnamed if row.key_id is None else self.by_id.get(row.key_id)
+
+    def seals(self, row: Row[Any]) -> bool:
+        key = self.for_row(row)
+        if key is not None and hmac.compare_digest(_row_hash(key, row), row.hash):
+            return True
+        if row.key_id is not None:
+            return False
+        for other in self.by_id.values():
+            if other is not key and hmac.compare_digest(_row_hash(other, row), row.hash):
+                self._unnamed = other
+                return True
+        return False
 
 
 def _read_head(session: Session) -> tuple[int, str] | None:
@@ -258,13 +307,21 @@ def _span(first: int, last: int) -> str:
     return f"event {first} was" if first == last else f"events {first} to {last} were"
 
 
-def verify(*, session: Session, key: bytes, checkpoint: Checkpoint | None = None, batch: int = 5000) -> VerifyResult:
+def verify(
+    *,
+    session: Session,
+    key: bytes,
+    previous_keys: Sequence[bytes] = (),
+    checkpoint: Checkpoint | None = None,
+    batch: int = 5000,
+) -> VerifyResult:
     """Recompute the chain in sequence order and report the first event that is not as it was written.
 
-    Appends may carry on while this runs: events after the head read at the start are checked as well,
-    and the head is read again at the end.
+    Each event is checked with the key it names: `key` or one of `previous_keys`. Appends may carry on while this
+    runs: events after the head read at the start are checked as well, and the head is read again at the end.
     """
     batch = max(1, batch)
+    keys = _Keys(key, previous_keys)
     start_head = _read_head(session)
     if start_head is None:
         return VerifyResult(False, 0, None, None, "the audit head row is missing")
@@ -302,9 +359,16 @@ def verify(*, session: Session, key: bytes, checkpoint: Checkpoint | None = None
                 return bad(expected, None, f"{_span(expected, row.seq - 1)} deleted: {jump}")
             if row.seq < expected:
                 return bad(row.seq, row.id, f"{where} is out of sequence: expected event {expected}")
-            if not hmac.compare_digest(_row_hash(key, row), row.hash):
+            if keys.for_row(row) is None:
+                return bad(
+                    row.seq,
+                    row.id,
+                    f"{where} was sealed with audit key {row.key_id}, which is not configured: give that key in "
+                    "PATCHWORK_AUDIT_KEYS_PREVIOUS",
+                )
+            if not keys.seals(row):
                 following = _next_quietly(rows)
-                return bad(row.seq, row.id, _mismatch(key, where, row, following, previous, start_head[0]))
+                return bad(row.seq, row.id, _mismatch(keys, where, row, following, previous, start_head[0]))
             if row.prev_hash != previous:
                 return bad(row.seq, row.id, f"{where} does not link to event {expected - 1}: an event was replaced")
             target = targets.get(row.seq)
@@ -325,14 +389,14 @@ def verify(*, session: Session, key: bytes, checkpoint: Checkpoint | None = None
     return _check_end(session, checked, last, previous)
 
 
-def _mismatch(key: bytes, where: str, row: Row[Any], following: Row[Any] | None, previous: str, head_seq: int) -> str:
+def _mismatch(keys: _Keys, where: str, row: Row[Any], following: Row[Any] | None, previous: str, head_seq: int) -> str:
     """Why an event's hash does not match, judged by how the event after it links."""
     if following is not None and following.prev_hash == previous:
         return f"{where} was inserted: the next event links to the one before it"
-    if following is not None and following.prev_hash == row.hash and _row_hash(key, following) != following.hash:
+    if following is not None and following.prev_hash == row.hash and not keys.seals(following):
         return (
             f"{where} and the event after it do not match their hashes: the trail was written with another key "
-            "(has PATCHWORK_SECRET_KEY changed?) or rewritten"
+            "(has PATCHWORK_AUDIT_KEY changed, or PATCHWORK_SECRET_KEY while it was unset?) or rewritten"
         )
     if following is None and row.seq > head_seq:
         return f"{where} was inserted: it lies beyond the audit head"

@@ -16,15 +16,15 @@ from sqlmodel import Session, col, select
 
 from patchwork import limits, policy
 from patchwork.auth.passwords import Passwords, WeakPassword, check_strength
-from patchwork.auth.tokens import digest
+from patchwork.auth.tokens import digest, same
 from patchwork.clock import utcnow
-from patchwork.crypto import Keyring
+from patchwork.crypto import DataCipher, Keyring
 from patchwork.db import Database
 from patchwork.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from patchwork.models import Account, AccountKind, AccountStatus, FamilyInvitation, Organisation
 from patchwork.models.networks import Child, Involvement, InvolvementStatus, Network, NetworkStatus
 from patchwork.models.notes import FamilyMembership
-from patchwork.services import activity, audit, changes, children, networks, notes, throttle
+from patchwork.services import activity, audit, changes, children, networks, notes, sealed_facts, throttle
 from patchwork.services.accounts import actor_of
 from patchwork.services.note_queries import family_viewer
 from patchwork.services.validation import Fields
@@ -74,6 +74,7 @@ class InvitationDetails:
 @dataclass(frozen=True)
 class Invited:
     invitation: FamilyInvitation
+    opened: sealed_facts.InvitationView
     code: str  # shown once, to hand over; never stored
 
 
@@ -131,7 +132,7 @@ def invite(
         update(FamilyInvitation)
         .where(
             col(FamilyInvitation.network_id) == network.id,
-            col(FamilyInvitation.email) == email,
+            col(FamilyInvitation.email_index).in_(sealed_facts.email_indexes(keys.index, network.id, email)),
             col(FamilyInvitation.accepted_at).is_(None),
             col(FamilyInvitation.expires_at) > now,
         )
@@ -139,15 +140,15 @@ def invite(
         .execution_options(synchronize_session=False)
     )
     code = new_code()
-    invitation = FamilyInvitation(
+    invitation = sealed_facts.new_invitation(
+        keys.cipher,
+        keys.index,
         network_id=network.id,
         invited_by_id=account.id,
-        name=name,
-        relationship=relationship,
-        email=email,
         code_hash=code_digest(code),
         created_at=now,
         expires_at=now + lifetime,
+        text=sealed_facts.InvitationText(name=name, relationship=relationship, email=email),
     )
     session.add(invitation)
     session.flush()
@@ -160,7 +161,7 @@ def invite(
         target_type="family_invitation",
         target_id=invitation.id,
     )
-    return Invited(invitation=invitation, code=code)
+    return Invited(invitation=invitation, opened=sealed_facts.invitation_view(keys.cipher, invitation), code=code)
 
 
 # Accepting
@@ -180,6 +181,7 @@ class Acceptance:
 class Joined:
     account: Account
     membership: FamilyMembership
+    relationship: str
 
 
 def clean_acceptance(details: Acceptance) -> tuple[str, str, str, str]:
@@ -207,9 +209,11 @@ class _Found:
     existing: Account | None
 
 
-def _usable(found: _Found, email: str, now: datetime) -> bool:
+def _usable(cipher: DataCipher, found: _Found, email: str, now: datetime) -> bool:
     invitation, network = found.invitation, found.network
-    if invitation is None or network is None or invitation.email != email:
+    if invitation is None or network is None:
+        return False
+    if not same(sealed_facts.open_invitation(cipher, invitation).email, email):
         return False
     return bool(
         policy.accept_family_invitation(
@@ -257,7 +261,7 @@ async def accept(
         log.info("family.accept_refused", extra={"address": address, "field": field})
         return Invalid({field: message})
 
-    if not _usable(found, email, utcnow()):
+    if not _usable(keys.cipher, found, email, utcnow()):
         raise await refuse("code", INVALID_CODE)
     existing = found.existing
     password_hash: str | None = None
@@ -303,7 +307,9 @@ async def accept(
             account = stored
         membership = admit(session=session, keys=keys, invitation=invitation, account=account, at=now)
         throttle.clear(session=session, key=throttle.account_key("family-invitation:" + email))
-        return Joined(account=account, membership=membership)
+        return Joined(
+            account=account, membership=membership, relationship=sealed_facts.relationship(keys.cipher, membership)
+        )
 
     joined = await db.run(write)
     log.info("family.joined", extra={"account_id": joined.account.id, "network_id": joined.membership.network_id})
@@ -323,8 +329,12 @@ def admit(
     ).first()
     if already is not None:
         raise Conflict("You are already in this network. Sign in to see it", code="already_member")
-    membership = FamilyMembership(
-        network_id=invitation.network_id, account_id=account.id, relationship=invitation.relationship, joined_at=at
+    membership = sealed_facts.new_membership(
+        keys.cipher,
+        network_id=invitation.network_id,
+        account_id=account.id,
+        joined_at=at,
+        relationship=sealed_facts.open_invitation(keys.cipher, invitation).relationship,
     )
     session.add(membership)
     invitation.accepted_at = invitation.accepted_at or at
@@ -382,7 +392,7 @@ def _family_standing(session: Session, account: Account, network_id: str) -> not
     return place
 
 
-def involved(*, session: Session, network_id: str) -> list[InvolvedPerson]:
+def involved(*, session: Session, cipher: DataCipher, network_id: str) -> list[InvolvedPerson]:
     """Who is involved, as a family member may see it: sensitive involvements are left out entirely."""
     rows = session.exec(
         select(Involvement, Account, Organisation)
@@ -394,7 +404,7 @@ def involved(*, session: Session, network_id: str) -> list[InvolvedPerson]:
     return [
         InvolvedPerson(
             name=person.name,
-            role_label=involvement.role_label,
+            role_label=sealed_facts.role_label(cipher, involvement),
             organisation=organisation.name,
             is_lead=involvement.is_lead,
             since=involvement.started_at,
@@ -415,8 +425,8 @@ def family_view(
 ) -> FamilyView:
     place = _family_standing(session, account, network_id)
     network = place.network
-    relationship = session.exec(
-        select(FamilyMembership.relationship).where(
+    membership = session.exec(
+        select(FamilyMembership).where(
             FamilyMembership.network_id == network.id,
             FamilyMembership.account_id == account.id,
             FamilyMembership.active == True,  # noqa: E712
@@ -432,8 +442,8 @@ def family_view(
     return FamilyView(
         standing=place,
         child=children.open_identity(keys.cipher, child),
-        relationship=relationship or "",
-        involved=involved(session=session, network_id=network.id),
+        relationship=sealed_facts.relationship(keys.cipher, membership) if membership else "",
+        involved=involved(session=session, cipher=keys.cipher, network_id=network.id),
         page=page,
     )
 
@@ -463,9 +473,9 @@ def my_family_networks(*, session: Session, keys: Keyring, account: Account) -> 
         FamilyNetwork(
             network=network,
             child=children.open_identity(keys.cipher, child),
-            relationship=m.relationship,
+            relationship=sealed_facts.relationship(keys.cipher, m),
             last_activity_at=seen[network.id],
-            involved=len(involved(session=session, network_id=network.id)),
+            involved=len(involved(session=session, cipher=keys.cipher, network_id=network.id)),
         )
         for m, network, child in sorted(rows, key=lambda row: seen[row[1].id], reverse=True)
     ]
@@ -490,7 +500,7 @@ def network_view(
         child=children.open_identity(keys.cipher, child),
         members=[
             member
-            for member in networks.active_members(session, network.id)
+            for member in networks.active_members(session, keys.cipher, network.id)
             if policy.family_sees_involvement(sensitive=member.involvement.sensitive)
         ],
         last_activity_at=seen[network.id],
@@ -513,10 +523,10 @@ class FamilyMember:
 class FamilyOfNetwork:
     network: Network
     members: list[FamilyMember]
-    waiting: list[FamilyInvitation]  # unaccepted, unexpired invitations; only for leads
+    waiting: list[sealed_facts.InvitationView]  # unaccepted, unexpired invitations; only for leads
 
 
-def family_of_network(*, session: Session, account: Account, network_id: str) -> FamilyOfNetwork:
+def family_of_network(*, session: Session, keys: Keyring, account: Account, network_id: str) -> FamilyOfNetwork:
     place = notes.standing(session=session, account=account, network_id=network_id)
     if place.viewer.kind != "practitioner":
         raise NotFound("No such network")
@@ -526,10 +536,11 @@ def family_of_network(*, session: Session, account: Account, network_id: str) ->
         .where(FamilyMembership.network_id == place.network.id, FamilyMembership.active == True)  # noqa: E712
         .order_by(col(FamilyMembership.joined_at))
     ).all()
-    waiting: list[FamilyInvitation] = []
+    waiting: list[sealed_facts.InvitationView] = []
     if place.viewer.is_lead:
-        waiting = list(
-            session.exec(
+        waiting = [
+            sealed_facts.invitation_view(keys.cipher, invitation)
+            for invitation in session.exec(
                 select(FamilyInvitation)
                 .where(
                     FamilyInvitation.network_id == place.network.id,
@@ -538,11 +549,14 @@ def family_of_network(*, session: Session, account: Account, network_id: str) ->
                 )
                 .order_by(col(FamilyInvitation.created_at))
             ).all()
-        )
+        ]
     return FamilyOfNetwork(
         network=place.network,
         members=[
-            FamilyMember(user_id=a.id, name=a.name, relationship=m.relationship, since=m.joined_at) for m, a in rows
+            FamilyMember(
+                user_id=a.id, name=a.name, relationship=sealed_facts.relationship(keys.cipher, m), since=m.joined_at
+            )
+            for m, a in rows
         ],
         waiting=waiting,
     )

@@ -13,10 +13,10 @@ from sqlmodel import Session, col, select
 
 from patchwork.crypto import Keyring
 from patchwork.db import Database
-from patchwork.models import Account
-from patchwork.models.networks import Child
-from patchwork.models.notes import HistoryOpening, Note, NoteReply, NoteRevision
-from patchwork.services import children
+from patchwork.models import Account, FamilyInvitation
+from patchwork.models.networks import Child, Involvement
+from patchwork.models.notes import FamilyMembership, HistoryOpening, Note, NoteReply, NoteRevision
+from patchwork.services import children, sealed_facts
 
 BATCH = 200
 
@@ -34,7 +34,31 @@ SEALED: list[tuple[type, tuple[tuple[str, Callable[[str], str]], ...]]] = [
     (NoteReply, (("body_sealed", lambda i: f"reply:{i}"),)),
     (HistoryOpening, (("reason_sealed", lambda i: f"history-opening:{i}"),)),
     (Account, (("totp_secret", lambda i: f"totp:{i}"),)),
+    (
+        Involvement,
+        tuple(
+            (f"{name}_sealed", lambda i, name=name: sealed_facts.involvement_context(name, i))  # type: ignore[misc]
+            for name in ("role_label", "reason", "contact")
+        ),
+    ),
+    (FamilyMembership, (("relationship_sealed", sealed_facts.membership_context),)),
+    (
+        FamilyInvitation,
+        tuple(
+            (f"{name}_sealed", lambda i, name=name: sealed_facts.invitation_context(name, i))  # type: ignore[misc]
+            for name in ("name", "relationship", "email")
+        ),
+    ),
 ]
+
+
+def _reindex_invitation(keys: Keyring, invitation: FamilyInvitation) -> None:
+    email = sealed_facts.open_invitation(keys.cipher, invitation).email
+    invitation.email_index = sealed_facts.email_index(keys.index, invitation.network_id, email)
+
+
+# Rows whose keyed digests are made with a key derived from the data key: made again when the row is resealed.
+REINDEX: dict[type, Callable[[Keyring, Any], None]] = {FamilyInvitation: _reindex_invitation}
 
 
 @dataclass
@@ -90,6 +114,9 @@ def _rotate_table(
                         setattr(row, column, keys.cipher.encrypt(plain, context=context(row.id)))
                         changed = True
                 if changed:
+                    reindex = REINDEX.get(model)
+                    if reindex is not None:
+                        reindex(keys, row)
                     session.add(row)
                     done += 1
             after = rows[-1].id

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from patchwork import limits, policy
 from patchwork.clock import utcnow
-from patchwork.crypto import Keyring
+from patchwork.crypto import DataCipher, Keyring
 from patchwork.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from patchwork.models import Account, Organisation
 from patchwork.models.audit import AuditEvent
@@ -20,7 +20,7 @@ from patchwork.models.family import FamilyInvitation
 from patchwork.models.networks import Child, HistoryRule, Involvement, InvolvementStatus, Network, NetworkStatus
 from patchwork.models.notes import FamilyMembership, HistoryOpening, Note
 from patchwork.models.notifications import NotificationMark
-from patchwork.services import activity, alerts, audit, changes, children, events, network_links
+from patchwork.services import activity, alerts, audit, changes, children, events, network_links, sealed_facts
 from patchwork.services.children import ChildIdentity, SearchQuery
 from patchwork.services.note_queries import member_viewer, viewer_in
 from patchwork.services.validation import Fields
@@ -33,10 +33,8 @@ class MemberView:
     involvement: Involvement
     name: str
     organisation: Organisation
-
-    @property
-    def contact(self) -> str:
-        return self.involvement.contact
+    role_label: str
+    contact: str
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,18 @@ def facts(session: Session, network: Network) -> policy.NetworkFacts:
     )
 
 
-def _members(session: Session, network_id: str) -> list[MemberView]:
+def _member(cipher: DataCipher, involvement: Involvement, account: Account, organisation: Organisation) -> MemberView:
+    text = sealed_facts.open_involvement(cipher, involvement)
+    return MemberView(
+        involvement=involvement,
+        name=account.name,
+        organisation=organisation,
+        role_label=text.role_label,
+        contact=text.contact,
+    )
+
+
+def _members(session: Session, cipher: DataCipher, network_id: str) -> list[MemberView]:
     rows = session.exec(
         select(Involvement, Account, Organisation)
         .join(Account, col(Account.id) == Involvement.account_id)
@@ -107,18 +116,18 @@ def _members(session: Session, network_id: str) -> list[MemberView]:
         .where(Involvement.network_id == network_id, Involvement.status == InvolvementStatus.active)
         .order_by(col(Involvement.is_lead).desc(), col(Involvement.started_at))
     ).all()
-    return [MemberView(involvement=i, name=a.name, organisation=o) for i, a, o in rows]
+    return [_member(cipher, i, a, o) for i, a, o in rows]
 
 
-def active_members(session: Session, network_id: str) -> list[MemberView]:
-    return _members(session, network_id)
+def active_members(session: Session, cipher: DataCipher, network_id: str) -> list[MemberView]:
+    return _members(session, cipher, network_id)
 
 
-def member_view(*, session: Session, involvement: Involvement) -> MemberView:
+def member_view(*, session: Session, cipher: DataCipher, involvement: Involvement) -> MemberView:
     account = session.get(Account, involvement.account_id)
     organisation = session.get(Organisation, involvement.organisation_id)
     assert account is not None and organisation is not None
-    return MemberView(involvement=involvement, name=account.name, organisation=organisation)
+    return _member(cipher, involvement, account, organisation)
 
 
 def _network(session: Session, network_id: str, *, follow_merges: bool = True) -> Network:
@@ -179,7 +188,7 @@ def search(
     )
     if network is None:
         return None
-    members = _members(session, network.id)
+    members = _members(session, keys.cipher, network.id)
     return SearchMatch(
         network_id=network.id,
         members=members,
@@ -247,7 +256,7 @@ def view_network(
         audit.record(
             session=session, key=keys.audit, action="network.viewed", actor_id=actor.account_id, network_id=network.id
         )
-    members = _members(session, network.id)
+    members = _members(session, keys.cipher, network.id)
     me = next((m.involvement for m in members if m.involvement.account_id == actor.account_id), None)
     child_row = session.get(Child, network.child_id)
     assert child_row is not None
@@ -313,14 +322,13 @@ def _add_involvement(
 ) -> Involvement:
     role, reason, contact = clean_involvement(details)
     assert actor.organisation_id is not None, "policy lets only practitioners of an organisation join"
-    involvement = Involvement(
+    involvement = sealed_facts.new_involvement(
+        keys.cipher,
         network_id=network.id,
         account_id=actor.account_id,
         organisation_id=actor.organisation_id,
-        role_label=role,
-        reason=reason,
-        contact=contact,
         sensitive=details.sensitive,
+        text=sealed_facts.InvolvementText(role, reason, contact),
     )
     session.add(involvement)
     _touch(network, session)
@@ -539,7 +547,7 @@ def my_networks(*, session: Session, keys: Keyring, actor: policy.Actor) -> list
         MyNetwork(
             network=network,
             child=children.open_identity(keys.cipher, child),
-            role_label=involvement.role_label,
+            role_label=sealed_facts.role_label(keys.cipher, involvement),
             is_lead=involvement.is_lead,
             member_count=counts.get(network.id, (0, 0))[0],
             last_activity_at=seen[network.id],

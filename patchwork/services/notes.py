@@ -37,7 +37,7 @@ from patchwork.models.notes import (
     NoteReply,
     NoteRevision,
 )
-from patchwork.services import alerts, audit, changes, children, rows
+from patchwork.services import alerts, audit, changes, children, rows, sealed_facts
 from patchwork.services.note_queries import facts_of, member_viewer, standing_in, viewer_in, visible
 from patchwork.services.validation import refused_character
 
@@ -399,13 +399,16 @@ def check_audience(*, session: Session, account: Account, network_id: str, draft
     _check_audience(session, place.network, draft)
 
 
-def family_choices(*, session: Session, account: Account, network_id: str) -> list[tuple[str, str]]:
+def family_choices(*, session: Session, keys: Keyring, account: Account, network_id: str) -> list[tuple[str, str]]:
     """The network's family members a note can be shared with: (account id, "Name (relationship)")."""
     place = _network_for(session, account, network_id)
     if place.viewer.kind != "practitioner":
         return []
     return sorted(
-        ((a.id, f"{a.name} ({m.relationship})") for m, a in _family(session, place.network.id)),
+        (
+            (a.id, f"{a.name} ({sealed_facts.relationship(keys.cipher, m)})")
+            for m, a in _family(session, place.network.id)
+        ),
         key=lambda pair: pair[1],
     )
 
@@ -993,13 +996,10 @@ def views(
     organisation_ids |= {o for orgs in audience_orgs.values() for o in orgs}
     organisations = dict(session.exec(_ORGANISATION_NAMES, params={"ids": list(organisation_ids)}).all())
     relationships = (
-        dict(
-            session.exec(
-                select(FamilyMembership.account_id, FamilyMembership.relationship).where(
-                    FamilyMembership.network_id == place.network.id
-                )
-            ).all()
-        )
+        {
+            m.account_id: sealed_facts.relationship(keys.cipher, m)
+            for m in session.exec(select(FamilyMembership).where(FamilyMembership.network_id == place.network.id))
+        }
         if any(family_shares.values())
         else {}
     )

@@ -20,14 +20,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from patchwork import policy
-from patchwork.crypto import Keyring
+from patchwork.crypto import DataCipher, Keyring
 from patchwork.events import Fact, visible
 from patchwork.models import Account, Organisation
 from patchwork.models.events import EventCounter, NetworkEvent
 from patchwork.models.networks import Child, Involvement, Network
 from patchwork.models.notes import FamilyMembership, Note, NoteKind, NoteReply
 from patchwork.models.notifications import NotificationMark, NotificationPreference
-from patchwork.services import audit, children, notes, stream
+from patchwork.services import audit, children, notes, sealed_facts, stream
 from patchwork.services.note_queries import facts_of_many, viewer_in
 
 NOTE_KINDS = frozenset({"note.created", "note.replied", "note.acknowledged"})
@@ -231,7 +231,7 @@ def _render(session: Session, keys: Keyring, account: Account, found: list[Relev
         views.update(
             (view.note.id, view) for view in notes.views(session=session, keys=keys, place=place.standing, notes=rows)
         )
-    people = _people(session, found)
+    people = _people(session, keys.cipher, found)
     result = []
     for item in found:
         row, data, place = item.row, item.data, item.place
@@ -294,7 +294,7 @@ class _Person:
     detail: str
 
 
-def _people(session: Session, found: list[Relevant]) -> dict[str, _Person]:
+def _people(session: Session, cipher: DataCipher, found: list[Relevant]) -> dict[str, _Person]:
     """Who each membership event is about, by involvement, family membership or account id."""
     involvement_ids = [str(i.data.get("involvement_id")) for i in found if i.row.type.startswith("involvement.")]
     membership_ids = [str(i.data.get("membership_id")) for i in found if i.row.type == "family.joined"]
@@ -307,14 +307,14 @@ def _people(session: Session, found: list[Relevant]) -> dict[str, _Person]:
             .join(Organisation, col(Organisation.id) == Involvement.organisation_id)
             .where(col(Involvement.id).in_(involvement_ids))
         ).all():
-            people[involvement.id] = _Person(name, f"{involvement.role_label}, {organisation}")
+            people[involvement.id] = _Person(name, f"{sealed_facts.role_label(cipher, involvement)}, {organisation}")
     if membership_ids:
         for membership, name in session.exec(
             select(FamilyMembership, Account.name)
             .join(Account, col(Account.id) == FamilyMembership.account_id)
             .where(col(FamilyMembership.id).in_(membership_ids))
         ).all():
-            people[membership.id] = _Person(name, membership.relationship)
+            people[membership.id] = _Person(name, sealed_facts.relationship(cipher, membership))
     if account_ids:
         for account_id, name in session.exec(select(Account.id, Account.name).where(col(Account.id).in_(account_ids))):
             people[account_id] = _Person(name, "")

@@ -47,7 +47,7 @@ from patchwork.models.notes import (
     NoteReply,
     NoteRevision,
 )
-from patchwork.services import access_log, audit, children, networks, notes
+from patchwork.services import access_log, audit, children, networks, notes, sealed_facts
 from patchwork.services.access_log import current_network, lineage
 from patchwork.services.accounts import actor_of
 from patchwork.services.note_queries import visible
@@ -137,7 +137,7 @@ def lead_export(*, session: Session, keys: Keyring, account: Account, network_id
     return LeadExport(
         exported_at=utcnow(),
         view=view,
-        family_members=[FamilyMember(a.id, a.name, m.relationship) for m, a in family],
+        family_members=[FamilyMember(a.id, a.name, sealed_facts.relationship(keys.cipher, m)) for m, a in family],
         notes=shown,
         access_log=log,
     )
@@ -283,7 +283,7 @@ class _Gather:
                     id=m.id,
                     network_id=m.network_id,
                     person=self.people[m.account_id],
-                    relationship=m.relationship,
+                    relationship=sealed_facts.relationship(self.keys.cipher, m),
                     active=m.active,
                     joined_at=isoformat(m.joined_at),
                 )
@@ -335,14 +335,15 @@ class _Gather:
         )
 
     def involvement(self, i: Involvement) -> InvolvementRecord:
+        text = sealed_facts.open_involvement(self.keys.cipher, i)
         return InvolvementRecord(
             id=i.id,
             network_id=i.network_id,
             person=self.people[i.account_id],
             organisation=self.organisation(i.organisation_id),
-            role_label=i.role_label,
-            reason=i.reason,
-            contact=i.contact,
+            role_label=text.role_label,
+            reason=text.reason,
+            contact=text.contact,
             sensitive=i.sensitive,
             status=i.status,
             is_lead=i.is_lead and i.status == InvolvementStatus.active,

@@ -98,7 +98,7 @@ async def invite_family_member(request: Request) -> Response:
             lifetime=lifetime,
         )
     )
-    invitation = invited.invitation
+    invitation = invited.opened
     return json_response(
         FamilyInvitationOut(
             id=invitation.id,
@@ -143,7 +143,7 @@ async def accept_family_invitation(request: Request) -> Response:
             roles=accounts.roles_of(account),
             status="active",
             network_id=joined.membership.network_id,
-            relationship=joined.membership.relationship,
+            relationship=joined.relationship,
         ),
         201,
     )
@@ -162,7 +162,7 @@ async def list_family_members(request: Request) -> Response:
 
     def load(session: Session) -> family.FamilyOfNetwork:
         return family.family_of_network(
-            session=session, account=viewer.account, network_id=request.path_params["network_id"]
+            session=session, keys=rt.keys, account=viewer.account, network_id=request.path_params["network_id"]
         )
 
     found = await rt.db.run(load)

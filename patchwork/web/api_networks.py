@@ -50,9 +50,9 @@ def involvement_out(member: networks.MemberView, *, contact_shown: bool = True) 
         id=involvement.id,
         user_id=involvement.account_id,
         name=member.name,
-        role_label=involvement.role_label,
+        role_label=member.role_label,
         organisation=organisation_out(member.organisation),
-        contact=involvement.contact if contact_shown else None,
+        contact=member.contact if contact_shown else None,
         status=involvement.status,
         is_lead=involvement.is_lead,
         sensitive=involvement.sensitive,
@@ -130,7 +130,7 @@ async def search_children(request: Request) -> Response:
                     SearchInvolvement(
                         id=m.involvement.id,
                         name=m.name,
-                        role_label=m.involvement.role_label,
+                        role_label=m.role_label,
                         organisation=organisation_out(m.organisation),
                         contact=m.contact,
                     )
@@ -282,7 +282,7 @@ async def add_involvement(request: Request) -> Response:
         involvement = networks.register_involvement(
             session=session, keys=rt.keys, actor=viewer.actor, network_id=network_id, details=details
         )
-        return networks.member_view(session=session, involvement=involvement)
+        return networks.member_view(session=session, cipher=rt.cipher, involvement=involvement)
 
     return json_response(involvement_out(await rt.db.run(add)), 201)
 
@@ -306,7 +306,7 @@ async def end_involvement(request: Request) -> Response:
             network_id=request.path_params["network_id"],
             involvement_id=request.path_params["involvement_id"],
         )
-        return networks.member_view(session=session, involvement=involvement)
+        return networks.member_view(session=session, cipher=rt.cipher, involvement=involvement)
 
     return json_response(involvement_out(await rt.db.run(end)))
 
@@ -332,7 +332,7 @@ async def appoint_lead(request: Request) -> Response:
             network_id=request.path_params["network_id"],
             user_id=data.user_id,
         )
-        return networks.member_view(session=session, involvement=involvement)
+        return networks.member_view(session=session, cipher=rt.cipher, involvement=involvement)
 
     return json_response(involvement_out(await rt.db.run(appoint)), 201)
 
@@ -352,7 +352,7 @@ async def step_down(request: Request) -> Response:
         involvement = networks.step_down(
             session=session, keys=rt.keys, actor=viewer.actor, network_id=request.path_params["network_id"]
         )
-        return networks.member_view(session=session, involvement=involvement)
+        return networks.member_view(session=session, cipher=rt.cipher, involvement=involvement)
 
     return json_response(involvement_out(await rt.db.run(down)))
 

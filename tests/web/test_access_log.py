@@ -10,7 +10,6 @@ from patchwork import policy
 from patchwork.app import create_app
 from patchwork.models import Account, AccountKind
 from patchwork.models.audit import AuditEvent
-from patchwork.models.notes import FamilyMembership
 from patchwork.runtime import keyring_for
 from patchwork.services import exports, notes
 from tests.conftest import PASSWORD, World
@@ -30,8 +29,7 @@ def family_member(
 ) -> Account:
     """A family account in one network, made directly (the invitation flow is tested on its own)."""
     account = world.account(email, kind=AccountKind.family, name=name)
-    with world.db.transaction() as session:
-        session.add(FamilyMembership(network_id=network_id, account_id=account.id, relationship=relationship))
+    world.family_member(network_id, account.id, relationship)
     return account
 
 

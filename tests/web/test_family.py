@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 from sqlmodel import col, func, select
 from starlette.testclient import TestClient
 
@@ -24,7 +23,7 @@ from patchwork.models import Account, FamilyInvitation, Involvement, Network, Ne
 from patchwork.models.audit import AuditEvent
 from patchwork.models.notes import FamilyMembership, Note
 from patchwork.runtime import keyring_for, passwords_for
-from patchwork.services import demo, family, notes
+from patchwork.services import demo, family, notes, sealed_facts
 from patchwork.services.demo import create_demo
 from patchwork.services.notes import SENSITIVE_AUTHOR
 from patchwork.settings import Settings
@@ -76,12 +75,12 @@ def join(client: TestClient, net: dict[str, Any], person: dict[str, str] = PAREN
 
 
 def _expire(world: World, email: str) -> None:
+    cipher = keyring_for(world.settings).cipher
     with world.db.transaction() as session:
-        session.exec(
-            update(FamilyInvitation)
-            .where(col(FamilyInvitation.email) == email)
-            .values(expires_at=utcnow() - timedelta(minutes=1))
-        )
+        for invitation in session.exec(select(FamilyInvitation)).all():
+            if sealed_facts.open_invitation(cipher, invitation).email == email:
+                invitation.expires_at = utcnow() - timedelta(minutes=1)
+                session.add(invitation)
 
 
 def _invalid_code(response) -> None:  # type: ignore[no-untyped-def]

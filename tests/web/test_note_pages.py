@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from patchwork.app import create_app
 from patchwork.models import AccountKind
-from patchwork.models.notes import Acknowledgement, FamilyMembership, Note, NoteReply
+from patchwork.models.notes import Acknowledgement, Note, NoteReply
 from patchwork.services.networks import today
 from patchwork.settings import Settings
 from tests.conftest import PASSWORD, World
@@ -100,8 +100,7 @@ def site(settings: Settings, world: World) -> Iterator[Site]:
             )
             assert joined.status_code == 201, joined.text
             ids[who] = joined.json()["user_id"]
-        with world.db.transaction() as session:
-            session.add(FamilyMembership(network_id=network["id"], account_id=mother.id, relationship="Mother"))
+        world.family_member(network["id"], mother.id, "Mother")
         browsers = {}
         for who, email in (
             ("nurse", "nurse@health.example.org"),

@@ -9,7 +9,7 @@ from sqlmodel import func, select
 from starlette.testclient import TestClient
 
 from patchwork.models.audit import AuditEvent
-from patchwork.models.notes import Acknowledgement, FamilyMembership, Note, NoteReply
+from patchwork.models.notes import Acknowledgement, Note, NoteReply
 from tests.conftest import World
 from tests.helpers import bearer
 
@@ -201,8 +201,7 @@ def test_family_voice_and_family_sharing(client: TestClient, world: World, net: 
     from tests.helpers import api_token
 
     parent = world.account("parent@example.org", kind="family", name="Pat Parent")
-    with world.db.transaction() as session:
-        session.add(FamilyMembership(network_id=net["id"], account_id=parent.id, relationship="Mother"))
+    world.family_member(net["id"], parent.id, "Mother")
     t = net["t"]
     url = f"/api/v1/networks/{net['id']}/notes"
     shared = client.post(
@@ -226,8 +225,7 @@ def test_family_cannot_filter_by_organisation(client: TestClient, world: World, 
     from patchwork.services import notes
 
     parent = world.account("parent@example.org", kind="family", name="Pat Parent")
-    with world.db.transaction() as session:
-        session.add(FamilyMembership(network_id=net["id"], account_id=parent.id, relationship="Mother"))
+    world.family_member(net["id"], parent.id, "Mother")
     shared = NOTE | {"family_user_ids": [parent.id]}
     client.post(f"/api/v1/networks/{net['id']}/notes", json=shared, headers=bearer(net["t"]["teacher"]))
     police_org = net["members"]["Joe Bennett"]["organisation"]["id"]

@@ -44,7 +44,9 @@ async def _invite_page(
         view = networks.view_network(
             session=session, keys=rt.keys, actor=viewer.actor, network_id=network_id, audited=False
         )
-        return view, family.family_of_network(session=session, account=viewer.account, network_id=view.network.id)
+        return view, family.family_of_network(
+            session=session, keys=rt.keys, account=viewer.account, network_id=view.network.id
+        )
 
     view, found = await rt.db.run(load)
     context: dict[str, Any] = {
@@ -82,7 +84,7 @@ async def invite(request: Request) -> Response:
     except Invalid as problem:
         return await _invite_page(request, values=values, errors=problem.fields, status=422)
     # The code is shown on this page once, never put in a URL: it is handed over in person.
-    return render(request, "family/invited.html", {"invitation": invited.invitation, "code": invited.code}, 201)
+    return render(request, "family/invited.html", {"invitation": invited.opened, "code": invited.code}, 201)
 
 
 # The family member accepts

@@ -253,7 +253,9 @@ async def _note_form(
         place = _place(session, rt.keys, viewer, network_id)
         if place.viewer.kind != "practitioner":
             raise NotFound("No such network")
-        family = notes.family_choices(session=session, account=viewer.account, network_id=place.network.id)
+        family = notes.family_choices(
+            session=session, keys=rt.keys, account=viewer.account, network_id=place.network.id
+        )
         if draft is None:
             return place, family, None, {}
         try:
