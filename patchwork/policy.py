@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -410,14 +411,14 @@ def accumulation(signals: Iterable[Signal], thresholds: AlertThresholds) -> tupl
     within 30 days; day 31 is not) that holds `min_notes` or more signals from `min_organisations` or more
     organisations; empty when no window does."""
     counted = sorted((s for s in signals if counts_as_signal(s, thresholds)), key=lambda s: (s.observed_on, s.note_id))
+    days = [s.observed_on for s in counted]
     span = timedelta(days=thresholds.window_days - 1)
-    for end in reversed(range(len(counted))):
-        last = counted[end].observed_on
-        window = tuple(s for s in counted[: end + 1] if s.observed_on >= last - span)
-        if len(window) >= thresholds.min_notes and (
-            len({s.organisation_id for s in window}) >= thresholds.min_organisations
-        ):
-            return window
+    for end in reversed(range(thresholds.min_notes - 1, len(counted))):
+        start = bisect_left(days, days[end] - span, 0, end + 1)
+        if end + 1 - start >= thresholds.min_notes:
+            window = tuple(counted[start : end + 1])
+            if len({s.organisation_id for s in window}) >= thresholds.min_organisations:
+                return window
     return ()
 
 

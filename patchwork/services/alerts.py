@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, and_, exists, insert, or_
+from sqlalchemy import ColumnElement, Insert, and_, bindparam, exists, insert, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -85,23 +85,50 @@ class _State:
     held: frozenset[str]  # the notes of its open accumulation alert
 
 
-def _state(session: Session, network_id: str) -> _State:
-    has_lead = (
+# Built once: every post, revision and redaction asks these two.
+_COUNTED_SIGNALS = sa_select(
+    col(Note.id), col(Note.author_organisation_id), col(Note.level), col(Note.observed_on), col(Note.redacted_at)
+).where(
+    col(Note.network_id) == bindparam("network_id"),
+    col(Note.kind) == NoteKind.practitioner,
+    col(Note.redacted_at).is_(None),
+    col(Note.level).in_(bindparam("levels", expanding=True)),
+    col(Note.author_organisation_id).is_not(None),
+)
+_STATE = (
+    sa_select(
         exists()
         .where(
-            col(Involvement.network_id) == network_id,
+            col(Involvement.network_id) == bindparam("network_id"),
             col(Involvement.status) == InvolvementStatus.active,
             col(Involvement.is_lead).is_(True),
         )
-        .label("has_lead")
+        .label("has_lead"),
+        col(Alert.dedupe_key),
+        col(Alert.id),
+        col(AlertNote.note_id),
     )
-    rows = session.execute(
-        sa_select(has_lead, col(Alert.dedupe_key), col(Alert.id), col(AlertNote.note_id))
-        .select_from(Network)
-        .outerjoin(Alert, and_(col(Alert.network_id) == col(Network.id), col(Alert.dedupe_key).is_not(None)))
-        .outerjoin(AlertNote, and_(col(AlertNote.alert_id) == col(Alert.id), col(Alert.kind) == AlertKind.accumulation))
-        .where(col(Network.id) == network_id)
-    ).all()
+    .select_from(Network)
+    .outerjoin(Alert, and_(col(Alert.network_id) == col(Network.id), col(Alert.dedupe_key).is_not(None)))
+    .outerjoin(AlertNote, and_(col(AlertNote.alert_id) == col(Alert.id), col(Alert.kind) == AlertKind.accumulation))
+    .where(col(Network.id) == bindparam("network_id"))
+)
+
+
+def _counts(level: str, thresholds: policy.AlertThresholds) -> bool:
+    return level in policy.LEVELS and policy.LEVELS.index(level) >= policy.LEVELS.index(thresholds.min_level)
+
+
+def _counted_signals(session: Session, network_id: str, thresholds: policy.AlertThresholds) -> list[policy.Signal]:
+    """The network's notes that may count towards an alert: not redacted, from an organisation, at the threshold's
+    level or above (urgent is always among them)."""
+    levels = list(policy.LEVELS[policy.LEVELS.index(thresholds.min_level) :])
+    rows = session.connection().execute(_COUNTED_SIGNALS, {"network_id": network_id, "levels": levels}).all()
+    return [policy.Signal(i, o, level, on) for i, o, level, on, _ in rows]
+
+
+def _state(session: Session, network_id: str) -> _State:
+    rows = session.connection().execute(_STATE, {"network_id": network_id}).all()
     return _State(
         has_lead=bool(rows and rows[0].has_lead),
         keys={row.dedupe_key: row.id for row in rows if row.dedupe_key},
@@ -118,24 +145,19 @@ def evaluate(
     actor_id: str | None,
     network: Network | None = None,
     changed_note_id: str | None = None,
+    changed_levels: tuple[str, ...] = (),
 ) -> None:
-    """Run inside the transaction that posts, revises or redacts a note (`changed_note_id`; `network` when the
-    caller has it loaded): raise what the notes now call for, and tell the open pages of an open accumulation alert
-    whose notes changed. Raising is an insert that does nothing when the alert exists (see Alert.dedupe_key), so it
-    happens exactly once whoever gets there first. Two queries when nothing is to be raised."""
+    """Run inside the transaction that posts, revises or redacts a note (`changed_note_id`, its level before
+    and after in `changed_levels`; `network` when the caller has it loaded): raise what the notes now call for,
+    and tell the open pages of an open accumulation alert whose notes changed. Raising is an insert that does
+    nothing when the alert exists (see Alert.dedupe_key), so it happens exactly once whoever gets there first.
+    Two queries when nothing is to be raised; none for a note below the threshold before and after."""
+    if changed_levels and not any(_counts(level, thresholds) for level in changed_levels):
+        return  # a note below the threshold, before and after the change: nothing it does can raise or change one
     network = network or session.get(Network, network_id)
     if network is None or network.status == NetworkStatus.merged:
         return
-    counted = policy.LEVELS[policy.LEVELS.index(thresholds.min_level) :]  # urgent is always among them
-    signals = _signals(
-        session,
-        network.id,
-        where=(
-            col(Note.redacted_at).is_(None),
-            col(Note.level).in_(counted),
-            col(Note.author_organisation_id).is_not(None),
-        ),
-    )
+    signals = _counted_signals(session, network.id, thresholds)
     window = policy.accumulation(signals, thresholds)
     urgent = policy.urgent_signals(signals)
     state = _state(session, network.id)

@@ -511,6 +511,7 @@ def post_note(
         actor_id=account.id,
         network=place.network,
         changed_note_id=note.id,
+        changed_levels=(note.level,),
     )
     return Posted(note=note, place=place, facts=facts)
 
@@ -649,6 +650,7 @@ def revise(
         actor_id=account.id,
         network=found.place.network,
         changed_note_id=note.id,
+        changed_levels=(previous_level, note.level),
     )
     return note
 
@@ -698,6 +700,7 @@ def redact(
         actor_id=account.id,
         network=found.place.network,
         changed_note_id=note.id,
+        changed_levels=(note.level,),
     )
     return note
 
