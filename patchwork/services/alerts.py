@@ -268,7 +268,7 @@ def _tell(
     shown_to = sorted(
         account.id
         for account in _leads(session, network.id)
-        if _lead_view(session, keys, account, network, alert, thresholds) is not None
+        if _shown_to_lead(session, account, network, alert, thresholds)
     )
     changes.record(
         session=session,
@@ -361,6 +361,14 @@ def _visible_signals(
         network.id,
         where=(col(Note.id).in_(note_ids), visible(viewer, history_rule=network.history_rule)),
     )
+
+
+def _shown_to_lead(
+    session: Session, account: Account, network: Network, alert: Alert, thresholds: policy.AlertThresholds
+) -> bool:
+    viewer = viewer_in(session, account, network)
+    signals = _visible_signals(session, viewer, network, alert) if viewer.is_lead else []
+    return bool(policy.alert_shown_to_lead(viewer, kind=alert.kind, visible=signals, thresholds=thresholds))
 
 
 def _lead_view(
