@@ -1,8 +1,11 @@
 """Schemathesis against a served app on the embedded default (SQLite, demo data), signed in as a demo
-practitioner: no server errors, and responses, status codes, content types, headers and Allow as documented.
+practitioner: no server errors; responses, status codes, content types, headers and Allow as documented; and
+nothing the document forbids is accepted (negative_data_rejection).
 
-Not yet checked: `positive_data_acceptance` and `negative_data_rejection` (the document does not yet state every
-rule the services enforce, such as the letters a child's name may use or when consent_from is required)."""
+Not checked: `positive_data_acceptance`, that everything the document allows is accepted. Some rules cannot be
+written in OpenAPI at all (a date observed not in the future nor before the child's birth, an NHS number's check
+digit, a child's name of letters, consent_from needed only with consent, a near-duplicate child), so a request
+the document allows may rightly be refused with 422."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import pytest
 from tests.servers import new_secrets, patchwork_env, run_patchwork, serving
 
 PASSWORD = "correct horse battery staple"
-NOT_YET = "positive_data_acceptance,negative_data_rejection"
+NOT_CHECKED = "positive_data_acceptance"
 EXAMPLES = "40"
 
 
@@ -46,7 +49,7 @@ def test_schemathesis_finds_no_server_error_and_no_disagreement(tmp_path: Path) 
                 "--checks",
                 "all",
                 "--exclude-checks",
-                NOT_YET,
+                NOT_CHECKED,
                 "--header",
                 f"Authorization: Bearer {answer.json()['token']}",
                 "--exclude-path",

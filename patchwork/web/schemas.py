@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from patchwork import limits
 from patchwork.models import OrganisationType
+
+Id = Annotated[str, StringConstraints(max_length=36)]
 
 
 class Strict(BaseModel):
@@ -236,8 +238,8 @@ class MergeResponse(BaseModel):
 
 class AudienceIn(Strict):
     kind: Literal["network", "lead", "organisations", "people"]
-    organisation_ids: list[str] = Field(default_factory=list, max_length=100)
-    user_ids: list[str] = Field(default_factory=list, max_length=200)
+    organisation_ids: list[Id] = Field(default_factory=list, max_length=100)
+    user_ids: list[Id] = Field(default_factory=list, max_length=200)
 
 
 class BasisIn(Strict):
@@ -254,7 +256,7 @@ class NoteCreate(Strict):
     level: str = Field(max_length=20)
     observed_on: str = Field(max_length=10, description="ISO 8601 date")
     audience: AudienceIn
-    family_user_ids: list[str] = Field(default_factory=list, max_length=20)
+    family_user_ids: list[Id] = Field(default_factory=list, max_length=20)
     basis: BasisIn
     referral_route_acknowledged: bool = False
 
