@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from patchwork import limits, policy
 from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
+from patchwork.db import ring_account
 from patchwork.errors import Conflict, Forbidden, NotFound
 from patchwork.models import Account, Organisation
 from patchwork.models.alerts import Alert, AlertKind, AlertNote, AlertOutcome, AlertState
@@ -270,6 +271,9 @@ def _tell(
         for account in _leads(session, network.id)
         if _shown_to_lead(session, account, network, alert, thresholds)
     )
+    if alert.kind in policy.ADMIN_ALERTS:
+        for admin_id in _admins_of_members(session, network.id):
+            ring_account(session, admin_id)  # their home pages follow no network of theirs: ring them instead
     changes.record(
         session=session,
         keys=keys,
@@ -282,6 +286,21 @@ def _tell(
         details={"kind": alert.kind, "state": alert.state},
         alert_id=alert.id,
         _to=",".join(shown_to),
+    )
+
+
+def _admins_of_members(session: Session, network_id: str) -> list[str]:
+    organisations = select(Involvement.organisation_id).where(
+        Involvement.network_id == network_id, Involvement.status == InvolvementStatus.active
+    )
+    return list(
+        session.exec(
+            select(Account.id).where(
+                col(Account.is_org_admin).is_(True),
+                col(Account.organisation_id).in_(organisations),
+                Account.status == "active",
+            )
+        ).all()
     )
 
 

@@ -24,7 +24,7 @@ from patchwork.errors import DomainError, Invalid, NotFound
 from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, Batch, Fact
 from patchwork.realtime import TOO_SLOW, Ended, Subscriber
 from patchwork.runtime import Runtime
-from patchwork.services import dashboard, networks, notes, notifications
+from patchwork.services import alerts, dashboard, networks, notes, notifications
 from patchwork.web.filters import chronology_filters
 from patchwork.web.middleware import CSRF_FIELD, header
 from patchwork.web.viewer import Viewer
@@ -172,6 +172,18 @@ class PageStream(Live):
         rt, actor = self.runtime, self.viewer.actor
         mine = await rt.db.run(lambda session: networks.my_networks(session=session, keys=rt.keys, actor=actor))
         return self._template("_my_networks.html", networks=mine, oob=True)
+
+    async def account_rang(self) -> None:
+        """An organisation admin's home page: an escalation or no lead alert of theirs was raised or changed."""
+        if self.view != "home" or not self.viewer.account.is_org_admin:
+            return
+        rt, account = self.runtime, self.viewer.account
+        shown = await rt.db.run(
+            lambda session: alerts.for_admin(
+                session=session, keys=rt.keys, account=account, thresholds=rt.settings.alert_thresholds
+            )
+        )
+        self.subscriber.put(self._template("_admin_alerts.html", admin_alerts=shown, oob=True))
 
     async def _dashboard(self) -> str:
         """A lead's dashboard again, as the page asked for it (sort, filter, page): alerts, what awaits them,

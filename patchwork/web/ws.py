@@ -133,12 +133,19 @@ class Live:
     async def _guard(self) -> None:
         subscriber = self.subscriber
         while subscriber.ended is None:
+            rang = False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(subscriber.recheck.wait(), CHECK_SECONDS)
+                rang = True
             subscriber.recheck.clear()
             if subscriber.ended is None and not await self._still_signed_in():
                 subscriber.end(SIGNED_OUT)
+            elif rang and subscriber.ended is None:
+                await self.account_rang()
         await subscriber.ending.wait()
+
+    async def account_rang(self) -> None:
+        """The account's doorbell rang and its sign-in still holds: something about this person changed."""
 
     async def _still_signed_in(self) -> bool:
         viewer = self.viewer

@@ -289,3 +289,28 @@ def test_alert_events_reach_only_those_shown_the_alert(client: TestClient, net: 
     client.post(f"/api/v1/alerts/{alert_id}/acknowledgement", headers=bearer(t["nurse"]))
     updated = [e for e in client.get(url, headers=bearer(t["nurse"])).json()["events"] if e["type"] == "alert.updated"]
     assert [e["data"] for e in updated] == [{"alert_id": alert_id}]
+
+
+def test_an_organisation_admins_home_page_hears_of_a_no_lead_alert_live(
+    client: TestClient, world: World, net: dict[str, Any]
+) -> None:
+    from tests.helpers import sign_in
+    from tests.web.test_live_pages import ORIGIN, Page
+
+    t = net["t"]
+    with world.db.transaction() as session:
+        school = session.exec(select(Organisation).where(Organisation.name == "Oakfield Primary")).one()
+    world.account("head@school.example.org", organisation=school, org_admin=True, name="Hannah Head")
+    client.delete(f"/api/v1/networks/{net['id']}/leads/me", headers=bearer(t["nurse"]))
+    sign_in(client, "head@school.example.org", PASSWORD)
+    home = client.get("/")
+    assert 'ws-connect="/live?view=home' in home.text, "an organisation admin's home page is live"
+    with client.websocket_connect("/live?view=home", headers=ORIGIN) as socket:
+        socket.send_json({"type": "resume", "cursors": {}})
+        page = Page(socket)
+        for who in ("teacher", "teacher", "officer"):
+            _post(client, net, who)
+        received = page.until("Networks that need attention", seconds=5)
+        assert 'id="admin-alerts-region" hx-swap-oob="true"' in received
+        assert "No lead professional" in received and "Tom Fletcher" in received
+        assert "Maya" not in received and "hungry" not in received, "the admin learns nothing else"
