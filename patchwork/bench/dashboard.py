@@ -185,7 +185,6 @@ def evaluation_cost(
                     thresholds=THRESHOLDS,
                     actor_id=author.id,
                     network=network,
-                    changed_note_id=note.id,
                     changed_levels=(note.level,),
                 )
                 timings.append(((time.perf_counter() - started) * 1000, note.level != "observation"))

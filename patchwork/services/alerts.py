@@ -145,14 +145,13 @@ def evaluate(
     thresholds: policy.AlertThresholds,
     actor_id: str | None,
     network: Network | None = None,
-    changed_note_id: str | None = None,
     changed_levels: tuple[str, ...] = (),
 ) -> None:
-    """Run inside the transaction that posts, revises or redacts a note (`changed_note_id`, its level before
+    """Run inside the transaction that posts, revises or redacts a note (the changed note's level before
     and after in `changed_levels`; `network` when the caller has it loaded): raise what the notes now call for,
-    and tell the open pages of an open accumulation alert whose notes changed. Raising is an insert that does
-    nothing when the alert exists (see Alert.dedupe_key), so it happens exactly once whoever gets there first.
-    Two queries when nothing is to be raised; none for a note below the threshold before and after."""
+    and add new notes of the window to an open accumulation alert. Raising is an insert that does nothing when
+    the alert exists (see Alert.dedupe_key), so it happens exactly once whoever gets there first. Two queries
+    when nothing is to be raised; none for a note below the threshold before and after."""
     if changed_levels and not any(_counts(level, thresholds) for level in changed_levels):
         return  # a note below the threshold, before and after the change: nothing it does can raise or change one
     network = network or session.get(Network, network_id)
@@ -162,7 +161,7 @@ def evaluate(
     window = policy.accumulation(signals, thresholds)
     urgent = policy.urgent_signals(signals)
     state = _state(session, network.id)
-    _accumulation(session, keys, network, window, actor_id, thresholds, state, changed_note_id)
+    _accumulation(session, keys, network, window, actor_id, thresholds, state)
     for signal in urgent:
         key = f"urgent:{signal.note_id}"
         if key not in state.keys:
@@ -180,18 +179,14 @@ def _accumulation(
     actor_id: str | None,
     thresholds: policy.AlertThresholds,
     state: _State,
-    changed_note_id: str | None,
 ) -> None:
     key = f"accumulation:{network.id}"
     current_id = state.keys.get(key)
     if current_id is not None:
-        added = {s.note_id for s in window} - state.held
-        for note_id in added:
+        # The open alert takes in the window's new notes. Its life (raised, acknowledged, resolved) is what is
+        # audited and evented; a note joining it or leaving the count reaches open pages by the note's own event.
+        for note_id in {s.note_id for s in window} - state.held:
             session.add(AlertNote(alert_id=current_id, note_id=note_id))
-        if added or changed_note_id in state.held:  # more notes, or one of its notes redacted or revised
-            current = session.get(Alert, current_id)
-            assert current is not None
-            _tell(session, keys, network, current, "alert.updated", actor_id, thresholds)
         return
     if not window or not _new_since_last_resolution(session, network.id, window):
         return

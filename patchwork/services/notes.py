@@ -510,7 +510,6 @@ def post_note(
         thresholds=thresholds,
         actor_id=account.id,
         network=place.network,
-        changed_note_id=note.id,
         changed_levels=(note.level,),
     )
     return Posted(note=note, place=place, facts=facts)
@@ -649,7 +648,6 @@ def revise(
         thresholds=thresholds,
         actor_id=account.id,
         network=found.place.network,
-        changed_note_id=note.id,
         changed_levels=(previous_level, note.level),
     )
     return note
@@ -699,7 +697,6 @@ def redact(
         thresholds=thresholds,
         actor_id=account.id,
         network=found.place.network,
-        changed_note_id=note.id,
         changed_levels=(note.level,),
     )
     return note
