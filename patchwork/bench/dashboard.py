@@ -22,11 +22,12 @@ from sqlmodel import col, select
 from patchwork import policy
 from patchwork.auth.sessions import Timeouts, issue_api_token, start_web_session
 from patchwork.bench.audit import _throwaway_postgres
+from patchwork.bench.people import practitioners
 from patchwork.bench.signin import _client, _server, percentile
 from patchwork.clock import utcnow
 from patchwork.db import Database
 from patchwork.migrate import upgrade
-from patchwork.models import Account, Organisation
+from patchwork.models import Account
 from patchwork.models.alerts import Alert
 from patchwork.models.networks import Network
 from patchwork.models.notes import Acknowledgement, Note
@@ -47,22 +48,7 @@ def fill(database_url: str, settings: Settings, networks: int, notes: int) -> di
     now = utcnow()
     try:
         with db.transaction() as session:
-            organisations = [Organisation(name=f"Bench org {i}", type="school") for i in range(4)]
-            session.add_all(organisations)
-            session.flush()
-            people = [
-                Account(
-                    email=f"lead{i}@example.org",
-                    name=f"Bench Person {i}",
-                    kind="practitioner",
-                    organisation_id=organisations[i % 4].id,
-                    status="active",
-                    password_hash="unused",
-                )
-                for i in range(4)
-            ]
-            session.add_all(people)
-            session.flush()
+            people = practitioners(session, organisations=4, people=4)
             network_ids = []
             for n in range(networks):
                 child = children.seal(

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from patchwork.auth.sessions import Timeouts, issue_api_token, start_web_session
+from patchwork.bench.people import practitioners
 from patchwork.bench.signin import _client, _server, percentile
 from patchwork.clock import utcnow
 from patchwork.db import Database
 from patchwork.migrate import upgrade
-from patchwork.models import Account, Organisation
 from patchwork.models.networks import Network
 from patchwork.models.notes import Acknowledgement, Note, NoteAudienceOrganisation, NoteReply, NoteRevision
 from patchwork.runtime import keyring_for
@@ -38,22 +38,7 @@ def fill(database_url: str, settings: Settings, notes: int) -> dict[str, str]:
     now = utcnow()
     try:
         with db.transaction() as session:
-            organisations = [Organisation(name=f"Bench org {i}", type="school") for i in range(3)]
-            session.add_all(organisations)
-            session.flush()
-            people = [
-                Account(
-                    email=f"bench{i}@example.org",
-                    name=f"Bench Person {i}",
-                    kind="practitioner",
-                    organisation_id=organisations[i % 3].id,
-                    status="active",
-                    password_hash="unused",
-                )
-                for i in range(4)
-            ]
-            session.add_all(people)
-            session.flush()
+            people = practitioners(session, organisations=3, people=4)
             child = children.seal(
                 session=session,
                 cipher=keys.cipher,
@@ -84,7 +69,7 @@ def fill(database_url: str, settings: Settings, notes: int) -> dict[str, str]:
             api_token, _ = issue_api_token(session=session, account_id=viewer.id, lifetime=timedelta(hours=2))
             network_id = network.id
             author_ids = [p.id for p in people]
-            org_ids = [o.id for o in organisations]
+            org_ids = [p.organisation_id or "" for p in people[:3]]  # the three organisations, in order
         for start in range(0, notes, BATCH):
             with db.transaction() as session:
                 dependants: list[object] = []

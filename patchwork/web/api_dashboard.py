@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from patchwork.clock import isoformat, utcnow
+from patchwork.models import Account
+from patchwork.runtime import Runtime
 from patchwork.services import dashboard
 from patchwork.web.api import api
 from patchwork.web.api_alerts import AlertOut, alert_out
@@ -113,10 +119,34 @@ def dashboard_out(board: dashboard.Dashboard) -> DashboardOut:
     )
 
 
-def board_params(request: Request) -> tuple[str, str, int]:
-    params = request.query_params
-    page = params.get("page", "1")
-    return params.get("sort", "alerts"), params.get("q", ""), int(page) if page.isdigit() and len(page) < 6 else 1
+@dataclass(frozen=True)
+class Asked:
+    """How the dashboard was asked for: `?sort=`, `?q=` (the child's name as typed) and `?page=`."""
+
+    sort: str = "alerts"
+    query: str = ""
+    page: int = 1
+
+    @classmethod
+    def of(cls, params: Mapping[str, str]) -> Asked:
+        page = params.get("page", "1")
+        return cls(
+            params.get("sort", "alerts"), params.get("q", ""), int(page) if page.isdigit() and len(page) < 6 else 1
+        )
+
+
+def load_board(session: Session, rt: Runtime, account: Account, asked: Asked) -> dashboard.Dashboard:
+    """The dashboard as the API, the home page and its live updates all show it."""
+    return dashboard.for_lead(
+        session=session,
+        keys=rt.keys,
+        account=account,
+        thresholds=rt.settings.alert_thresholds,
+        today=utcnow().date(),
+        sort=asked.sort,
+        query=asked.query,
+        page=asked.page,
+    )
 
 
 @api.operation(
@@ -128,17 +158,6 @@ def board_params(request: Request) -> tuple[str, str, int]:
 async def get_dashboard(request: Request) -> Response:
     viewer = require_viewer(request)
     rt = runtime(request)
-    sort, query, page = board_params(request)
-    board = await rt.db.run(
-        lambda session: dashboard.for_lead(
-            session=session,
-            keys=rt.keys,
-            account=viewer.account,
-            thresholds=rt.settings.alert_thresholds,
-            today=utcnow().date(),
-            sort=sort,
-            query=query,
-            page=page,
-        )
-    )
+    asked = Asked.of(request.query_params)
+    board = await rt.db.run(lambda session: load_board(session, rt, viewer.account, asked))
     return json_response(dashboard_out(board))

@@ -19,12 +19,12 @@ from starlette.websockets import WebSocket
 
 from patchwork import jsontext
 from patchwork.auth.csrf import csrf_token
-from patchwork.clock import utcnow
 from patchwork.errors import DomainError, Invalid, NotFound
 from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, Batch, Fact
 from patchwork.realtime import TOO_SLOW, Ended, Subscriber
 from patchwork.runtime import Runtime
 from patchwork.services import alerts, dashboard, networks, notes, notifications
+from patchwork.web.api_dashboard import Asked, load_board
 from patchwork.web.filters import chronology_filters
 from patchwork.web.middleware import CSRF_FIELD, header
 from patchwork.web.viewer import Viewer
@@ -188,20 +188,8 @@ class PageStream(Live):
     async def _dashboard(self) -> str:
         """A lead's dashboard again, as the page asked for it (sort, filter, page): alerts, what awaits them,
         counts and charts all move with a note or an alert."""
-        rt, account = self.runtime, self.viewer.account
-        page = self.params.get("page", "1")
-        board = await rt.db.run(
-            lambda session: dashboard.for_lead(
-                session=session,
-                keys=rt.keys,
-                account=account,
-                thresholds=rt.settings.alert_thresholds,
-                today=utcnow().date(),
-                sort=self.params.get("sort", "alerts"),
-                query=self.params.get("q", ""),
-                page=int(page) if page.isdigit() and len(page) < 6 else 1,
-            )
-        )
+        rt, account, asked = self.runtime, self.viewer.account, Asked.of(self.params)
+        board = await rt.db.run(lambda session: load_board(session, rt, account, asked))
         if not board.leads_any:
             return ""
         return self._template("_dashboard.html", board=board, sorts=dashboard.SORTS, oob=True)

@@ -12,11 +12,10 @@ from starlette.routing import Route
 
 from patchwork import policy
 from patchwork.auth import totp
-from patchwork.clock import utcnow
 from patchwork.errors import Invalid
 from patchwork.models import Organisation
 from patchwork.services import accounts, alerts, dashboard, networks, notifications, organisations, signin
-from patchwork.web.api_dashboard import board_params
+from patchwork.web.api_dashboard import Asked, load_board
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
 
@@ -29,21 +28,12 @@ async def home(request: Request) -> Response:
     if viewer.account.kind != "practitioner":
         return render(request, "home.html", {"networks": [], "cursors": {}})
 
-    sort, query, page = board_params(request)
+    asked = Asked.of(request.query_params)
 
     def load(session: Session) -> tuple[dict[str, str], list[networks.MyNetwork], dashboard.Dashboard, list[Any]]:
         cursors = networks.my_cursors(session=session, keys=rt.keys, actor=viewer.actor)  # before the content
         mine = networks.my_networks(session=session, keys=rt.keys, actor=viewer.actor)
-        board = dashboard.for_lead(
-            session=session,
-            keys=rt.keys,
-            account=viewer.account,
-            thresholds=rt.settings.alert_thresholds,
-            today=utcnow().date(),
-            sort=sort,
-            query=query,
-            page=page,
-        )
+        board = load_board(session, rt, viewer.account, asked)
         for_admin = (
             alerts.for_admin(
                 session=session, keys=rt.keys, account=viewer.account, thresholds=rt.settings.alert_thresholds
