@@ -18,9 +18,23 @@ def test_models_and_migrations_agree(database_url: str) -> None:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert context.get_current_revision() == current_head()
             differences = compare_metadata(context, SQLModel.metadata)
+            sqlite = connection.dialect.name == "sqlite"
     finally:
         db.dispose()
+    if sqlite:  # SQLite enforces no VARCHAR length, and 0014 leaves the declared ones (see that migration)
+        differences = [d for d in differences if not _only_a_varchar_length(d)]
     assert differences == []
+
+
+def _only_a_varchar_length(difference: object) -> bool:
+    changes = difference if isinstance(difference, list) else [difference]
+    return all(
+        isinstance(change, tuple)
+        and change[0] == "modify_type"
+        and type(change[5]).__name__ in ("VARCHAR", "String", "AutoString")
+        and type(change[6]).__name__ in ("VARCHAR", "String", "AutoString")
+        for change in changes
+    )
 
 
 def test_upgrade_is_idempotent(database_url: str) -> None:

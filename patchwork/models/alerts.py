@@ -7,7 +7,9 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
+from patchwork import limits
 from patchwork.clock import utcnow
+from patchwork.crypto import sealed_length
 from patchwork.models.accounts import new_id
 
 
@@ -49,7 +51,7 @@ class Alert(SQLModel, table=True):
     resolved_at: datetime | None = None
     resolved_by_id: str | None = Field(default=None, foreign_key="account.id", max_length=36)
     outcome: str | None = Field(default=None, max_length=32)
-    outcome_text_sealed: str | None = Field(default=None, max_length=2000)
+    outcome_text_sealed: str | None = Field(default=None, max_length=sealed_length(limits.ALERT_OUTCOME))
 
 
 class AlertNote(SQLModel, table=True):

@@ -12,10 +12,16 @@ from enum import StrEnum
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from patchwork import limits
 from patchwork.clock import utcnow
 from patchwork.crypto import sealed_length
 from patchwork.models.accounts import new_id
 from patchwork.models.family import RELATIONSHIP_LIMIT
+
+# How long a sealed column must be for the longest text the services accept (4 UTF-8 bytes a character).
+BODY_SEALED = sealed_length(limits.NOTE_BODY)
+BASIS_SEALED = sealed_length(2 * (limits.CONSENT_FROM + limits.JUSTIFICATION) + 200)  # JSON: escapes, keys
+REASON_SEALED = sealed_length(max(limits.REDACTION_REASON, limits.HISTORY_REASON))
 
 
 class Category(StrEnum):
@@ -113,14 +119,14 @@ class Note(SQLModel, table=True):
     observed_on: date
     audience: str = Field(default=AudienceKind.network, max_length=16)
     basis: str | None = Field(default=None, max_length=16)
-    basis_sealed: str | None = Field(default=None, max_length=4000)
-    body_sealed: str = Field(max_length=12000)
+    basis_sealed: str | None = Field(default=None, max_length=BASIS_SEALED)
+    body_sealed: str = Field(max_length=BODY_SEALED)
     revision_count: int = 1
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     redacted_at: datetime | None = None
     redacted_by_id: str | None = Field(default=None, max_length=36)
-    redaction_sealed: str | None = Field(default=None, max_length=2000)
+    redaction_sealed: str | None = Field(default=None, max_length=REASON_SEALED)
 
 
 class NoteAudienceOrganisation(SQLModel, table=True):
@@ -151,7 +157,7 @@ class NoteRevision(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     note_id: str = Field(foreign_key="note.id", max_length=36, index=True)
     number: int
-    body_sealed: str = Field(max_length=12000)
+    body_sealed: str = Field(max_length=BODY_SEALED)
     author_id: str = Field(foreign_key="account.id", max_length=36)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -163,7 +169,7 @@ class NoteReply(SQLModel, table=True):
     note_id: str = Field(foreign_key="note.id", max_length=36, index=True)
     author_id: str = Field(foreign_key="account.id", max_length=36)
     author_organisation_id: str | None = Field(default=None, foreign_key="organisation.id", max_length=36)
-    body_sealed: str = Field(max_length=12000)
+    body_sealed: str = Field(max_length=BODY_SEALED)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -185,5 +191,5 @@ class HistoryOpening(SQLModel, table=True):
     network_id: str = Field(foreign_key="network.id", max_length=36, index=True)
     account_id: str = Field(foreign_key="account.id", max_length=36)
     opened_by_id: str = Field(foreign_key="account.id", max_length=36)
-    reason_sealed: str = Field(max_length=2000)
+    reason_sealed: str = Field(max_length=REASON_SEALED)
     at: datetime = Field(default_factory=utcnow)

@@ -90,7 +90,8 @@ class Basis:
                 "consented_on": self.consented_on.isoformat() if self.consented_on else None,
                 "reason": self.reason,
                 "justification": self.justification,
-            }
+            },
+            ensure_ascii=False,  # as written: an escape would take up to 12 characters for one (see BASIS_SEALED)
         )
 
     @classmethod
