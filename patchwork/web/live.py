@@ -30,7 +30,7 @@ from patchwork.web.middleware import CSRF_FIELD, header
 from patchwork.web.viewer import Viewer
 from patchwork.web.ws import MAX_NETWORKS, Live
 
-VIEWS = frozenset({"feed", "note", "chronology", "network", "notifications", "home"})
+VIEWS = frozenset({"feed", "note", "chronology", "network", "notifications", "home", "alert"})
 SEVERAL = frozenset({"notifications", "home"})  # views that follow each of the viewer's networks
 LONG_AWAY = 200
 CLOSE_NOT_ALLOWED = 4403
@@ -60,6 +60,7 @@ class PageStream(Live):
         self.env = env
         self.network_id: str | None = None
         self.note_id = params.get("note")
+        self.alert_id = params.get("alert")
         self.resumed = False
         self.csrf = csrf_token(runtime.settings.secret_key, "session:" + (viewer.session_id or ""))
 
@@ -121,6 +122,8 @@ class PageStream(Live):
             return self._notification_cursor(fact) + await self._notification(fact)
         if self.view == "home":
             return self._notification_cursor(fact) + await self._my_networks() + await self._dashboard()
+        if self.view == "alert":
+            return self._cursor(fact) + (await self._alert() if fact.data.get("alert_id") == self.alert_id else "")
         if fact.type in MEMBER_EVENTS:
             return self._cursor(fact) + (await self._network() if self.view == "network" else "")
         if fact.type not in NOTE_EVENTS:
@@ -172,6 +175,23 @@ class PageStream(Live):
         rt, actor = self.runtime, self.viewer.actor
         mine = await rt.db.run(lambda session: networks.my_networks(session=session, keys=rt.keys, actor=actor))
         return self._template("_my_networks.html", networks=mine, oob=True)
+
+    async def _alert(self) -> str:
+        """An alert's page: its state and what has been done, as this viewer is shown it now (gone if not)."""
+        rt, account, alert_id = self.runtime, self.viewer.account, self.alert_id or ""
+        try:
+            view = await rt.db.run(
+                lambda session: alerts.get(
+                    session=session,
+                    keys=rt.keys,
+                    account=account,
+                    alert_id=alert_id,
+                    thresholds=rt.settings.alert_thresholds,
+                )
+            )
+        except DomainError:
+            return self._banner("left")
+        return self._template("alerts/_summary.html", view=view, outcomes=alerts.OUTCOME_LABELS, oob=True)
 
     async def account_rang(self) -> None:
         """An organisation admin's home page: an escalation or no lead alert of theirs was raised or changed."""

@@ -62,6 +62,11 @@ def test_an_alert_arrives_live_and_the_lead_acknowledges_and_resolves_it(
     expect(alert).to_be_visible(timeout=8_000)
     assert lead.evaluate("window.__notReloaded === true"), "it arrived live, without a reload"
     assert_accessible(lead, "dashboard with an alert")
+    lead.get_by_label("Child's name").fill("nobody by this name")
+    expect(lead.locator("#led-count")).to_contain_text("0 networks", timeout=5_000)
+    assert lead.evaluate("window.__notReloaded === true"), "the filter works as you type, without a reload"
+    lead.get_by_label("Child's name").fill("")
+    expect(lead.locator("#led-count")).not_to_contain_text("0 networks", timeout=5_000)
     if phone:
         assert_no_horizontal_scroll(lead)
     alert.get_by_role("link", name="Acknowledge or resolve").click()

@@ -314,3 +314,32 @@ def test_an_organisation_admins_home_page_hears_of_a_no_lead_alert_live(
         assert 'id="admin-alerts-region" hx-swap-oob="true"' in received
         assert "No lead professional" in received and "Tom Fletcher" in received
         assert "Maya" not in received and "hungry" not in received, "the admin learns nothing else"
+
+
+def test_an_open_alert_page_shows_another_leads_acknowledgement_live(
+    client: TestClient, world: World, net: dict[str, Any]
+) -> None:
+    import html
+    import re
+
+    from tests.helpers import sign_in
+    from tests.web.test_live_pages import ORIGIN, Page
+
+    t = net["t"]
+    officer_id = net["members"]["Joe Bennett"]["user_id"]
+    client.post(f"/api/v1/networks/{net['id']}/leads", json={"user_id": officer_id}, headers=bearer(t["nurse"]))
+    for who in ("teacher", "teacher", "officer"):
+        _post(client, net, who)
+    alert_id = _alerts(client, t["nurse"])[0]["id"]
+    sign_in(client, "nurse@health.example.org", PASSWORD)
+    page = client.get(f"/alerts/{alert_id}").text
+    connect = re.search(r'ws-connect="([^"]+)"', page)
+    cursor = re.search(r'id="live-cursor" hidden data-cursor="([^"]+)"', page)
+    assert connect and cursor, "a lead's alert page is live"
+    with client.websocket_connect(html.unescape(connect.group(1)), headers=ORIGIN) as socket:
+        socket.send_json({"type": "resume", "network": net["id"], "cursor": cursor.group(1)})
+        live = Page(socket)
+        acknowledged = client.post(f"/api/v1/alerts/{alert_id}/acknowledgement", headers=bearer(t["officer"]))
+        assert acknowledged.status_code == 200, acknowledged.text
+        update = live.until('id="alert-summary"')
+        assert 'hx-swap-oob="true"' in update and "Acknowledged" in update

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from patchwork.errors import Conflict, Forbidden, Invalid
 from patchwork.models.alerts import AlertOutcome
-from patchwork.services import alerts
+from patchwork.services import alerts, stream
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
 
@@ -30,16 +31,21 @@ async def alert_page(
     viewer = signed_in(request)
     rt = runtime(request)
     alert_id = request.path_params["alert_id"]
-    view = await rt.db.run(
-        lambda session: alerts.get(
+
+    def load(session: Session) -> tuple[str | None, alerts.AlertView]:
+        view = alerts.get(
             session=session,
             keys=rt.keys,
             account=viewer.account,
             alert_id=alert_id,
             thresholds=rt.settings.alert_thresholds,
         )
-    )
+        cursor = stream.page_cursor(session=session, keys=rt.keys, network_id=view.alert.network_id)
+        return (cursor if view.note_ids else None), view  # a lead's page follows the network; an admin's does not
+
+    cursor, view = await rt.db.run(load)
     context = {
+        "live_cursor": cursor,
         "view": view,
         "errors": errors or {},
         "values": values or {},
