@@ -193,7 +193,7 @@ def _patchwork(*args: str) -> list[str]:
 async def _create_demo_accounts(env: dict[str, str], workdir: Path, password: str) -> str:
     """Create the demo accounts with one password; return the e-mail of a practitioner to sign in as."""
     process = await asyncio.create_subprocess_exec(
-        *_patchwork("demo", "--password", password, "--json"),
+        *_patchwork("demo", f"--password={password}", "--json"),  # a password may begin with "-"
         env=env,
         cwd=workdir,
         stdin=asyncio.subprocess.DEVNULL,
