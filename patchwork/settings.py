@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     alert_min_level: Literal["observation", "concern", "urgent"] = "concern"
     urgent_escalation_minutes: float = Field(default=240, gt=0)
     alert_poll_seconds: float = Field(default=30, gt=0)
+    stream_resume_wait_seconds: float = Field(default=1.0, gt=0, le=30)
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -27,7 +27,6 @@ from patchwork.web.viewer import Viewer
 
 log = logging.getLogger("patchwork.stream")
 HEARTBEAT_SECONDS = 20.0
-RESUME_WAIT_SECONDS = 1.0  # the JSON stream holds live events this long for a first frame (a resume)
 CHECK_SECONDS = 120.0
 SEND_SECONDS = 10.0
 MAX_FRAME = 64 * 1024
@@ -173,9 +172,9 @@ class Live:
 class ApiStream(Live):
     """The JSON stream: every network the account belongs to, from now; `resume` frames go back to a cursor.
 
-    Live events are held until the client's first frame, or RESUME_WAIT_SECONDS after the handshake: a client
-    that resumes at once (as a reconnecting client does) gets what it missed, then what happened meanwhile, in
-    order and once, however the frame and new events cross on the wire."""
+    Live events are held until the client's first frame, or PATCHWORK_STREAM_RESUME_WAIT_SECONDS (1) after
+    the handshake: a client that resumes at once (as a reconnecting client does) gets what it missed, then what
+    happened meanwhile, in order and once, however the frame and new events cross on the wire."""
 
     async def start(self) -> None:
         account = self.viewer.account
@@ -188,7 +187,8 @@ class ApiStream(Live):
         hub.hold(self.subscriber)
         for network_id, head in (await self.runtime.db.run(heads)).items():
             hub.follow(self.subscriber, network_id, head)
-        asyncio.get_running_loop().call_later(RESUME_WAIT_SECONDS, hub.release, self.subscriber)
+        wait = self.runtime.settings.stream_resume_wait_seconds
+        asyncio.get_running_loop().call_later(wait, hub.release, self.subscriber)
 
     async def handle(self, raw: str) -> None:
         try:

@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from patchwork.app import create_app
 from tests.conftest import PASSWORD
 from tests.helpers import api_token, bearer
 from tests.web.test_notes_api import NOTE
@@ -82,7 +83,9 @@ def test_resume_sends_what_was_missed_in_order_once(client: TestClient, net: dic
         assert officer.nothing_for(0.5), "no duplicates after catching up"
 
 
-def test_notes_posted_before_the_resume_frame_arrives_follow_the_missed_ones(client: TestClient, net: dict) -> None:  # type: ignore[type-arg]
+def test_notes_posted_before_the_resume_frame_arrives_follow_the_missed_ones(
+    client: TestClient, net: dict, settings
+) -> None:  # type: ignore[type-arg,no-untyped-def]
     """The race of the report, forced: three notes are committed and announced after the handshake and before
     the server has read the resume frame (each post's answer comes after its delivery to open sockets)."""
     t, url = net["t"], f"/api/v1/networks/{net['id']}/notes"
@@ -92,8 +95,13 @@ def test_notes_posted_before_the_resume_frame_arrives_follow_the_missed_ones(cli
         return str(client.post(url, json=NOTE | {"body": body}, headers=bearer(t["teacher"])).json()["id"])
 
     missed = [post(f"missed {n}") for n in range(5)]
-    with streaming(client, t["officer"]) as officer:
-        meanwhile = [post(f"meanwhile {n}") for n in range(3)]
+    # The notes must be announced before the frame is read, however slow the machine: a long wait for the frame.
+    patient = settings.model_copy(update={"stream_resume_wait_seconds": 30.0})
+    with TestClient(create_app(patient)) as server, streaming(server, t["officer"]) as officer:
+        meanwhile = [
+            str(server.post(url, json=NOTE | {"body": f"meanwhile {n}"}, headers=bearer(t["teacher"])).json()["id"])
+            for n in range(3)
+        ]
         officer.socket.send_json({"type": "resume", "cursors": {net["id"]: start}})
         got = [officer.next()["data"]["note_id"] for _ in range(8)]
         assert got == missed + meanwhile, "exactly the missed events, in order, once"
