@@ -501,18 +501,15 @@ def _duration(delta: timedelta) -> str:
 def shown_to(
     *, session: Session, keys: Keyring, account: Account, alert: Alert, thresholds: policy.AlertThresholds
 ) -> AlertView | None:
-    """The alert as this person is shown it now, or None: then it answers exactly as a missing one would."""
-    if account.kind != "practitioner":
-        return None
+    """The alert as this person is shown it now, or None: then it answers exactly as a missing one would. The
+    policy decides both ways in (alert_shown_to_lead, see_alert_as_admin); nothing here looks at the account."""
     network = session.get(Network, alert.network_id)
     if network is None:
         return None
     as_lead = _lead_view(session, keys, account, network, alert, thresholds)
     if as_lead is not None:
         return as_lead
-    if account.is_org_admin:
-        return _admin_view(session, keys, account, network, alert)
-    return None
+    return _admin_view(session, keys, account, network, alert)
 
 
 def for_person(
@@ -524,9 +521,8 @@ def for_person(
     state: str | None = None,
     network_id: str | None = None,
 ) -> list[AlertView]:
-    """Every alert this person is shown, newest first (`state` and `network_id` narrow it)."""
-    if account.kind != "practitioner":
-        return []
+    """Every alert this person is shown, newest first (`state` and `network_id` narrow it). The query only
+    gathers candidates (networks they lead; their organisation's, for an admin); shown_to judges each."""
     mine = select(Involvement.network_id).where(
         Involvement.account_id == account.id,
         Involvement.status == InvolvementStatus.active,
