@@ -1,0 +1,65 @@
+"""Accounts and organisations: who manages whom, who must use a second factor, and what an account's kind lets it do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from patchwork.policy.decision import Decision, allow, deny
+
+
+@dataclass(frozen=True)
+class Actor:
+    account_id: str
+    kind: str  # practitioner | family | admin
+    organisation_id: str | None
+    is_org_admin: bool
+
+    @property
+    def is_system_admin(self) -> bool:
+        return self.kind == "admin"
+
+
+def manage_organisations(actor: Actor) -> Decision:
+    if actor.is_system_admin:
+        return allow("system admins manage organisations")
+    return deny("only system admins manage organisations")
+
+
+def manage_accounts_of(actor: Actor, organisation_id: str | None) -> Decision:
+    """Approve, refuse, deactivate or create the accounts of one organisation."""
+    if actor.is_system_admin:
+        return allow("system admins manage every organisation's accounts")
+    if actor.kind == "practitioner" and actor.is_org_admin and organisation_id == actor.organisation_id:
+        return allow("organisation admins manage their own organisation's accounts")
+    return deny("only that organisation's admins manage its accounts")
+
+
+def create_account(actor: Actor, organisation_id: str | None, role: str) -> Decision:
+    decision = manage_accounts_of(actor, organisation_id)
+    if not decision:
+        return decision
+    if role not in ("practitioner", "org_admin"):
+        return deny(f"accounts of role {role!r} are not created this way")
+    return allow(decision.reason)
+
+
+def second_factor_required(*, kind: str, is_org_admin: bool, is_lead: bool, production: bool) -> Decision:
+    if not production:
+        return deny("a second factor is optional outside production")
+    if kind == "admin" or is_org_admin or is_lead:
+        return allow("leads and admins must use a second factor in production")
+    return deny("a second factor is optional for this account")
+
+
+def sees_as_family(actor: Actor) -> Decision:
+    """A family member's networks are those they were invited into, seen through the family view of each."""
+    if actor.kind == "family":
+        return allow("family members see the networks they were invited into, as a family member")
+    return deny("practitioners and admins see networks through their involvements")
+
+
+def practitioner_work(actor: Actor) -> Decision:
+    """Pages that only make sense for practitioners (search, start a network, export the chronology)."""
+    if actor.kind == "practitioner":
+        return allow("practitioners do this work")
+    return deny("only practitioners do this")
