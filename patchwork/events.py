@@ -68,21 +68,14 @@ def visible(viewer: policy.NoteViewer, fact: Fact, *, history_rule: str) -> bool
     if fact.type in NOTE_EVENTS:
         return fact.note is not None and bool(policy.see_note(viewer, fact.note, history_rule=history_rule))
     if fact.type in MEMBER_EVENTS:
-        return viewer.kind == "practitioner" and viewer.member
+        return bool(policy.see_member_events(viewer))
     if fact.type in ALERT_EVENTS:
         return alert_event_reaches(viewer, fact.data)
     return False
 
 
 def alert_event_reaches(viewer: policy.NoteViewer, data: dict[str, Any]) -> bool:
-    shown_to = data.get("_to")
-    return (
-        viewer.kind == "practitioner"
-        and viewer.member
-        and viewer.is_lead
-        and isinstance(shown_to, str)
-        and viewer.account_id in shown_to.split(",")
-    )
+    return bool(policy.receive_alert_event(viewer, data.get("_to")))
 
 
 def public(data: dict[str, Any]) -> dict[str, Any]:
@@ -92,7 +85,7 @@ def public(data: dict[str, Any]) -> dict[str, Any]:
 
 def follows(viewer: policy.NoteViewer) -> bool:
     """Whether this viewer still belongs to the network at all: if not, its connections stop following it."""
-    return viewer.member or viewer.family_member
+    return bool(policy.belongs(viewer))
 
 
 @dataclass(frozen=True)

@@ -49,9 +49,9 @@ def _decisions_outside_policy(relative: str, tree: ast.Module) -> Iterator[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare) and any(_guarded(side) for side in (node.left, *node.comparators)):
             yield f"{relative}:{node.lineno}: {ast.unparse(node)}"
-        if isinstance(node, ast.match_case) and isinstance(node.pattern, ast.MatchValue):
-            if _guarded(node.pattern.value):
-                yield f"{relative}:{node.pattern.lineno}: case {ast.unparse(node.pattern.value)}"
+        pattern = node.pattern if isinstance(node, ast.match_case) else None
+        if isinstance(pattern, ast.MatchValue) and _guarded(pattern.value):
+            yield f"{relative}:{pattern.lineno}: case {ast.unparse(pattern.value)}"
 
 
 def test_only_the_policy_compares_account_kinds_and_audiences() -> None:

@@ -67,7 +67,7 @@ from patchwork.services import (
     subject_access,
 )
 from patchwork.services.accounts import actor_of
-from patchwork.services.note_queries import Standings, facts_of_many, seen_across
+from patchwork.services.visibility import Standings, facts_of_many, seen_across
 from tests.conftest import _empty, make_settings
 
 # CI runs 200 examples on SQLite (about 2 minutes: each checks every path for every viewer) and 20 more on

@@ -73,7 +73,7 @@ def alert_shown_to_lead(
     viewer: NoteViewer, *, kind: str, visible: Iterable[Signal], thresholds: AlertThresholds
 ) -> tuple[Signal, ...]:
     """The notes a lead is shown an alert with, judged now over the alert's notes that this lead may see (the
-    caller selects those with note_queries.visible, the SQL form of see_note); empty means the alert is not shown:
+    caller selects those with visibility.visible, the SQL form of see_note); empty means the alert is not shown:
     a lead who may not see enough of its notes learns nothing of it. No lead alert is for organisation admins."""
     if viewer.kind != "practitioner" or not viewer.member or not viewer.is_lead:
         return ()

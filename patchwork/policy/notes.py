@@ -3,13 +3,14 @@ involvements a family member sees."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from patchwork.policy.decision import Decision, allow, deny
 
 # Notes. A viewer's standing in one network, and one note's facts, decide whether the viewer may see it.
-# services/note_queries.py turns the same rule into SQL for lists; a property test holds the two together.
+# services/visibility.py turns the same rule into SQL for lists; a property test holds the two together.
 
 
 @dataclass(frozen=True)
@@ -135,3 +136,107 @@ def view_as_family(viewer: NoteViewer) -> Decision:
     if viewer.kind == "family" and viewer.family_member:
         return allow("family members see their network's family view")
     return deny("only the network's family members see its family view")
+
+
+# What of a note a viewer is shown beyond its text, who may share with the family, and which events of a network
+# reach a viewer (a note's events follow see_note; the rest follow these).
+
+
+@dataclass(frozen=True)
+class NoteParts:
+    audience_words: bool  # "Lead professionals only", "Only Tom Fletcher"
+    audience_detail: bool  # the organisations and people of the audience, and the family members it is shared with
+    basis: bool  # the lawful basis of the share
+    others_replies: bool  # replies to a note by someone else
+    hides_sensitive: bool  # a sensitive practitioner is shown as "a practitioner in the network"
+
+
+def note_parts(viewer: NoteViewer, note: NoteFacts) -> NoteParts:
+    """A family member is told only that a note is shared with them: no practitioner audience, no basis, no other
+    family member's name, no replies except to their own account, and no sensitive practitioner."""
+    if viewer.kind == "family":
+        return NoteParts(
+            audience_words=note.kind == "family_voice",
+            audience_detail=False,
+            basis=False,
+            others_replies=note.author_id == viewer.account_id,
+            hides_sensitive=True,
+        )
+    return NoteParts(audience_words=True, audience_detail=True, basis=True, others_replies=True, hides_sensitive=False)
+
+
+def sees_person(viewer: NoteViewer, *, sensitive: bool, own: bool = False) -> Decision:
+    """Whether a person's name and organisation are shown to this viewer on a note, reply or acknowledgement."""
+    if own or viewer.kind != "family":
+        return allow("practitioners see who wrote, replied and acknowledged")
+    return family_sees_involvement(sensitive=sensitive)
+
+
+def post_practitioner_note(viewer: NoteViewer) -> Decision:
+    if viewer.kind == "practitioner" and viewer.member:
+        return allow("practitioner members post notes")
+    return deny("only practitioner members post notes")
+
+
+def post_family_voice(viewer: NoteViewer) -> Decision:
+    if viewer.kind == "family" and viewer.family_member:
+        return allow("family members post their own account")
+    return deny("only the network's family members post their own account")
+
+
+def share_with_family(viewer: NoteViewer) -> Decision:
+    if viewer.kind == "practitioner" and viewer.member:
+        return allow("practitioner members may share a note with the network's family members")
+    return deny("only practitioner members share notes with family members")
+
+
+def filter_by_organisation(viewer: NoteViewer) -> Decision:
+    if viewer.kind == "practitioner":
+        return allow("practitioners filter the chronology by the author's organisation")
+    return deny("a filter by organisation could tell a family member who wrote a note whose author is hidden")
+
+
+def see_member_events(viewer: NoteViewer) -> Decision:
+    if viewer.kind == "practitioner" and viewer.member:
+        return allow("practitioner members see who joins, leaves and leads")
+    return deny("only practitioner members see the network's membership change")
+
+
+def receive_alert_event(viewer: NoteViewer, shown_to: object) -> Decision:
+    """An alert's events reach the leads it was shown to when it was raised or changed (`_to`, comma-separated)."""
+    if not (viewer.kind == "practitioner" and viewer.member and viewer.is_lead):
+        return deny("alert events reach leads only")
+    if isinstance(shown_to, str) and viewer.account_id in shown_to.split(","):
+        return allow("this lead was shown the alert")
+    return deny("this alert was not shown to this lead")
+
+
+def belongs(viewer: NoteViewer) -> Decision:
+    """Whether this viewer still belongs to the network at all: if not, its connections stop following it."""
+    if viewer.member or viewer.family_member:
+        return allow("a member or family member of the network")
+    return deny("no longer in the network")
+
+
+@dataclass(frozen=True)
+class AudienceNames:
+    organisations: bool
+    people: bool
+
+
+def audience_names(audience: str) -> AudienceNames:
+    """Which members an audience names: an organisations audience its organisations, a people audience its people."""
+    return AudienceNames(organisations=audience == "organisations", people=audience == "people")
+
+
+def audience_words(*, kind: str, audience: str, organisations: Iterable[str], people: Iterable[str]) -> str:
+    """Who can see a note, in words: what a practitioner is told on the note (a family member is told less)."""
+    if kind == "family_voice":
+        return "Every practitioner in the network"
+    if audience == "lead":
+        return "Lead professionals only"
+    if audience == "organisations":
+        return "Members from " + ", ".join(sorted(organisations))
+    if audience == "people":
+        return "Only " + ", ".join(sorted(people))
+    return "Everyone in the network"

@@ -13,18 +13,17 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from patchwork import policy
 from patchwork.crypto import Keyring
 from patchwork.errors import Invalid, NotFound
-from patchwork.models import Account, AccountKind, Organisation
+from patchwork.models import Account, Organisation
 from patchwork.models.audit import AuditEvent
-from patchwork.models.networks import Involvement, Network
+from patchwork.models.networks import Network
 from patchwork.models.notes import FamilyMembership
 from patchwork.services import audit, networks
+from patchwork.services.visibility import shown_to_family
 
 PAGE = 50
 MAX_PAGE = 200
@@ -46,7 +45,6 @@ VIEW_WORDS: dict[str, str] = {
     "chronology": "viewed the chronology",
     "note": "viewed the notes",
 }
-SHOWN_KINDS = (AccountKind.practitioner, AccountKind.admin)
 
 
 @dataclass(frozen=True)
@@ -133,7 +131,7 @@ def access_log(
     system admins included, is told there is no such network. Admins read the whole trail at /admin/audit.
     """
     network = current_network(session, network_id)
-    family = actor.kind == AccountKind.family and is_family_member(session, actor.account_id, network.id)
+    family = is_family_member(session, actor.account_id, network.id)
     if not policy.read_access_log(actor, networks.facts(session, network), family_member=family):
         raise NotFound("No such network")
     limit = max(1, min(limit, MAX_PAGE))
@@ -165,13 +163,6 @@ def _rows(
     session: Session, ids: list[str], *, before_seq: int | None = None, limit: int | None = None
 ) -> list[tuple[AuditEvent, str, str | None]]:
     """The reads and exports by practitioners and admins, without any by a sensitive involvement in the network."""
-    sensitive = exists(
-        sa_select(col(Involvement.id)).where(
-            col(Involvement.account_id) == col(AuditEvent.actor_id),
-            col(Involvement.network_id).in_(ids),
-            col(Involvement.sensitive) == True,  # noqa: E712
-        )
-    )
     query = (
         select(AuditEvent, Account.name, Organisation.name)
         .join(Account, col(Account.id) == col(AuditEvent.actor_id))
@@ -179,8 +170,7 @@ def _rows(
         .where(
             col(AuditEvent.network_id).in_(ids),
             col(AuditEvent.action).in_(WORDS),
-            col(Account.kind).in_(SHOWN_KINDS),
-            ~sensitive,
+            shown_to_family(ids),
         )
     )
     if before_seq is not None:

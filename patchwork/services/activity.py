@@ -19,7 +19,7 @@ from patchwork.events import MEMBER_EVENTS
 from patchwork.models.events import NetworkEvent
 from patchwork.models.networks import Network
 from patchwork.models.notes import Note, NoteReply
-from patchwork.services.note_queries import Standings, seen_across, visible
+from patchwork.services.visibility import Standings, seen_across, visible
 
 
 def as_seen_by(session: Session, viewers: Mapping[str, tuple[Network, policy.NoteViewer]]) -> dict[str, datetime]:
@@ -36,7 +36,7 @@ def as_seen_by(session: Session, viewers: Mapping[str, tuple[Network, policy.Not
         ).all():
             _later(latest, network_id, at)
     accounts = {viewer.account_id for _, viewer in viewers.values()}
-    if len(accounts) == 1 and all(v.kind == "practitioner" and v.member for _, v in viewers.values()):
+    if len(accounts) == 1 and all(policy.see_member_events(v) for _, v in viewers.values()):
         seen = seen_across(Standings(accounts.pop(), viewers), viewers)  # one plan however many networks
     else:
         seen = or_(

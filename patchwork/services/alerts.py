@@ -23,8 +23,8 @@ from patchwork.models.alerts import Alert, AlertKind, AlertNote, AlertOutcome, A
 from patchwork.models.networks import Involvement, InvolvementStatus, Network, NetworkStatus
 from patchwork.models.notes import CATEGORY_LABELS, Acknowledgement, Note, NoteKind
 from patchwork.services import changes
-from patchwork.services.note_queries import Standings, seen_across, viewer_in, visible
 from patchwork.services.validation import Fields
+from patchwork.services.visibility import Standings, seen_across, viewer_in, visible
 
 ALERT_EVENTS = ("alert.raised", "alert.updated")
 OUTCOME_LABELS = {

@@ -19,7 +19,7 @@ from patchwork.models.networks import Child, Involvement, InvolvementStatus, Net
 from patchwork.models.notes import CATEGORY_LABELS, Acknowledgement, HistoryOpening, Note, NoteKind
 from patchwork.services import activity, alerts, children
 from patchwork.services.children import ChildIdentity
-from patchwork.services.note_queries import Standings, member_viewer, seen_across
+from patchwork.services.visibility import Standings, member_viewer, seen_across
 
 PAGE_SIZE = 10
 AWAITING_SHOWN = 20

@@ -14,7 +14,7 @@ from patchwork.events import NOTE_EVENTS, Batch, Fact
 from patchwork.models.events import EventCounter, NetworkEvent
 from patchwork.models.networks import Network
 from patchwork.services.events import PAGE
-from patchwork.services.note_queries import facts_of_many, viewers_in
+from patchwork.services.visibility import facts_of_many, viewers_in
 
 
 def read(

@@ -21,7 +21,7 @@ from patchwork.models import new_id
 from patchwork.models.events import EventCounter, NetworkEvent
 from patchwork.models.networks import Network
 from patchwork.models.notes import Note
-from patchwork.services.note_queries import visible
+from patchwork.services.visibility import visible
 
 PAGE = 500
 
@@ -117,7 +117,7 @@ def visible_after(
         if row.type in NOTE_EVENTS:
             allowed = data.get("note_id") in seen_notes
         elif row.type in MEMBER_EVENTS:
-            allowed = viewer.kind == "practitioner" and viewer.member
+            allowed = bool(policy.see_member_events(viewer))
         elif row.type in ALERT_EVENTS:
             allowed = alert_event_reaches(viewer, data)
         else:

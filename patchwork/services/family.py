@@ -26,8 +26,8 @@ from patchwork.models.networks import Child, Involvement, InvolvementStatus, Net
 from patchwork.models.notes import FamilyMembership
 from patchwork.services import activity, audit, changes, children, networks, notes, sealed_facts, throttle
 from patchwork.services.accounts import actor_of
-from patchwork.services.note_queries import family_viewer
 from patchwork.services.validation import Fields
+from patchwork.services.visibility import family_viewer
 
 log = logging.getLogger("patchwork.family")
 

@@ -22,8 +22,8 @@ from patchwork.models.notes import FamilyMembership, HistoryOpening, Note
 from patchwork.models.notifications import NotificationMark
 from patchwork.services import activity, alerts, audit, changes, children, events, network_links, sealed_facts
 from patchwork.services.children import ChildIdentity, SearchQuery
-from patchwork.services.note_queries import member_viewer, viewer_in
 from patchwork.services.validation import Fields
+from patchwork.services.visibility import member_viewer, viewer_in
 
 SEARCH_WINDOW = timedelta(hours=1)
 

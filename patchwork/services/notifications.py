@@ -28,7 +28,7 @@ from patchwork.models.networks import Child, Involvement, Network
 from patchwork.models.notes import FamilyMembership, Note, NoteKind, NoteReply
 from patchwork.models.notifications import NotificationMark, NotificationPreference
 from patchwork.services import audit, children, notes, sealed_facts, stream
-from patchwork.services.note_queries import facts_of_many, viewer_in
+from patchwork.services.visibility import facts_of_many, viewer_in
 
 NOTE_KINDS = frozenset({"note.created", "note.replied", "note.acknowledged"})
 MEMBER_KINDS = frozenset({"involvement.added", "involvement.ended", "lead.changed", "family.joined"})
@@ -272,7 +272,7 @@ def _note_text(
     if kind == "note.created":
         if view.note.kind == NoteKind.family_voice:
             return f"{view.author} (family) posted their account"
-        if viewer.kind == "family":
+        if not view.audience_shown:  # a family member: told only that it is shared with them
             return _capital(f"{_who(view.author, view.organisation)} shared a note with you")
         return f"New note from {_who(view.author, view.organisation)}"
     if kind == "note.replied":

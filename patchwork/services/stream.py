@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from patchwork.crypto import BadCursor, Keyring
 from patchwork.errors import DomainError
 from patchwork.models import Account
-from patchwork.models.networks import Involvement, InvolvementStatus
-from patchwork.models.notes import FamilyMembership
 from patchwork.services import events, notes
+from patchwork.services.visibility import belonging_to
 
 
 class InvalidCursor(DomainError):
@@ -76,18 +75,7 @@ def catch_up_from(
 
 def followed_networks(*, session: Session, account: Account) -> list[str]:
     """The networks whose events an account's open connections follow: its memberships, active now."""
-    if account.kind == "practitioner":
-        query = select(Involvement.network_id).where(
-            Involvement.account_id == account.id, Involvement.status == InvolvementStatus.active
-        )
-        return list(session.exec(query).all())
-    if account.kind == "family":
-        family = select(FamilyMembership.network_id).where(
-            FamilyMembership.account_id == account.id,
-            FamilyMembership.active == True,  # noqa: E712
-        )
-        return list(session.exec(family).all())
-    return []
+    return list(session.exec(belonging_to(account)).all())
 
 
 def page_cursor(*, session: Session, keys: Keyring, network_id: str) -> str:

@@ -50,7 +50,6 @@ from patchwork.models.notes import (
 from patchwork.services import access_log, audit, children, networks, notes, sealed_facts
 from patchwork.services.access_log import current_network, lineage
 from patchwork.services.accounts import actor_of
-from patchwork.services.note_queries import visible
 from patchwork.services.subject_access_records import (
     AcknowledgementRecord,
     AudienceRecord,
@@ -70,6 +69,7 @@ from patchwork.services.subject_access_records import (
     RevisionRecord,
     SubjectAccessExport,
 )
+from patchwork.services.visibility import visible
 
 MAX_REFERENCE = 100
 CHUNK = 500  # ids per IN (...) list, well under SQLite's limit on bound parameters

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from patchwork.db import Rung
 from patchwork.events import NOTE_EVENTS, Announced, announcement_message
 from patchwork.runtime import Runtime
-from patchwork.services.note_queries import facts_of_many
+from patchwork.services.visibility import facts_of_many
 from tests.conftest import World
 from tests.helpers import bearer
 from tests.web.test_notes_api import NOTE, late_comer

@@ -20,9 +20,11 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from patchwork import policy
-from patchwork.models import Account, AccountStatus
+from patchwork.models import Account, AccountKind, AccountStatus
+from patchwork.models.audit import AuditEvent
 from patchwork.models.networks import Involvement, InvolvementStatus, Network
 from patchwork.models.notes import (
     FamilyMembership,
@@ -229,13 +231,24 @@ def facts_of(session: Session, note: Note) -> policy.NoteFacts:
         session.exec(select(NoteAudiencePerson.account_id).where(NoteAudiencePerson.note_id == note.id)).all()
     )
     shares = frozenset(session.exec(select(NoteFamilyShare.account_id).where(NoteFamilyShare.note_id == note.id)).all())
+    return facts_from(note, organisations=organisations, people=people, shares=shares)
+
+
+def facts_from(
+    note: Note,
+    *,
+    organisations: Collection[str] = (),
+    people: Collection[str] = (),
+    shares: Collection[str] = (),
+) -> policy.NoteFacts:
+    """The one way a note's facts are built: the note, its audience's organisations and people, its family shares."""
     return policy.NoteFacts(
         author_id=note.author_id,
         kind=note.kind,
         audience=note.audience,
-        audience_organisations=organisations,
-        audience_people=people,
-        family_shares=shares,
+        audience_organisations=frozenset(organisations),
+        audience_people=frozenset(people),
+        family_shares=frozenset(shares),
         created_at=note.created_at,
     )
 
@@ -319,14 +332,57 @@ def facts_of_many(session: Session, note_ids: Collection[str]) -> dict[str, poli
     ).all():
         shares.setdefault(note_id, set()).add(account_id)
     return {
-        note.id: policy.NoteFacts(
-            author_id=note.author_id,
-            kind=note.kind,
-            audience=note.audience,
-            audience_organisations=frozenset(organisations.get(note.id, ())),
-            audience_people=frozenset(people.get(note.id, ())),
-            family_shares=frozenset(shares.get(note.id, ())),
-            created_at=note.created_at,
+        note.id: facts_from(
+            note,
+            organisations=organisations.get(note.id, ()),
+            people=people.get(note.id, ()),
+            shares=shares.get(note.id, ()),
         )
         for note in found
     }
+
+
+def belonging_to(account: Account) -> SelectOfScalar[str]:
+    """The networks an account belongs to now (policy.belongs): a practitioner's active involvements, a family
+    member's active memberships; an admin belongs to none."""
+    if account.kind == AccountKind.practitioner:
+        return select(Involvement.network_id).where(
+            Involvement.account_id == account.id, Involvement.status == InvolvementStatus.active
+        )
+    if account.kind == AccountKind.family:
+        return select(FamilyMembership.network_id).where(
+            FamilyMembership.account_id == account.id,
+            FamilyMembership.active == True,  # noqa: E712
+        )
+    return select(Involvement.network_id).where(false())
+
+
+def shown_to_family(network_ids: list[str]) -> ColumnElement[bool]:
+    """Whose reads of a child's record the family (and so the leads) see in the access log, over audit events
+    joined to their actor's account: practitioners' and admins', never a family member's own, and never anyone's
+    who has or had a sensitive involvement in the network (policy.family_sees_involvement), not even a search from
+    before they joined."""
+    sensitive = exists(
+        sa_select(col(Involvement.id)).where(
+            col(Involvement.account_id) == col(AuditEvent.actor_id),
+            col(Involvement.network_id).in_(network_ids),
+            col(Involvement.sensitive) == True,  # noqa: E712
+        )
+    )
+    return and_(col(Account.kind).in_((AccountKind.practitioner, AccountKind.admin)), ~sensitive)
+
+
+def sensitive_among(session: Session, network_id: str, people: Collection[str]) -> set[str]:
+    """Those of `people` whose involvement in the network is sensitive: a family member sees no name of theirs, on
+    a reply or an acknowledgement any more than on a note (policy.family_sees_involvement)."""
+    if not people:
+        return set()
+    return set(
+        session.exec(
+            select(Involvement.account_id).where(
+                Involvement.network_id == network_id,
+                col(Involvement.account_id).in_(people),
+                Involvement.sensitive == True,  # noqa: E712
+            )
+        ).all()
+    )

@@ -1,0 +1,282 @@
+"""A note as one viewer is shown it: text, author, audience, basis, replies and acknowledgements, as allowed."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
+
+from patchwork import policy
+from patchwork.crypto import Keyring
+from patchwork.models import Account, Organisation
+from patchwork.models.networks import NetworkStatus
+from patchwork.models.notes import (
+    CATEGORY_LABELS,
+    Acknowledgement,
+    FamilyMembership,
+    Note,
+    NoteAudienceOrganisation,
+    NoteAudiencePerson,
+    NoteFamilyShare,
+    NoteReply,
+    NoteRevision,
+)
+from patchwork.services import sealed_facts
+from patchwork.services.notes.drafts import Basis
+from patchwork.services.notes.standing import Standing
+from patchwork.services.visibility import facts_from, sensitive_among
+
+SENSITIVE_AUTHOR = "A practitioner in the network"
+
+
+@dataclass(frozen=True)
+class Revision:
+    number: int
+    body: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Reply:
+    id: str
+    author: str
+    organisation: str | None
+    body: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class NoteView:
+    note: Note
+    body: str | None
+    author: str
+    organisation: str | None
+    audience_words: str  # empty for a family member: they are told only that the note is shared with them
+    family_words: str
+    basis: Basis | None
+    revisions: list[Revision]
+    replies: list[Reply]
+    acknowledged_by: list[str] | None
+    acknowledged_by_me: bool
+    can_revise: bool = False
+    can_redact: bool = False
+    can_reply: bool = False
+    can_acknowledge: bool = False
+    organisation_ids: list[str] = field(default_factory=list)
+    user_ids: list[str] = field(default_factory=list)
+    family_user_ids: list[str] = field(default_factory=list)
+    audience_shown: bool = True  # a family member is shown no practitioner audience at all
+
+    @property
+    def redacted(self) -> bool:
+        return self.note.redacted_at is not None
+
+    @property
+    def edited(self) -> bool:
+        return self.note.revision_count > 1
+
+    @property
+    def category_label(self) -> str:
+        return CATEGORY_LABELS.get(self.note.category, self.note.category)
+
+
+# Built once: every list of notes asks these.
+_NAMES = select(Account.id, Account.name).where(col(Account.id).in_(bindparam("ids", expanding=True)))
+_ORGANISATION_NAMES = select(Organisation.id, Organisation.name).where(
+    col(Organisation.id).in_(bindparam("ids", expanding=True))
+)
+
+
+@dataclass
+class _Related:
+    """What a list of notes shows besides the notes themselves, read in a fixed number of queries."""
+
+    replies: dict[str, list[NoteReply]] = field(default_factory=lambda: defaultdict(list))
+    revisions: dict[str, list[NoteRevision]] = field(default_factory=lambda: defaultdict(list))
+    acks: dict[str, list[Acknowledgement]] = field(default_factory=lambda: defaultdict(list))
+    audience_orgs: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    audience_people: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    family_shares: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    people: set[str] = field(default_factory=set)  # everyone named: authors, repliers, acknowledgers, audiences
+    names: dict[str, str] = field(default_factory=dict)
+    organisations: dict[str, str] = field(default_factory=dict)
+    relationships: dict[str, str] = field(default_factory=dict)
+    hidden_people: set[str] = field(default_factory=set)  # sensitive practitioners, for a viewer who may not see them
+
+    def facts(self, note: Note) -> policy.NoteFacts:
+        return facts_from(
+            note,
+            organisations=self.audience_orgs[note.id],
+            people=self.audience_people[note.id],
+            shares=self.family_shares[note.id],
+        )
+
+
+def views(
+    *,
+    session: Session,
+    keys: Keyring,
+    place: Standing,
+    notes: list[Note],
+    written: Mapping[str, policy.NoteFacts] | None = None,
+) -> list[NoteView]:
+    """Everything a list shows about its notes, in a fixed number of queries however many notes there are.
+    Notes in `written` were posted in this transaction: they have no replies or acknowledgements yet, and their
+    audience is in their facts, so none of that is read."""
+    if not notes:
+        return []
+    written = written or {}
+    related = _Related(people={n.author_id for n in notes})
+    for note_id, facts in written.items():
+        related.audience_orgs[note_id] |= facts.audience_organisations
+        related.audience_people[note_id] |= facts.audience_people
+        related.family_shares[note_id] |= facts.family_shares
+        related.people |= facts.audience_people | facts.family_shares
+    ids = [n.id for n in notes if n.id not in written]
+    if ids:
+        _read_related(session, related, ids, revised=[n.id for n in notes if n.revision_count > 1])
+    _read_names(session, keys, place, notes, related)
+    return [_view(keys, place, note, related) for note in notes]
+
+
+def _read_related(session: Session, related: _Related, ids: list[str], *, revised: list[str]) -> None:
+    for row in session.exec(
+        select(NoteReply).where(col(NoteReply.note_id).in_(ids)).order_by(col(NoteReply.created_at))
+    ).all():
+        related.replies[row.note_id].append(row)
+        related.people.add(row.author_id)
+    if revised:
+        for revision in session.exec(
+            select(NoteRevision).where(col(NoteRevision.note_id).in_(revised)).order_by(col(NoteRevision.number))
+        ).all():
+            related.revisions[revision.note_id].append(revision)
+    for ack in session.exec(
+        select(Acknowledgement).where(col(Acknowledgement.note_id).in_(ids)).order_by(col(Acknowledgement.at))
+    ).all():
+        related.acks[ack.note_id].append(ack)
+        related.people.add(ack.account_id)
+    for note_id, organisation_id in session.exec(
+        select(NoteAudienceOrganisation.note_id, NoteAudienceOrganisation.organisation_id).where(
+            col(NoteAudienceOrganisation.note_id).in_(ids)
+        )
+    ).all():
+        related.audience_orgs[note_id].add(organisation_id)
+    for note_id, account_id in session.exec(
+        select(NoteAudiencePerson.note_id, NoteAudiencePerson.account_id).where(
+            col(NoteAudiencePerson.note_id).in_(ids)
+        )
+    ).all():
+        related.audience_people[note_id].add(account_id)
+        related.people.add(account_id)
+    for note_id, account_id in session.exec(
+        select(NoteFamilyShare.note_id, NoteFamilyShare.account_id).where(col(NoteFamilyShare.note_id).in_(ids))
+    ).all():
+        related.family_shares[note_id].add(account_id)
+        related.people.add(account_id)
+
+
+def _read_names(session: Session, keys: Keyring, place: Standing, notes: list[Note], related: _Related) -> None:
+    related.names = (
+        {place.account.id: place.account.name}
+        if related.people == {place.account.id}
+        else dict(session.exec(_NAMES, params={"ids": list(related.people)}).all())
+    )
+    organisation_ids = {n.author_organisation_id for n in notes if n.author_organisation_id}
+    organisation_ids |= {
+        r.author_organisation_id for rs in related.replies.values() for r in rs if r.author_organisation_id
+    }
+    organisation_ids |= {o for orgs in related.audience_orgs.values() for o in orgs}
+    related.organisations = dict(session.exec(_ORGANISATION_NAMES, params={"ids": list(organisation_ids)}).all())
+    if any(related.family_shares.values()):
+        related.relationships = {
+            m.account_id: sealed_facts.relationship(keys.cipher, m)
+            for m in session.exec(select(FamilyMembership).where(FamilyMembership.network_id == place.network.id))
+        }
+    if not policy.sees_person(place.viewer, sensitive=True):
+        repliers = {r.author_id for rs in related.replies.values() for r in rs}
+        acknowledgers = {a.account_id for rs in related.acks.values() for a in rs}
+        related.hidden_people = sensitive_among(session, place.network.id, repliers | acknowledgers)
+
+
+def _view(keys: Keyring, place: Standing, note: Note, related: _Related) -> NoteView:
+    viewer = place.viewer
+    facts = related.facts(note)
+    parts = policy.note_parts(viewer, facts)
+    redacted = note.redacted_at is not None
+    own = note.author_id == viewer.account_id
+    author_shown = bool(policy.sees_person(viewer, sensitive=note.author_sensitive, own=own))
+    acks = related.acks[note.id]
+    acknowledged_by_me = any(a.account_id == viewer.account_id for a in acks)
+    return NoteView(
+        note=note,
+        body=None if redacted else keys.cipher.decrypt(note.body_sealed, context=f"note:{note.id}"),
+        author=related.names.get(note.author_id, "Unknown") if author_shown else SENSITIVE_AUTHOR,
+        organisation=related.organisations.get(note.author_organisation_id or "") if author_shown else None,
+        audience_words=_audience_words(facts, related) if parts.audience_words else "",
+        audience_shown=parts.audience_detail,
+        family_words=_family_words(related.family_shares[note.id], related, parts, viewer.account_id),
+        basis=Basis.from_json(keys.cipher.decrypt(note.basis_sealed, context=f"basis:{note.id}"))
+        if note.basis_sealed and parts.basis
+        else None,
+        revisions=[
+            Revision(
+                number=r.number,
+                body=None if redacted else keys.cipher.decrypt(r.body_sealed, context=f"revision:{r.id}"),
+                at=r.created_at,
+            )
+            for r in related.revisions[note.id]
+        ],
+        replies=[_reply(keys, r, related, redacted) for r in related.replies[note.id]] if parts.others_replies else [],
+        acknowledged_by=[_person(a.account_id, related) for a in acks]
+        if policy.see_acknowledgements(viewer, facts)
+        else None,
+        acknowledged_by_me=acknowledged_by_me,
+        can_revise=not redacted and bool(policy.revise_note(viewer, facts)),
+        can_redact=not redacted and bool(policy.redact_note(viewer, facts)),
+        can_reply=not redacted
+        and place.network.status == NetworkStatus.open
+        and bool(policy.reply_to_note(viewer, facts)),
+        can_acknowledge=not redacted and bool(policy.acknowledge_note(viewer, facts)) and not acknowledged_by_me,
+        organisation_ids=sorted(facts.audience_organisations) if parts.audience_detail else [],
+        user_ids=sorted(facts.audience_people) if parts.audience_detail else [],
+        family_user_ids=sorted(facts.family_shares) if parts.audience_detail else [],
+    )
+
+
+def _person(account_id: str, related: _Related) -> str:
+    return SENSITIVE_AUTHOR if account_id in related.hidden_people else related.names.get(account_id, "Unknown")
+
+
+def _reply(keys: Keyring, reply: NoteReply, related: _Related, redacted: bool) -> Reply:
+    hidden = reply.author_id in related.hidden_people
+    return Reply(
+        id=reply.id,
+        author=_person(reply.author_id, related),
+        organisation=None if hidden else related.organisations.get(reply.author_organisation_id or ""),
+        body=None if redacted else keys.cipher.decrypt(reply.body_sealed, context=f"reply:{reply.id}"),
+        at=reply.created_at,
+    )
+
+
+def _audience_words(facts: policy.NoteFacts, related: _Related) -> str:
+    return policy.audience_words(
+        kind=facts.kind,
+        audience=facts.audience,
+        organisations=(related.organisations.get(o, "an organisation") for o in facts.audience_organisations),
+        people=(related.names.get(p, "a member") for p in facts.audience_people),
+    )
+
+
+def _family_words(shares: set[str], related: _Related, parts: policy.NoteParts, me: str) -> str:
+    if not parts.audience_detail:
+        return "Shared with you" if me in shares else ""
+    if not shares:
+        return "Not shared with the family"
+    described = [
+        f"{related.names.get(s, 'a family member')} ({related.relationships.get(s, 'family')})" for s in sorted(shares)
+    ]
+    return "Shared with " + ", ".join(described)
