@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -14,28 +14,11 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
+from patchwork import outbox
+from patchwork.outbox import Rung
+from patchwork.outbox import ring_account as ring_account  # until every caller imports it from outbox
+
 T = TypeVar("T")
-DOORBELLS = "patchwork.doorbells"
-ACCOUNT_DOORBELL = "account:"
-
-
-def ring(session: Session, doorbell: str) -> None:
-    """After this session commits, tell live connections: a network id (it has new events) or an account's
-    doorbell (its credentials changed: sockets re-check them)."""
-    session.info.setdefault(DOORBELLS, {}).setdefault(doorbell, [])
-
-
-def announce(session: Session, doorbell: str, fact: dict[str, Any]) -> None:
-    """Ring `doorbell` after commit and carry `fact` with it (ids and types only), in the order announced, so a
-    listener that has everything before it need not read it back."""
-    session.info.setdefault(DOORBELLS, {}).setdefault(doorbell, []).append(fact)
-
-
-def ring_account(session: Session, account_id: str) -> None:
-    ring(session, ACCOUNT_DOORBELL + account_id)
-
-
-Rung = Mapping[str, list[dict[str, Any]]]
 CommitListener = Callable[[Rung], Awaitable[None]]
 
 
@@ -98,12 +81,12 @@ class Database:
 
     async def run(self, work: Callable[[Session], T]) -> T:
         """Run a unit of work in a worker thread so the event loop stays free; once it has committed,
-        ring the doorbells it set (see `ring`)."""
+        ring the doorbells it set (see `outbox.ring`)."""
 
         def in_thread() -> tuple[T, Rung]:
             with self.transaction() as session:
                 result = work(session)
-                touched: Rung = dict(session.info.get(DOORBELLS, {}))
+                touched = outbox.rung(session)
             return result, touched
 
         # anyio keeps a worker thread only from its own cancel scopes; asyncio's Task.cancel() (a supervised

@@ -21,8 +21,8 @@ from typing import Any
 
 from patchwork import policy
 from patchwork.bus import Broker
-from patchwork.db import ACCOUNT_DOORBELL
 from patchwork.events import NOTE_EVENTS, Announced, Batch, Fact, announcement_message, follows, visible
+from patchwork.outbox import ACCOUNT_DOORBELL
 
 log = logging.getLogger("patchwork.realtime")
 CHANNEL = "network-events"

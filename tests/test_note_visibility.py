@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
-from patchwork import policy
+from patchwork import outbox, policy
 from patchwork.app import create_app
 from patchwork.auth.sessions import Timeouts, issue_api_token, start_web_session
 from patchwork.clock import utcnow
@@ -56,7 +56,6 @@ from patchwork.services import (
     dashboard,
     delivery,
     email_digest,
-    events,
     exports,
     family,
     insights,
@@ -306,7 +305,7 @@ def build(db: Database, keys: Keyring, world: World) -> Built:
             if note.audience == "people":
                 session.add_all(NoteAudiencePerson(note_id=note.id, account_id=p) for p in people_ids)
             session.add_all(NoteFamilyShare(note_id=note.id, account_id=f) for f in family_ids)
-            events.append(session=session, network_id=network.id, type="note.created", note_id=note.id)
+            outbox.append(session=session, network_id=network.id, type="note.created", note_id=note.id)
             note_ids.append(note.id)
             bodies[note.id] = body
             facts[note.id] = policy.NoteFacts(

@@ -10,8 +10,8 @@ from sqlmodel import Session, col, select
 
 from patchwork.auth.tokens import digest, new_secret
 from patchwork.clock import utcnow
-from patchwork.db import ring_account
 from patchwork.models import Account, AccountStatus, ApiToken, WebSession
+from patchwork.outbox import ring_account
 
 TOUCH_EVERY = timedelta(seconds=30)
 SECOND_FACTOR_WINDOW = timedelta(minutes=10)

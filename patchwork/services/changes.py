@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from patchwork import policy
+from patchwork import outbox, policy
 from patchwork.crypto import Keyring
-from patchwork.services import audit, events
+from patchwork.services import audit
 
 
 def record(
@@ -29,7 +29,7 @@ def record(
     """Audits `action`; when `event` is given, also tells the network's members (the facts, never text; for a
     note event, `note` is its note's facts, so live delivery need not read them back)."""
     if event is not None:
-        events.append(session=session, network_id=network_id, type=event, note=note, **facts)
+        outbox.append(session=session, network_id=network_id, type=event, note=note, **facts)
     audit.record(
         session=session,
         key=keys.audit,

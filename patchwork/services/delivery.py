@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from patchwork import outbox
 from patchwork.crypto import Cursors
 from patchwork.events import NOTE_EVENTS, Batch, Fact
-from patchwork.models.events import EventCounter, NetworkEvent
+from patchwork.models.events import EventCounter
 from patchwork.models.networks import Network
-from patchwork.services.events import PAGE
 from patchwork.services.visibility import facts_of_many, viewers_in
 
 
@@ -24,7 +24,7 @@ def read(
     network_id: str,
     after: int,
     account_ids: Collection[str],
-    limit: int = PAGE,
+    limit: int = outbox.PAGE,
 ) -> Batch:
     network = session.get(Network, network_id)
     counter = session.get(EventCounter, network_id)
@@ -35,14 +35,7 @@ def read(
         return Batch(
             network_id, after, after, head, network.history_rule, [], viewers_in(session, network, account_ids)
         )
-    rows = list(
-        session.exec(
-            select(NetworkEvent)
-            .where(NetworkEvent.network_id == network_id, col(NetworkEvent.seq) > after)
-            .order_by(col(NetworkEvent.seq))
-            .limit(limit)
-        ).all()
-    )
+    rows = outbox.rows_after(session, network_id, after, limit=limit)
     data = {row.seq: json.loads(row.data) for row in rows}
     note_ids = {str(data[row.seq].get("note_id")) for row in rows if row.type in NOTE_EVENTS}
     notes = facts_of_many(session, note_ids)

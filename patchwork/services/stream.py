@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from patchwork import outbox
 from patchwork.crypto import BadCursor, Keyring
 from patchwork.errors import DomainError
 from patchwork.models import Account
@@ -54,7 +55,7 @@ def catch_up(
 ) -> CatchUp:
     """Events after `after` (from the start when it is None) that the account may see, oldest first."""
     place = notes.standing(session=session, account=account, network_id=network_id)
-    head = events.head(session=session, network_id=place.network.id)
+    head = outbox.head(session=session, network_id=place.network.id)
     start = open_cursor(keys, after, network_id=place.network.id, head=head)
     return catch_up_from(session=session, keys=keys, place=place, after=start, limit=limit)
 
@@ -65,7 +66,7 @@ def catch_up_from(
     deliveries, last = events.visible_after(
         session=session, viewer=place.viewer, network=place.network, after=after, limit=limit
     )
-    head = events.head(session=session, network_id=place.network.id)
+    head = outbox.head(session=session, network_id=place.network.id)
     outgoing = [
         Outgoing(cursor=keys.cursors.seal(d.network_id, d.seq), network_id=d.network_id, type=d.type, data=d.data)
         for d in deliveries
@@ -82,4 +83,4 @@ def page_cursor(*, session: Session, keys: Keyring, network_id: str) -> str:
     """The cursor of this moment in a network, for a page to resume its live updates from. Read it before what the
     page shows: nothing can be missed, and a change both shown and then delivered live replaces itself in place
     (the live fragments are idempotent: a note swaps in by its id)."""
-    return keys.cursors.seal(network_id, events.head(session=session, network_id=network_id))
+    return keys.cursors.seal(network_id, outbox.head(session=session, network_id=network_id))

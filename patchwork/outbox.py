@@ -1,0 +1,115 @@
+"""The outbox: every change others see is an event appended to its network's log in the same transaction as the
+change, with a gapless sequence number; after commit, the doorbells it rang tell live connections (here through the
+hub, elsewhere through the broker). This module owns the append, the doorbells and the one read of the log that the
+stream, the events endpoint and live delivery share.
+
+Clients never see sequence numbers: they get opaque cursors, sealed so they reveal neither how many events exist
+nor how many the viewer cannot see, and cannot be forged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import bindparam, insert, update
+from sqlmodel import Session, col, select
+
+from patchwork import policy
+from patchwork.clock import utcnow
+from patchwork.events import announcement
+from patchwork.models import new_id
+from patchwork.models.events import EventCounter, NetworkEvent
+
+PAGE = 500
+DOORBELLS = "patchwork.doorbells"  # the session.info key under which a unit of work collects what it rang
+ACCOUNT_DOORBELL = "account:"
+Rung = Mapping[str, list[dict[str, Any]]]
+
+
+def ring(session: Session, doorbell: str) -> None:
+    """After this session commits, tell live connections: a network id (it has new events) or an account's
+    doorbell (its credentials changed: sockets re-check them)."""
+    session.info.setdefault(DOORBELLS, {}).setdefault(doorbell, [])
+
+
+def announce(session: Session, doorbell: str, fact: dict[str, Any]) -> None:
+    """Ring `doorbell` after commit and carry `fact` with it (ids and types only), in the order announced, so a
+    listener that has everything before it need not read it back."""
+    session.info.setdefault(DOORBELLS, {}).setdefault(doorbell, []).append(fact)
+
+
+def ring_account(session: Session, account_id: str) -> None:
+    ring(session, ACCOUNT_DOORBELL + account_id)
+
+
+def rung(session: Session) -> Rung:
+    """What this unit of work rang, for its caller to hand on once it has committed."""
+    return dict(session.info.get(DOORBELLS, {}))
+
+
+def start_counter(*, session: Session, network_id: str) -> None:
+    session.add(EventCounter(network_id=network_id, seq=0))
+
+
+_COUNTERS = EventCounter.__table__  # type: ignore[attr-defined]
+_EVENTS = NetworkEvent.__table__  # type: ignore[attr-defined]
+# Built once: every change others see appends here, and building a statement costs more than running it.
+_NEXT_SEQ = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.network_id == bindparam("counter_network_id"))
+    .values(seq=_COUNTERS.c.seq + 1)
+    .returning(_COUNTERS.c.seq)
+)
+_INSERT_COUNTER = insert(_COUNTERS)
+_INSERT_EVENT = insert(_EVENTS)
+
+
+def append(
+    *,
+    session: Session,
+    network_id: str,
+    type: str,
+    note: policy.NoteFacts | None = None,
+    **facts: str | int | bool | None,
+) -> int:
+    """Adds an event to the network's outbox inside the caller's transaction, and announces it after commit;
+    a note event's announcement carries `note`, its note's facts, when the caller has them. Returns its sequence
+    number. Written with plain SQL statements: every change others see comes this way."""
+    session.flush()  # the network (and its counter) may be new in this transaction
+    connection = session.connection()
+    seq = connection.execute(_NEXT_SEQ, {"counter_network_id": network_id}).scalar_one_or_none()
+    if seq is None:
+        connection.execute(_INSERT_COUNTER, {"network_id": network_id, "seq": 1})
+        seq = 1
+    connection.execute(
+        _INSERT_EVENT,
+        {
+            "id": new_id(),
+            "network_id": network_id,
+            "seq": seq,
+            "type": type,
+            "data": json.dumps(facts, sort_keys=True),
+            "at": utcnow(),
+        },
+    )
+    announce(session, network_id, announcement(seq, type, facts, note))
+    return int(seq)
+
+
+def head(*, session: Session, network_id: str) -> int:
+    found = session.get(EventCounter, network_id)
+    return found.seq if found else 0
+
+
+def rows_after(session: Session, network_id: str, after: int, *, limit: int = PAGE) -> list[NetworkEvent]:
+    """A network's events after sequence number `after`, in order, at most `limit` of them: the one read of the log."""
+    return list(
+        session.exec(
+            select(NetworkEvent)
+            .where(NetworkEvent.network_id == network_id, col(NetworkEvent.seq) > after)
+            .order_by(col(NetworkEvent.seq))
+            .limit(limit)
+        ).all()
+    )
