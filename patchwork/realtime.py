@@ -37,7 +37,7 @@ Forgetter = Callable[[str | None], None]
 
 
 @dataclass(frozen=True)
-class Standing:
+class Followers:
     """What the hub's last read of a network found of its followers: enough to deliver announced note events."""
 
     history_rule: str
@@ -140,7 +140,7 @@ class Hub:
         self._read = read
         self._seal = seal
         self._also_forget = forget
-        self._standings: dict[str, Standing] = {}
+        self._followers: dict[str, Followers] = {}
         self._generation = 0  # moves whenever standings are dropped: a read begun before may not store its own
         self._by_network: dict[str, set[Subscriber]] = {}
         self._by_account: dict[str, set[Subscriber]] = {}
@@ -237,7 +237,7 @@ class Hub:
                 group = self._group(network_id)
                 if not group:
                     self._by_network.pop(network_id, None)
-                    self._standings.pop(network_id, None)
+                    self._followers.pop(network_id, None)
                     return
                 after = min(s.positions[network_id] for s in group)
                 asked = frozenset(s.account_id for s in group)
@@ -245,7 +245,7 @@ class Hub:
                 batch = await self._read(network_id, after, asked)
                 if generation == self._generation:
                     until = asyncio.get_running_loop().time() + STANDING_SECONDS
-                    self._standings[network_id] = Standing(batch.history_rule, batch.viewers, asked, until)
+                    self._followers[network_id] = Followers(batch.history_rule, batch.viewers, asked, until)
                 again = self._offer(network_id, group, batch) or batch.more
                 if not again and network_id not in self._dirty:
                     return
@@ -283,7 +283,7 @@ class Hub:
     def _batch_of(self, announced: Announced, group: list[Subscriber]) -> Batch | None:
         """The announced events as a batch, with the standing held from the last read, if that standing is fresh
         and covers every follower (see announced_batch)."""
-        standing = self._standings.get(announced.network_id)
+        standing = self._followers.get(announced.network_id)
         if standing is None or standing.until < asyncio.get_running_loop().time():
             return None
         if any(s.account_id not in standing.asked for s in group):
@@ -296,10 +296,10 @@ class Hub:
         if self._also_forget is not None:
             self._also_forget(account_id)
         if account_id is None:
-            self._standings.clear()
+            self._followers.clear()
             return
-        for network_id in [n for n, standing in self._standings.items() if account_id in standing.asked]:
-            del self._standings[network_id]
+        for network_id in [n for n, standing in self._followers.items() if account_id in standing.asked]:
+            del self._followers[network_id]
 
     def _wake(self, message: str) -> None:
         if message.startswith(ACCOUNT_DOORBELL):
@@ -342,9 +342,9 @@ class Hub:
                 self._wake(message)
 
 
-def announced_batch(announced: Announced, standing: Standing, seal: Sealer) -> Batch | None:
-    """Announced events as a batch judged with a held standing: None unless they are all note events with their
-    note's facts, in an unbroken run (anything else must be read back from the outbox)."""
+def announced_batch(announced: Announced, followers: Followers, seal: Sealer) -> Batch | None:
+    """Announced events as a batch judged with the followers the hub holds: None unless they are all note events
+    with their note's facts, in an unbroken run (anything else must be read back from the outbox)."""
     network_id = announced.network_id
     facts: list[Fact] = []
     for seq, type_, data, note in announced.events:
@@ -354,7 +354,7 @@ def announced_batch(announced: Announced, standing: Standing, seal: Sealer) -> B
     if not facts:
         return None
     first, last = facts[0].seq, facts[-1].seq
-    return Batch(network_id, first - 1, last, last, standing.history_rule, facts, standing.viewers)
+    return Batch(network_id, first - 1, last, last, followers.history_rule, facts, followers.viewers)
 
 
 def _discard(index: dict[str, set[Subscriber]], key: str, subscriber: Subscriber) -> None:

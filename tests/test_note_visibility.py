@@ -46,7 +46,7 @@ from patchwork.models.notes import (
     NoteFamilyShare,
     NoteRevision,
 )
-from patchwork.realtime import Standing, Subscriber, announced_batch
+from patchwork.realtime import Followers, Subscriber, announced_batch
 from patchwork.runtime import keyring_for
 from patchwork.services import (
     access_log,
@@ -669,7 +669,7 @@ def _check_announced_path(db: Database, keys: Keyring, built: Built, world: Worl
     sent = [announcement(fact.seq, fact.type, fact.data, stored[str(fact.data["note_id"])]) for fact in read.facts]
     announced = Announced.decode(announcement_message(built.network_id, sent))
     assert announced is not None
-    held = Standing(read.history_rule, read.viewers, frozenset(read.viewers), until=float("inf"))
+    held = Followers(read.history_rule, read.viewers, frozenset(read.viewers), until=float("inf"))
     batch = announced_batch(announced, held, keys.cursors.seal)
     if not read.facts:
         assert batch is None

@@ -9,7 +9,7 @@ from datetime import timedelta
 from patchwork import policy
 from patchwork.clock import utcnow
 from patchwork.events import Announced, Batch, Fact, announcement, announcement_message
-from patchwork.realtime import SIGNED_OUT, TOO_SLOW, Standing, Subscriber, announced_batch
+from patchwork.realtime import SIGNED_OUT, TOO_SLOW, Followers, Subscriber, announced_batch
 
 NETWORK = "net-1"
 JOINED = utcnow() - timedelta(days=1)
@@ -117,7 +117,7 @@ def test_an_announcement_crosses_the_broker_intact_and_garbage_is_not_understood
 
 
 def test_only_an_unbroken_run_of_note_events_with_their_facts_is_delivered_from_an_announcement() -> None:
-    held = Standing("from_joining", {"a": viewer("a")}, frozenset({"a"}), until=float("inf"))
+    held = Followers("from_joining", {"a": viewer("a")}, frozenset({"a"}), until=float("inf"))
     with_facts = [announcement(n, "note.created", {"note_id": f"n{n}"}, note()) for n in (4, 5)]
     made = announced_batch(Announced.of(NETWORK, with_facts), held, lambda network, seq: f"{network}:{seq}")
     assert made is not None and (made.after, made.last) == (3, 5) and made.viewers == held.viewers

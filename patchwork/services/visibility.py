@@ -153,7 +153,7 @@ def visible(viewer: policy.NoteViewer, *, history_rule: str) -> ColumnElement[bo
 
 
 @dataclass(frozen=True)
-class Standing:
+class MemberView:
     since: datetime | None  # notes before this are not shown (None: the whole history)
     organisation_id: str | None
     is_lead: bool
@@ -166,17 +166,17 @@ class Standings:
 
     def __init__(self, account_id: str, viewers: Mapping[str, tuple[Network, policy.NoteViewer]]) -> None:
         self.account_id = account_id
-        self.by_network: dict[str, Standing] = {}
+        self.by_network: dict[str, MemberView] = {}
         for network_id, (network, viewer) in viewers.items():
             if viewer.kind != "practitioner" or not viewer.member or viewer.account_id != account_id:
                 raise ValueError("Standings are a practitioner member's, in networks they belong to")
             full = network.history_rule == "full" or viewer.history_opened
-            self.by_network[network_id] = Standing(
+            self.by_network[network_id] = MemberView(
                 None if full else viewer.joined_at, viewer.organisation_id, viewer.is_lead
             )
 
 
-def _per_network(standings: Standings, value: Callable[[Standing], Any]) -> Any:
+def _per_network(standings: Standings, value: Callable[[MemberView], Any]) -> Any:
     """A value that depends on the note's network, as SQL: a literal when every network agrees, else a CASE."""
     values = {network_id: value(standing) for network_id, standing in standings.by_network.items()}
     distinct = set(values.values())
