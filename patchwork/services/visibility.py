@@ -70,28 +70,42 @@ def standing_in(session: Session, account: Account, network: Network) -> tuple[p
             opened = session.exec(_HISTORY_OPENED, params=ids).first() is not None
     elif account.kind == "family":
         family = session.exec(_FAMILY_MEMBER, params=ids).first() is not None
-    viewer = policy.NoteViewer(
-        account_id=account.id,
-        kind=account.kind,
-        member=involvement is not None,
-        organisation_id=involvement.organisation_id if involvement else None,
-        joined_at=involvement.started_at if involvement else None,
-        is_lead=bool(involvement and involvement.is_lead),
+    viewer = viewer_of(
+        account.id,
+        account.kind,
+        membership=(involvement.organisation_id, involvement.started_at, involvement.is_lead) if involvement else None,
         history_opened=opened,
         family_member=family,
     )
     return viewer, involvement
 
 
+Membership = tuple[str, datetime, bool]  # an active involvement's organisation, start and whether it is a lead's
+
+
+def viewer_of(
+    account_id: str, kind: str, *, membership: Membership | None, history_opened: bool, family_member: bool
+) -> policy.NoteViewer:
+    """The one way the policy's view of a viewer in a network is built."""
+    return policy.NoteViewer(
+        account_id=account_id,
+        kind=kind,
+        member=membership is not None,
+        organisation_id=membership[0] if membership else None,
+        joined_at=membership[1] if membership else None,
+        is_lead=bool(membership and membership[2]),
+        history_opened=history_opened,
+        family_member=family_member,
+    )
+
+
 def member_viewer(involvement: Involvement, *, history_opened: bool) -> policy.NoteViewer:
     """The policy's view of a practitioner through their active involvement in a network."""
-    return policy.NoteViewer(
-        account_id=involvement.account_id,
-        kind="practitioner",
-        member=True,
-        organisation_id=involvement.organisation_id,
-        joined_at=involvement.started_at,
-        is_lead=involvement.is_lead,
+    membership = (involvement.organisation_id, involvement.started_at, involvement.is_lead)
+    return viewer_of(
+        involvement.account_id,
+        AccountKind.practitioner,
+        membership=membership,
         history_opened=history_opened,
         family_member=False,
     )
@@ -99,16 +113,7 @@ def member_viewer(involvement: Involvement, *, history_opened: bool) -> policy.N
 
 def family_viewer(account_id: str) -> policy.NoteViewer:
     """The policy's view of a family member of the network."""
-    return policy.NoteViewer(
-        account_id=account_id,
-        kind="family",
-        member=False,
-        organisation_id=None,
-        joined_at=None,
-        is_lead=False,
-        history_opened=False,
-        family_member=True,
-    )
+    return viewer_of(account_id, AccountKind.family, membership=None, history_opened=False, family_member=True)
 
 
 def visible(viewer: policy.NoteViewer, *, history_rule: str) -> ColumnElement[bool]:
@@ -294,13 +299,10 @@ def viewers_in(session: Session, network: Network, account_ids: Collection[str])
     viewers = {}
     for account_id, kind in accounts:
         involvement = involvements.get(account_id) if kind == "practitioner" else None
-        viewers[account_id] = policy.NoteViewer(
-            account_id=account_id,
-            kind=kind,
-            member=involvement is not None,
-            organisation_id=involvement[0] if involvement else None,
-            joined_at=involvement[1] if involvement else None,
-            is_lead=bool(involvement and involvement[2]),
+        viewers[account_id] = viewer_of(
+            account_id,
+            kind,
+            membership=involvement,
             history_opened=account_id in opened,
             family_member=kind == "family" and account_id in family,
         )
