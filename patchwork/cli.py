@@ -296,22 +296,22 @@ def _keys_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bench_feed(settings: Settings, args: argparse.Namespace) -> int:
-    from patchwork.bench.feed import run
+    from bench.feed import run
 
     print(json.dumps(asyncio.run(run(notes=args.notes, requests=args.requests)), indent=2))
     return 0
 
 
 def _bench_signin(settings: Settings, args: argparse.Namespace) -> int:
-    from patchwork.bench.signin import run
+    from bench.signin import run
 
     print(json.dumps(asyncio.run(run(settings, requests=args.requests, background=args.background)), indent=2))
     return 0
 
 
 def _bench_fanout(settings: Settings, args: argparse.Namespace) -> int:
-    from patchwork.bench.fanout import BenchError, Remote, Spawn, exit_status, run_fanout, run_idle
-    from patchwork.bench.poster import run_fast
+    from bench.fanout import BenchError, Remote, Spawn, exit_status, run_fanout, run_idle
+    from bench.poster import run_fast
 
     server: Remote | Spawn
     if args.url:
@@ -357,7 +357,7 @@ def _bench_fanout(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bench_audit(settings: Settings, args: argparse.Namespace) -> int:
-    from patchwork.bench.audit import BenchError, run_verify_bench
+    from bench.audit import BenchError, run_verify_bench
 
     try:
         print(json.dumps(run_verify_bench(args.database_url, args.events), indent=2))
@@ -368,7 +368,7 @@ def _bench_audit(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bench_search(settings: Settings, args: argparse.Namespace) -> int:
-    from patchwork.bench.search import BenchError, run_search_bench
+    from bench.search import BenchError, run_search_bench
 
     try:
         print(json.dumps(run_search_bench(args.database_url, args.children, args.searches), indent=2))
@@ -379,7 +379,7 @@ def _bench_search(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bench_dashboard(settings: Settings, args: argparse.Namespace) -> int:
-    from patchwork.bench.dashboard import run
+    from bench.dashboard import run
 
     found = asyncio.run(
         run(admin_url=args.database_url, networks=args.networks, notes=args.notes, requests=args.requests)
