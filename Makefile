@@ -35,13 +35,13 @@ test-browser: $(BIN)/patchwork node_modules/.package-lock.json
 	$(BIN)/pytest tests/browser
 
 lint: $(BIN)/patchwork
-	$(BIN)/ruff check patchwork tests
-	$(BIN)/ruff format --check patchwork tests
-	$(BIN)/mypy patchwork
+	$(BIN)/ruff check patchwork tests bench
+	$(BIN)/ruff format --check patchwork tests bench
+	$(BIN)/mypy patchwork bench
 
 format: $(BIN)/patchwork
-	$(BIN)/ruff format patchwork tests
-	$(BIN)/ruff check --fix patchwork tests
+	$(BIN)/ruff format patchwork tests bench
+	$(BIN)/ruff check --fix patchwork tests bench
 
 vendor: node_modules/.package-lock.json
 	rm -f static/vendor/govuk-frontend-* static/vendor/htmx-*

@@ -9,8 +9,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
 from patchwork.settings import ConfigurationError, Settings, load_settings
+
+if TYPE_CHECKING:
+    # What add_subparsers returns; argparse does not make it subscriptable at run time.
+    Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,28 +36,46 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="patchwork", description="Patchwork: the network around a child.")
     commands = parser.add_subparsers(title="commands")
+    _add_serve(commands)
+    _add_demo(commands)
+    _add_db(commands)
+    _add_createadmin(commands)
+    _add_keys(commands)
+    _add_bench(commands)
+    _add_audit(commands)
+    return parser
 
+
+def _add_serve(commands: Commands) -> None:
     serve = commands.add_parser("serve", help="run the web app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(handler=_serve)
 
+
+def _add_demo(commands: Commands) -> None:
     demo = commands.add_parser("demo", help="create demo organisations and accounts (idempotent)")
     demo.add_argument("--password", help="give every demo account this password and no second factor")
     demo.add_argument("--json", action="store_true", help="print the accounts as JSON")
     demo.set_defaults(handler=_demo)
 
+
+def _add_db(commands: Commands) -> None:
     db = commands.add_parser("db", help="database commands")
     db_commands = db.add_subparsers(title="database commands")
     upgrade = db_commands.add_parser("upgrade", help="apply migrations")
     upgrade.set_defaults(handler=_db_upgrade)
 
+
+def _add_createadmin(commands: Commands) -> None:
     admin = commands.add_parser("createadmin", help="create a system admin")
     admin.add_argument("--email", required=True)
     admin.add_argument("--name", default="System admin")
     admin.set_defaults(handler=_createadmin)
 
+
+def _add_keys(commands: Commands) -> None:
     keys = commands.add_parser("keys", help="data encryption keys")
     key_commands = keys.add_subparsers(title="key commands")
     generate = key_commands.add_parser("generate", help="print a new random data key")
@@ -64,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     status = key_commands.add_parser("status", help="how many sealed values each key holds")
     status.set_defaults(handler=_keys_status)
 
+
+def _add_bench(commands: Commands) -> None:
+    """`patchwork bench <name>`: the options are declared here, the benchmarks' code (top-level `bench/`) is
+    imported only by the handler of the one that runs."""
     bench = commands.add_parser("bench", help="measure performance")
     bench_commands = bench.add_subparsers(title="benchmarks")
     feed = bench_commands.add_parser("feed", help="feed page, notes API and chronology latency with many notes")
@@ -74,23 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     signin.add_argument("--requests", type=int, default=200)
     signin.add_argument("--background", type=int, default=50, help="other requests kept in flight")
     signin.set_defaults(handler=_bench_signin)
-    fanout = bench_commands.add_parser(
-        "fanout", help="live delivery over /api/v1/stream: latency, losses, duplicates; or idle-connection memory"
-    )
-    fanout.add_argument("--clients", type=int, default=100, help="stream connections, the poster's included")
-    fanout.add_argument("--notes", type=int, default=200, help="network notes posted one after another")
-    fanout.add_argument("--idle", type=int, metavar="N", help="instead: hold N idle connections, report server memory")
-    fanout.add_argument("--accounts", type=int, help="accounts whose tokens connections share (default: 1 per client)")
-    fanout.add_argument("--interval", type=float, default=0.0, help="seconds between posts (default: back to back)")
-    fanout.add_argument("--wait", type=float, default=30.0, help="seconds to wait for deliveries after the last post")
-    fanout.add_argument("--no-compression", action="store_true", help="do not offer permessage-deflate")
-    fanout.add_argument("--url", help="a running server to measure (default: start one on a fresh SQLite database)")
-    fanout.add_argument("--admin-email", help="with --url: a system admin (password: PATCHWORK_ADMIN_PASSWORD)")
-    fanout.add_argument("--admin-password", help="with --url, instead of PATCHWORK_ADMIN_PASSWORD")
-    fanout.add_argument("--server-pid", type=int, help="with --url: the server's process id, to read its memory")
-    fanout.add_argument("--database-url", help="database for the started server (default: temporary SQLite)")
-    fanout.add_argument("--redis-url", help="Redis broker for the started server (default: in-process)")
-    fanout.set_defaults(handler=_bench_fanout)
+    _add_bench_fanout(bench_commands)
     bench_audit = bench_commands.add_parser("audit", help="audit-chain verification speed on a throwaway database")
     bench_audit.add_argument("--events", type=int, default=100_000)
     bench_audit.add_argument("--database-url", help="PostgreSQL admin URL (default: a temporary SQLite file)")
@@ -109,6 +120,28 @@ def _parser() -> argparse.ArgumentParser:
     bench_dashboard.add_argument("--database-url", help="PostgreSQL admin URL (default: a temporary SQLite file)")
     bench_dashboard.set_defaults(handler=_bench_dashboard)
 
+
+def _add_bench_fanout(bench_commands: Commands) -> None:
+    fanout = bench_commands.add_parser(
+        "fanout", help="live delivery over /api/v1/stream: latency, losses, duplicates; or idle-connection memory"
+    )
+    fanout.add_argument("--clients", type=int, default=100, help="stream connections, the poster's included")
+    fanout.add_argument("--notes", type=int, default=200, help="network notes posted one after another")
+    fanout.add_argument("--idle", type=int, metavar="N", help="instead: hold N idle connections, report server memory")
+    fanout.add_argument("--accounts", type=int, help="accounts whose tokens connections share (default: 1 per client)")
+    fanout.add_argument("--interval", type=float, default=0.0, help="seconds between posts (default: back to back)")
+    fanout.add_argument("--wait", type=float, default=30.0, help="seconds to wait for deliveries after the last post")
+    fanout.add_argument("--no-compression", action="store_true", help="do not offer permessage-deflate")
+    fanout.add_argument("--url", help="a running server to measure (default: start one on a fresh SQLite database)")
+    fanout.add_argument("--admin-email", help="with --url: a system admin (password: PATCHWORK_ADMIN_PASSWORD)")
+    fanout.add_argument("--admin-password", help="with --url, instead of PATCHWORK_ADMIN_PASSWORD")
+    fanout.add_argument("--server-pid", type=int, help="with --url: the server's process id, to read its memory")
+    fanout.add_argument("--database-url", help="database for the started server (default: temporary SQLite)")
+    fanout.add_argument("--redis-url", help="Redis broker for the started server (default: in-process)")
+    fanout.set_defaults(handler=_bench_fanout)
+
+
+def _add_audit(commands: Commands) -> None:
     audit = commands.add_parser("audit", help="audit trail commands")
     audit_commands = audit.add_subparsers(title="audit commands")
     audit_verify = audit_commands.add_parser("verify", help="check the audit chain; names the first bad event")
@@ -116,7 +149,6 @@ def _parser() -> argparse.ArgumentParser:
     audit_verify.set_defaults(handler=_audit_verify)
     audit_checkpoint = audit_commands.add_parser("checkpoint", help="print the chain's head as JSON")
     audit_checkpoint.set_defaults(handler=_audit_checkpoint)
-    return parser
 
 
 def _freeze_what_is_loaded() -> None:
@@ -296,22 +328,22 @@ def _keys_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bench_feed(settings: Settings, args: argparse.Namespace) -> int:
-    from patchwork.bench.feed import run
+    from bench.feed import run
 
     print(json.dumps(asyncio.run(run(notes=args.notes, requests=args.requests)), indent=2))
     return 0
 
 
 def _bench_signin(settings: Settings, args: argparse.Namespace) -> int:
-    from patchwork.bench.signin import run
+    from bench.signin import run
 
     print(json.dumps(asyncio.run(run(settings, requests=args.requests, background=args.background)), indent=2))
     return 0
 
 
 def _bench_fanout(settings: Settings, args: argparse.Namespace) -> int:
-    from patchwork.bench.fanout import BenchError, Remote, Spawn, exit_status, run_fanout, run_idle
-    from patchwork.bench.poster import run_fast
+    from bench.fanout import BenchError, Remote, Spawn, exit_status, run_fanout, run_idle
+    from bench.poster import run_fast
 
     server: Remote | Spawn
     if args.url:
@@ -357,7 +389,7 @@ def _bench_fanout(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bench_audit(settings: Settings, args: argparse.Namespace) -> int:
-    from patchwork.bench.audit import BenchError, run_verify_bench
+    from bench.audit import BenchError, run_verify_bench
 
     try:
         print(json.dumps(run_verify_bench(args.database_url, args.events), indent=2))
@@ -368,7 +400,7 @@ def _bench_audit(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bench_search(settings: Settings, args: argparse.Namespace) -> int:
-    from patchwork.bench.search import BenchError, run_search_bench
+    from bench.search import BenchError, run_search_bench
 
     try:
         print(json.dumps(run_search_bench(args.database_url, args.children, args.searches), indent=2))
@@ -379,7 +411,7 @@ def _bench_search(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bench_dashboard(settings: Settings, args: argparse.Namespace) -> int:
-    from patchwork.bench.dashboard import run
+    from bench.dashboard import run
 
     found = asyncio.run(
         run(admin_url=args.database_url, networks=args.networks, notes=args.notes, requests=args.requests)

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import text, update
 from sqlmodel import col, select
 
+from bench.audit import BenchError, run_verify_bench
 from patchwork import policy
-from patchwork.bench.audit import BenchError, run_verify_bench
 from patchwork.db import Database, normalise_url
 from patchwork.errors import NotFound
 from patchwork.models import AuditEvent, AuditHead, SignInFailure, new_id

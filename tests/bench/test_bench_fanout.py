@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from patchwork.bench.fanout import Receiver, exit_status, run_fanout, run_idle, tally
+from bench.fanout import Receiver, exit_status, run_fanout, run_idle, tally
 from patchwork.cli import main
 from patchwork.settings import Settings
 

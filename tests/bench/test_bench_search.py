@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from patchwork import identifiers
-from patchwork.bench.search import (
+from bench.search import (
     FAMILY_NAMES,
     GIVEN_NAMES,
     BenchError,
@@ -28,6 +27,7 @@ from patchwork.bench.search import (
     run_search_bench,
     sealed_rows,
 )
+from patchwork import identifiers
 from patchwork.cli import main
 from patchwork.clock import utcnow
 from patchwork.crypto import FORMAT, Keyring

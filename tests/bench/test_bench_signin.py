@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from patchwork.bench.signin import latency_summary, percentile, run
+from bench.signin import latency_summary, percentile, run
 from patchwork.settings import Settings
 
 

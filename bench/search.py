@@ -29,9 +29,9 @@ from sqlalchemy import func, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel, col, select
 
+from bench.audit import _throwaway_postgres
+from bench.signin import latency_summary
 from patchwork import identifiers, policy
-from patchwork.bench.audit import _throwaway_postgres
-from patchwork.bench.signin import latency_summary
 from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
 from patchwork.db import Database, normalise_url

@@ -15,9 +15,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.people import practitioners
+from bench.signin import _client, _server, percentile
 from patchwork.auth.sessions import Timeouts, issue_api_token, start_web_session
-from patchwork.bench.people import practitioners
-from patchwork.bench.signin import _client, _server, percentile
 from patchwork.clock import utcnow
 from patchwork.db import Database
 from patchwork.migrate import upgrade

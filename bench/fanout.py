@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from patchwork.bench.light_client import LightClient, connect_light
-from patchwork.bench.poster import shared_clock
-from patchwork.bench.signin import (
+from bench.light_client import LightClient, connect_light
+from bench.poster import shared_clock
+from bench.signin import (
     HOST,
     THROTTLE_LIMIT,
     BenchError,
@@ -699,7 +699,7 @@ def _no_collector_pauses() -> Iterator[None]:
 async def _post_apart(
     base: str, token: str, network_id: str, count: int, interval: float
 ) -> tuple[dict[str, float], list[float]]:
-    """post_many in a process of its own (see patchwork.bench.poster), so the clients' reading does not hold
+    """post_many in a process of its own (see bench.poster), so the clients' reading does not hold
     up the posts; here when that process's clock cannot be compared with ours."""
     if not shared_clock():
         async with _client(base, 1) as http:
@@ -708,7 +708,7 @@ async def _post_apart(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "patchwork.bench.poster",
+        "bench.poster",
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

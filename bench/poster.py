@@ -4,7 +4,7 @@ Posting is then not held up by the clients' work of reading their frames, just a
 on another machine) is not. Times are `time.perf_counter`, which on Linux is CLOCK_MONOTONIC and so shared by
 every process on the machine: the parent compares them with the arrivals its clients record.
 
-Run as `python -m patchwork.bench.poster`, with a JSON job on standard input (the token is not put on a command
+Run as `python -m bench.poster`, with a JSON job on standard input (the token is not put on a command
 line) and the JSON result on standard output.
 """
 
@@ -37,8 +37,8 @@ def run_fast(work: Coroutine[Any, Any, T]) -> T:
 
 
 async def _post(job: dict[str, Any]) -> dict[str, Any]:
-    from patchwork.bench.fanout import post_many
-    from patchwork.bench.signin import _client
+    from bench.fanout import post_many
+    from bench.signin import _client
 
     async with _client(str(job["base"]), 1) as http:
         sent, took_ms = await post_many(

@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from bench.audit import _throwaway_postgres
+from bench.people import practitioners
+from bench.signin import _client, _server, percentile
 from patchwork import policy
 from patchwork.auth.sessions import Timeouts, issue_api_token, start_web_session
-from patchwork.bench.audit import _throwaway_postgres
-from patchwork.bench.people import practitioners
-from patchwork.bench.signin import _client, _server, percentile
 from patchwork.clock import utcnow
 from patchwork.db import Database
 from patchwork.migrate import upgrade
