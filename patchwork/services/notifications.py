@@ -20,14 +20,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from patchwork import policy
-from patchwork.crypto import DataCipher, Keyring
+from patchwork.crypto import Keyring
 from patchwork.events import Fact, visible
-from patchwork.models import Account, Organisation
+from patchwork.models import Account
 from patchwork.models.events import EventCounter, NetworkEvent
-from patchwork.models.networks import Child, Involvement, Network
-from patchwork.models.notes import FamilyMembership, Note, NoteKind, NoteReply
+from patchwork.models.networks import Child, Network
+from patchwork.models.notes import FamilyMembership, Note, NoteReply
 from patchwork.models.notifications import NotificationMark, NotificationPreference
-from patchwork.services import audit, children, notes, sealed_facts, stream
+from patchwork.services import audit, children, notes, stream
+from patchwork.services.notification_words import member_text, note_text, people_in
 from patchwork.services.visibility import facts_of_many, viewer_in
 
 NOTE_KINDS = frozenset({"note.created", "note.replied", "note.acknowledged"})
@@ -231,13 +232,13 @@ def _render(session: Session, keys: Keyring, account: Account, found: list[Relev
         views.update(
             (view.note.id, view) for view in notes.views(session=session, keys=keys, place=place.standing, notes=rows)
         )
-    people = _people(session, keys.cipher, found)
+    people = people_in(session, keys.cipher, [(r.row.type, r.data) for r in found])
     result = []
     for item in found:
         row, data, place = item.row, item.data, item.place
         note_id = str(data.get("note_id")) if row.type in NOTE_KINDS else None
         view = views.get(note_id or "")
-        text = _note_text(row.type, data, view, place.viewer) if note_id else _member_text(row.type, data, people)
+        text = note_text(row.type, data, view, place.viewer) if note_id else member_text(row.type, data, people)
         if text is None:
             continue
         result.append(
@@ -255,89 +256,6 @@ def _render(session: Session, keys: Keyring, account: Account, found: list[Relev
             )
         )
     return result
-
-
-def _who(name: str, organisation: str | None) -> str:
-    if name == notes.SENSITIVE_AUTHOR:
-        return "a practitioner in the network"
-    return f"{name}, {organisation}" if organisation else name
-
-
-def _note_text(
-    kind: str, data: Mapping[str, Any], view: notes.NoteView | None, viewer: policy.NoteViewer
-) -> str | None:
-    if view is None:
-        return None
-    what = "your account" if view.note.kind == NoteKind.family_voice else "your note"
-    if kind == "note.created":
-        if view.note.kind == NoteKind.family_voice:
-            return f"{view.author} (family) posted their account"
-        if not view.audience_shown:  # a family member: told only that it is shared with them
-            return _capital(f"{_who(view.author, view.organisation)} shared a note with you")
-        return f"New note from {_who(view.author, view.organisation)}"
-    if kind == "note.replied":
-        reply = next((r for r in view.replies if r.id == data.get("reply_id")), None)
-        if reply is None:
-            return None
-        to = what if view.note.author_id == viewer.account_id else "a note you replied to"
-        return _capital(f"{_who(reply.author, reply.organisation)} replied to {to}")
-    return _capital(f"{what} was acknowledged")
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-@dataclass(frozen=True)
-class _Person:
-    name: str
-    detail: str
-
-
-def _people(session: Session, cipher: DataCipher, found: list[Relevant]) -> dict[str, _Person]:
-    """Who each membership event is about, by involvement, family membership or account id."""
-    involvement_ids = [str(i.data.get("involvement_id")) for i in found if i.row.type.startswith("involvement.")]
-    membership_ids = [str(i.data.get("membership_id")) for i in found if i.row.type == "family.joined"]
-    account_ids = [str(i.data.get("user_id")) for i in found if i.row.type == "lead.changed"]
-    people: dict[str, _Person] = {}
-    if involvement_ids:
-        for involvement, name, organisation in session.exec(
-            select(Involvement, Account.name, Organisation.name)
-            .join(Account, col(Account.id) == Involvement.account_id)
-            .join(Organisation, col(Organisation.id) == Involvement.organisation_id)
-            .where(col(Involvement.id).in_(involvement_ids))
-        ).all():
-            people[involvement.id] = _Person(name, f"{sealed_facts.role_label(cipher, involvement)}, {organisation}")
-    if membership_ids:
-        for membership, name in session.exec(
-            select(FamilyMembership, Account.name)
-            .join(Account, col(Account.id) == FamilyMembership.account_id)
-            .where(col(FamilyMembership.id).in_(membership_ids))
-        ).all():
-            people[membership.id] = _Person(name, sealed_facts.relationship(cipher, membership))
-    if account_ids:
-        for account_id, name in session.exec(select(Account.id, Account.name).where(col(Account.id).in_(account_ids))):
-            people[account_id] = _Person(name, "")
-    return people
-
-
-def _member_text(kind: str, data: Mapping[str, Any], people: Mapping[str, _Person]) -> str | None:
-    if kind == "lead.changed":
-        person = people.get(str(data.get("user_id")))
-        if person is None:
-            return None
-        return (
-            f"{person.name} is now a lead professional" if data.get("lead") else f"{person.name} stepped down as lead"
-        )
-    key = "membership_id" if kind == "family.joined" else "involvement_id"
-    person = people.get(str(data.get(key)))
-    if person is None:
-        return None
-    if kind == "involvement.added":
-        return f"{person.name} ({person.detail}) joined the network"
-    if kind == "involvement.ended":
-        return f"{person.name} ({person.detail}) is no longer involved"
-    return f"{person.name} ({person.detail}) joined as a family member"
 
 
 def for_person(*, session: Session, keys: Keyring, account: Account, limit: int = LIMIT) -> NotificationPage:
