@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlmodel import Session, select
 
 from patchwork import limits, policy
@@ -21,7 +23,7 @@ from patchwork.models.notes import (
 )
 from patchwork.services import alerts, changes
 from patchwork.services.notes.drafts import _text, clean_body
-from patchwork.services.notes.standing import _members, _network_for, _visible_note
+from patchwork.services.notes.standing import Visible, _members, _network_for, _visible_note
 from patchwork.services.notes.writing import DEFAULT_THRESHOLDS, _touch
 
 
@@ -56,29 +58,8 @@ def revise(
     note.revision_count = number
     note.updated_at = utcnow()
     session.add(note)
-    _touch(session, found.place.network)
-    changes.record(
-        session=session,
-        keys=keys,
-        action="note.revised",
-        event="note.revised",
-        note=found.facts,
-        actor_id=account.id,
-        network_id=note.network_id,
-        target_type="note",
-        target_id=note.id,
-        details={"revision": number} | ({"level": note.level} if note.level != previous_level else {}),
-        note_id=note.id,
-    )
-    alerts.evaluate(
-        session=session,
-        keys=keys,
-        network_id=note.network_id,
-        thresholds=thresholds,
-        actor_id=account.id,
-        network=found.place.network,
-        changed_levels=(previous_level, note.level),
-    )
+    details = {"revision": number} | ({"level": note.level} if note.level != previous_level else {})
+    _changed(session, keys, found, "note.revised", details, thresholds, levels=(previous_level, note.level))
     return note
 
 
@@ -106,28 +87,7 @@ def redact(
     note.redaction_sealed = keys.cipher.encrypt(why, context=f"redaction:{note.id}")
     note.updated_at = note.redacted_at
     session.add(note)
-    _touch(session, found.place.network)
-    changes.record(
-        session=session,
-        keys=keys,
-        action="note.redacted",
-        event="note.redacted",
-        note=found.facts,
-        actor_id=account.id,
-        network_id=note.network_id,
-        target_type="note",
-        target_id=note.id,
-        note_id=note.id,
-    )
-    alerts.evaluate(
-        session=session,
-        keys=keys,
-        network_id=note.network_id,
-        thresholds=thresholds,
-        actor_id=account.id,
-        network=found.place.network,
-        changed_levels=(note.level,),
-    )
+    _changed(session, keys, found, "note.redacted", None, thresholds, levels=(note.level,))
     return note
 
 
@@ -225,3 +185,41 @@ def open_history(
         user_id=user_id,
     )
     return opening
+
+
+def _changed(
+    session: Session,
+    keys: Keyring,
+    found: Visible,
+    action: str,
+    details: Mapping[str, object] | None,
+    thresholds: policy.AlertThresholds,
+    *,
+    levels: tuple[str, ...],
+) -> None:
+    """A note's text or standing changed: the network touched, the change audited with its event, and the
+    network's alerts judged again (they need only look when a level that counts changed)."""
+    note = found.note
+    _touch(session, found.place.network)
+    changes.record(
+        session=session,
+        keys=keys,
+        action=action,
+        event=action,
+        note=found.facts,
+        actor_id=found.place.account.id,
+        network_id=note.network_id,
+        target_type="note",
+        target_id=note.id,
+        details=details,
+        note_id=note.id,
+    )
+    alerts.evaluate(
+        session=session,
+        keys=keys,
+        network_id=note.network_id,
+        thresholds=thresholds,
+        actor_id=found.place.account.id,
+        network=found.place.network,
+        changed_levels=levels,
+    )
