@@ -61,7 +61,7 @@ class NotificationPage:
 
 
 @dataclass(frozen=True)
-class Place:
+class Followed:
     """One followed network, as this person stands in it now."""
 
     standing: notes.Standing
@@ -80,13 +80,13 @@ class Place:
 class Relevant:
     row: NetworkEvent
     data: dict[str, Any]
-    place: Place
+    place: Followed
 
 
 # Reading
 
 
-def places(*, session: Session, keys: Keyring, account: Account, only: str | None = None) -> dict[str, Place]:
+def places(*, session: Session, keys: Keyring, account: Account, only: str | None = None) -> dict[str, Followed]:
     """The networks this person follows (their active memberships), with their standing and marks."""
     network_ids = [n for n in stream.followed_networks(session=session, account=account) if only in (None, n)]
     if not network_ids:
@@ -120,13 +120,13 @@ def places(*, session: Session, keys: Keyring, account: Account, only: str | Non
             .group_by(col(FamilyMembership.network_id))
         ).all()
     )
-    result: dict[str, Place] = {}
+    result: dict[str, Followed] = {}
     for network, child in found:
         viewer = viewer_in(session, account, network)
         if not (viewer.member or viewer.family_member):
             continue
         mark = marks.get(network.id)
-        result[network.id] = Place(
+        result[network.id] = Followed(
             standing=notes.Standing(account=account, network=network, viewer=viewer),
             since=viewer.joined_at if viewer.member else family_since.get(network.id),
             seen=mark.seen_seq if mark else 0,
@@ -137,7 +137,7 @@ def places(*, session: Session, keys: Keyring, account: Account, only: str | Non
     return result
 
 
-def _rows(session: Session, found: Mapping[str, Place], floors: Mapping[str, int]) -> Iterator[list[NetworkEvent]]:
+def _rows(session: Session, found: Mapping[str, Followed], floors: Mapping[str, int]) -> Iterator[list[NetworkEvent]]:
     """The events of the kinds that matter, after each network's floor and up to the head read with the marks,
     since the person joined: newest first, a chunk at a time."""
     conditions = [
@@ -168,7 +168,7 @@ def _rows(session: Session, found: Mapping[str, Place], floors: Mapping[str, int
 
 
 def _relevant(
-    session: Session, account: Account, found: Mapping[str, Place], rows: list[NetworkEvent]
+    session: Session, account: Account, found: Mapping[str, Followed], rows: list[NetworkEvent]
 ) -> list[Relevant]:
     """The rows this person may see (the live delivery's rule) and that concern them, in the order given."""
     data = {row.id: json.loads(row.data) for row in rows}
@@ -289,7 +289,9 @@ def one(*, session: Session, keys: Keyring, account: Account, network_id: str, s
     return rendered[0] if rendered else None
 
 
-def _count(session: Session, account: Account, found: Mapping[str, Place], floors: Mapping[str, int], cap: int) -> int:
+def _count(
+    session: Session, account: Account, found: Mapping[str, Followed], floors: Mapping[str, int], cap: int
+) -> int:
     count = 0
     for rows in _rows(session, found, floors):
         count += len(_relevant(session, account, found, rows))
@@ -298,7 +300,7 @@ def _count(session: Session, account: Account, found: Mapping[str, Place], floor
     return count
 
 
-def has_new(*, session: Session, account: Account, found: Mapping[str, Place]) -> bool:
+def has_new(*, session: Session, account: Account, found: Mapping[str, Followed]) -> bool:
     """Whether anything concerns this person beyond what they have read or been e-mailed about."""
     floors = {network_id: max(place.seen, place.mailed) for network_id, place in found.items()}
     return _count(session, account, found, floors, 1) > 0
