@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urljoin, urlparse
 
+import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
@@ -113,3 +115,25 @@ def openid_provider(
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def sign_in_at(provider: OpenIdProvider, authorization_url: str, account: str) -> dict[str, str]:
+    """Follows an authorization request through the provider's sign-in as `account`; returns the query the
+    provider sends back to the redirect URI (code, state, iss; or error)."""
+    with httpx.Client(trust_env=False, timeout=10) as browser:
+        answer = browser.get(authorization_url)
+        while answer.status_code in (302, 303) and "/interaction/" not in answer.headers["location"]:
+            answer = browser.get(urljoin(str(answer.url), answer.headers["location"]))
+        if answer.status_code in (302, 303):
+            answer = browser.get(urljoin(str(answer.url), answer.headers["location"]))
+        if answer.status_code != 200 or "/interaction/" not in answer.url.path:
+            raise AssertionError(f"the provider did not ask who is signing in: {answer.status_code} {answer.text}")
+        answer = browser.post(f"{answer.url}/login", data={"login": account})
+        while answer.status_code in (302, 303):
+            location = urljoin(str(answer.url), answer.headers["location"])
+            if location.startswith(provider.client.redirect_uri):
+                return {key: values[0] for key, values in parse_qs(urlparse(location).query).items()}
+            answer = browser.get(location)
+        raise AssertionError(f"the provider did not send the person back: {answer.status_code} {answer.text}")
