@@ -17,6 +17,7 @@ from patchwork.models.alerts import Alert, AlertKind, AlertNote, AlertOutcome, A
 from patchwork.models.audit import AuditEvent, AuditHead
 from patchwork.models.events import EventCounter, NetworkEvent
 from patchwork.models.family import FamilyInvitation
+from patchwork.models.identity import PasswordReset, ResetVia, SsoAttempt, SsoDomain, SsoIdentity, SsoProvider
 from patchwork.models.networks import (
     Child,
     ChildSearchKey,
@@ -77,8 +78,14 @@ __all__ = [
     "NotificationPreference",
     "Organisation",
     "OrganisationType",
+    "PasswordReset",
     "RecoveryCode",
+    "ResetVia",
     "SignInFailure",
+    "SsoAttempt",
+    "SsoDomain",
+    "SsoIdentity",
+    "SsoProvider",
     "WebSession",
     "new_id",
 ]

@@ -106,6 +106,7 @@ class WebSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     second_factor_pending: bool = False
+    second_factor_by_provider: bool = False  # signed in by single sign-on that reported a second factor
     revoked_at: datetime | None = None
 
 
