@@ -24,7 +24,7 @@ from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, Batch, Fact
 from patchwork.realtime import TOO_SLOW, Ended, Subscriber
 from patchwork.runtime import Runtime
 from patchwork.services import alerts, dashboard, networks, notes, notifications
-from patchwork.web.api_dashboard import Asked, load_board
+from patchwork.web.board import Asked, load_board
 from patchwork.web.filters import chronology_filters
 from patchwork.web.middleware import CSRF_FIELD, header
 from patchwork.web.viewer import Viewer

@@ -15,7 +15,7 @@ from patchwork.auth import totp
 from patchwork.errors import Invalid
 from patchwork.models import Organisation
 from patchwork.services import accounts, alerts, dashboard, networks, notifications, organisations, signin
-from patchwork.web.api_dashboard import Asked, load_board
+from patchwork.web.board import Asked, load_board
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
 

@@ -9,15 +9,12 @@ from starlette.responses import JSONResponse, Response
 from patchwork.clock import isoformat, utcnow
 from patchwork.errors import Invalid
 from patchwork.services import notes, stream
-from patchwork.services.notes import SENSITIVE_AUTHOR, NoteView
-from patchwork.web.api import api
-from patchwork.web.context import runtime
-from patchwork.web.jsonio import json_response, parse_json, require_viewer
-from patchwork.web.schemas import (
+from patchwork.services.notes import NoteView
+from patchwork.web.api.convert import note_out
+from patchwork.web.api.jsonio import json_response, parse_json, require_viewer
+from patchwork.web.api.openapi import operation
+from patchwork.web.api.schemas import (
     AcknowledgementOut,
-    AudienceOut,
-    AuthorOut,
-    BasisOut,
     BodyIn,
     EventList,
     FamilyVoiceCreate,
@@ -27,60 +24,11 @@ from patchwork.web.schemas import (
     NoteList,
     NoteOut,
     ReasonIn,
-    ReplyOut,
-    RevisionOut,
 )
+from patchwork.web.context import runtime
 
 
-def note_out(view: NoteView) -> NoteOut:
-    note = view.note
-    hidden_author = view.author == SENSITIVE_AUTHOR
-    basis = view.basis
-    return NoteOut(
-        id=note.id,
-        network_id=note.network_id,
-        kind=note.kind,
-        body=view.body,
-        category=note.category,
-        level=note.level,
-        observed_on=note.observed_on.isoformat(),
-        author=AuthorOut(
-            id=None if hidden_author else note.author_id, name=view.author, organisation=view.organisation
-        ),
-        audience=AudienceOut(
-            kind=note.audience,
-            organisation_ids=view.organisation_ids,
-            user_ids=view.user_ids,
-            words=view.audience_words,
-        )
-        if view.audience_shown
-        else None,
-        family_user_ids=view.family_user_ids,
-        family_sharing=view.family_words,
-        basis=BasisOut(
-            kind=basis.kind,
-            consent_from=basis.consent_from,
-            consented_on=basis.consented_on.isoformat() if basis.consented_on else None,
-            reason=basis.reason,
-            justification=basis.justification,
-            words=basis.words,
-        )
-        if basis
-        else None,
-        revisions=[RevisionOut(number=r.number, body=r.body, at=isoformat(r.at)) for r in view.revisions],
-        replies=[
-            ReplyOut(id=r.id, author=r.author, organisation=r.organisation, body=r.body, at=isoformat(r.at))
-            for r in view.replies
-        ],
-        acknowledged_by=view.acknowledged_by,
-        acknowledged_by_me=view.acknowledged_by_me,
-        redacted=view.redacted,
-        edited=view.edited,
-        created_at=isoformat(note.created_at),
-    )
-
-
-@api.operation(
+@operation(
     "POST",
     "/networks/{network_id}/notes",
     summary='Post a note (practitioners: the full shape; family members: {"body"} as family voice)',
@@ -139,7 +87,7 @@ async def post_note(request: Request) -> Response:
     return json_response(note_out(await rt.db.run(write)), 201)
 
 
-@api.operation(
+@operation(
     "GET",
     "/networks/{network_id}/notes",
     summary="The notes the caller may see, newest first; pass `next` back as `before` for older ones",
@@ -165,9 +113,7 @@ async def list_notes(request: Request) -> Response:
     return json_response(NoteList(notes=[note_out(v) for v in page.notes], next=page.next_cursor))
 
 
-@api.operation(
-    "GET", "/notes/{note_id}", summary="One note the caller may see", responses={200: NoteOut}, refusals=(404,)
-)
+@operation("GET", "/notes/{note_id}", summary="One note the caller may see", responses={200: NoteOut}, refusals=(404,))
 async def get_note(request: Request) -> Response:
     viewer = require_viewer(request)
     rt = runtime(request)
@@ -218,7 +164,7 @@ async def _then_show(request: Request, change: str, data: BodyIn | ReasonIn | No
     return await rt.db.run(act)
 
 
-@api.operation(
+@operation(
     "POST",
     "/notes/{note_id}/revisions",
     summary="Revise a note (its author); the earlier text stays in the history",
@@ -231,7 +177,7 @@ async def revise_note(request: Request) -> Response:
     return json_response(note_out(await _then_show(request, "revise", data)), 201)
 
 
-@api.operation(
+@operation(
     "POST",
     "/notes/{note_id}/redaction",
     summary="Redact a note (its author or a lead): the body is hidden, the fact and metadata remain",
@@ -244,7 +190,7 @@ async def redact_note(request: Request) -> Response:
     return json_response(note_out(await _then_show(request, "redact", data)), 201)
 
 
-@api.operation(
+@operation(
     "POST",
     "/notes/{note_id}/replies",
     summary="Reply to a note; the reply has the note's audience",
@@ -257,7 +203,7 @@ async def reply_to_note(request: Request) -> Response:
     return json_response(note_out(await _then_show(request, "reply", data)), 201)
 
 
-@api.operation(
+@operation(
     "POST",
     "/notes/{note_id}/acknowledgements",
     summary="Mark a note as read",
@@ -274,7 +220,7 @@ async def acknowledge_note(request: Request) -> Response:
     return json_response(AcknowledgementOut(note_id=note_id, at=isoformat(acknowledgement.at)), 201)
 
 
-@api.operation(
+@operation(
     "POST",
     "/networks/{network_id}/history-openings",
     summary="Let one member see the notes posted before they joined (a lead), with the reason",
@@ -299,7 +245,7 @@ async def open_history(request: Request) -> Response:
     return json_response(HistoryOpeningOut(id=opening.id, user_id=opening.account_id, at=isoformat(opening.at)), 201)
 
 
-@api.operation(
+@operation(
     "GET",
     "/networks/{network_id}/events",
     summary="The events after `after` (an opaque cursor; from the start when left out) that the caller may see",
