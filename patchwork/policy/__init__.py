@@ -63,6 +63,10 @@ from patchwork.policy.notes import (
     see_note,
     view_as_family,
 )
+from patchwork.policy.viewers import (
+    posts_family_voice,
+    practitioner_view,
+)
 
 __all__ = [
     "ADMIN_ALERTS",
@@ -97,6 +101,8 @@ __all__ = [
     "merge_networks",
     "open_history",
     "post_note",
+    "posts_family_voice",
+    "practitioner_view",
     "practitioner_work",
     "read_access_log",
     "redact_note",

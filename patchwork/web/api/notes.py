@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from patchwork import policy
 from patchwork.clock import isoformat, utcnow
 from patchwork.errors import Invalid
+from patchwork.models import Account
 from patchwork.services import notes, stream
 from patchwork.services.notes import NoteView
 from patchwork.web.api.convert import note_out
@@ -41,16 +45,8 @@ async def post_note(request: Request) -> Response:
     rt = runtime(request)
     network_id = request.path_params["network_id"]
     account = viewer.account
-    if account.kind == "family":
-        voice = await parse_json(request, FamilyVoiceCreate)
-
-        def family_write(session: Session) -> NoteView:
-            posted = notes.post_family_voice(
-                session=session, keys=rt.keys, account=account, network_id=network_id, body=voice.body
-            )
-            return notes.posted_view(session=session, keys=rt.keys, posted=posted)
-
-        return json_response(note_out(await rt.db.run(family_write)), 201)
+    if policy.posts_family_voice(viewer.actor):
+        return await _post_family_voice(request, account, network_id)
     data = await parse_json(request, NoteCreate)
     draft = notes.clean_draft(
         notes.NoteInput(
@@ -81,6 +77,19 @@ async def post_note(request: Request) -> Response:
             referral_route=rt.settings.referral_route,
             referral_route_acknowledged=data.referral_route_acknowledged,
             thresholds=rt.settings.alert_thresholds,
+        )
+        return notes.posted_view(session=session, keys=rt.keys, posted=posted)
+
+    return json_response(note_out(await rt.db.run(write)), 201)
+
+
+async def _post_family_voice(request: Request, account: Account, network_id: str) -> Response:
+    rt = runtime(request)
+    voice = await parse_json(request, FamilyVoiceCreate)
+
+    def write(session: Session) -> NoteView:
+        posted = notes.post_family_voice(
+            session=session, keys=rt.keys, account=account, network_id=network_id, body=voice.body
         )
         return notes.posted_view(session=session, keys=rt.keys, posted=posted)
 
@@ -129,39 +138,21 @@ async def get_note(request: Request) -> Response:
     return json_response(note_out(view))
 
 
-async def _then_show(request: Request, change: str, data: BodyIn | ReasonIn | None) -> NoteView:
+NoteChange = Callable[[Session, Account, str], object]
+
+
+async def _change_then_show(request: Request, change: NoteChange) -> Response:
+    """Make one change to a note, then answer with the note as the caller now sees it."""
     viewer = require_viewer(request)
     rt = runtime(request)
     note_id = request.path_params["note_id"]
     account = viewer.account
 
     def act(session: Session) -> NoteView:
-        if change == "revise" and isinstance(data, BodyIn):
-            notes.revise(
-                session=session,
-                keys=rt.keys,
-                account=account,
-                note_id=note_id,
-                body=data.body,
-                level=data.level,
-                thresholds=rt.settings.alert_thresholds,
-            )
-        elif change == "redact" and isinstance(data, ReasonIn):
-            notes.redact(
-                session=session,
-                keys=rt.keys,
-                account=account,
-                note_id=note_id,
-                reason=data.reason,
-                thresholds=rt.settings.alert_thresholds,
-            )
-        elif change == "reply" and isinstance(data, BodyIn):
-            if data.level is not None:
-                raise Invalid({"level": "A reply has no level of its own"})
-            notes.reply(session=session, keys=rt.keys, account=account, note_id=note_id, body=data.body)
+        change(session, account, note_id)
         return notes.one_note(session=session, keys=rt.keys, account=account, note_id=note_id)
 
-    return await rt.db.run(act)
+    return json_response(note_out(await rt.db.run(act)), 201)
 
 
 @operation(
@@ -173,8 +164,21 @@ async def _then_show(request: Request, change: str, data: BodyIn | ReasonIn | No
     refusals=(403, 404, 409),
 )
 async def revise_note(request: Request) -> Response:
+    rt = runtime(request)
     data = await parse_json(request, BodyIn)
-    return json_response(note_out(await _then_show(request, "revise", data)), 201)
+
+    def change(session: Session, account: Account, note_id: str) -> object:
+        return notes.revise(
+            session=session,
+            keys=rt.keys,
+            account=account,
+            note_id=note_id,
+            body=data.body,
+            level=data.level,
+            thresholds=rt.settings.alert_thresholds,
+        )
+
+    return await _change_then_show(request, change)
 
 
 @operation(
@@ -186,8 +190,20 @@ async def revise_note(request: Request) -> Response:
     refusals=(403, 404, 409),
 )
 async def redact_note(request: Request) -> Response:
+    rt = runtime(request)
     data = await parse_json(request, ReasonIn)
-    return json_response(note_out(await _then_show(request, "redact", data)), 201)
+
+    def change(session: Session, account: Account, note_id: str) -> object:
+        return notes.redact(
+            session=session,
+            keys=rt.keys,
+            account=account,
+            note_id=note_id,
+            reason=data.reason,
+            thresholds=rt.settings.alert_thresholds,
+        )
+
+    return await _change_then_show(request, change)
 
 
 @operation(
@@ -199,8 +215,15 @@ async def redact_note(request: Request) -> Response:
     refusals=(403, 404, 409),
 )
 async def reply_to_note(request: Request) -> Response:
+    keys = runtime(request).keys
     data = await parse_json(request, BodyIn)
-    return json_response(note_out(await _then_show(request, "reply", data)), 201)
+
+    def change(session: Session, account: Account, note_id: str) -> object:
+        if data.level is not None:
+            raise Invalid({"level": "A reply has no level of its own"})
+        return notes.reply(session=session, keys=keys, account=account, note_id=note_id, body=data.body)
+
+    return await _change_then_show(request, change)
 
 
 @operation(

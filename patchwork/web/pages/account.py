@@ -22,10 +22,10 @@ from patchwork.web.pages.common import form_of, redirect, render, signed_in
 
 async def home(request: Request) -> Response:
     viewer = signed_in(request)
-    if viewer.account.kind == "family":
+    if policy.sees_as_family(viewer.actor):
         return redirect("/family")
     rt = runtime(request)
-    if viewer.account.kind != "practitioner":
+    if not policy.practitioner_work(viewer.actor):
         return render(request, "home.html", {"networks": [], "cursors": {}})
 
     asked = Asked.of(request.query_params)

@@ -83,7 +83,7 @@ class Place:
 
     @property
     def can_post(self) -> bool:
-        return self.viewer.kind == "practitioner" and bool(
+        return bool(policy.practitioner_view(self.viewer)) and bool(
             policy.post_note(self.viewer, network_status=self.network.status)
         )
 
@@ -108,7 +108,7 @@ class Place:
 def _place(session: Session, keys: Keyring, viewer: Viewer, network_id: str) -> Place:
     """The notes services audit the read itself ("notes.viewed"), so the network's view is not audited again."""
     standing = notes.standing(session=session, account=viewer.account, network_id=network_id)
-    if standing.viewer.kind != "practitioner":
+    if not policy.practitioner_view(standing.viewer):
         return Place(standing=standing)
     view = networks.view_network(
         session=session, keys=keys, actor=viewer.actor, network_id=standing.network.id, audited=False
@@ -251,7 +251,7 @@ async def _note_form(
 
     def load(session: Session) -> tuple[Place, list[tuple[str, str]], notes.AudiencePreview | None, dict[str, str]]:
         place = _place(session, rt.keys, viewer, network_id)
-        if place.viewer.kind != "practitioner":
+        if not policy.practitioner_view(place.viewer):
             raise NotFound("No such network")
         family = notes.family_choices(
             session=session, keys=rt.keys, account=viewer.account, network_id=place.network.id
@@ -378,7 +378,7 @@ async def show_chronology(request: Request) -> Response:
     if place.network.id != network_id:
         return redirect(f"/networks/{place.network.id}/chronology{query}")
     organisations = dict(place.organisations)
-    if place.viewer.kind == "practitioner":
+    if policy.practitioner_view(place.viewer):
         organisations |= {
             v.note.author_organisation_id: v.organisation
             for v in rows
