@@ -11,20 +11,12 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-# Each of these registers its operations on the API when imported.
-import patchwork.web.api_access
-import patchwork.web.api_alerts
-import patchwork.web.api_dashboard
-import patchwork.web.api_family
-import patchwork.web.api_insights
-import patchwork.web.api_networks
-import patchwork.web.api_notes
-import patchwork.web.api_notifications  # noqa: F401
 from patchwork.errors import DomainError
 from patchwork.logs import configure as configure_logging
 from patchwork.runtime import Runtime
 from patchwork.settings import Settings, load_settings
-from patchwork.web import api, errors, health, live, ws
+from patchwork.web import errors, health, live, ws
+from patchwork.web.api import api_routes
 from patchwork.web.middleware import Authentication, CsrfProtection, RequestContext, SecurityHeaders
 from patchwork.web.pages import (
     access_log,
@@ -55,13 +47,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await runtime.stop()
 
+    api = api_routes()
     routes = [
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
-        Route("/api/v1/openapi.json", api.openapi_document, methods=["GET"]),
+        api.document_route(),
         WebSocketRoute("/api/v1/stream", ws.api_stream),
         WebSocketRoute("/live", live.page_stream),
-        *api.api.routes(),
+        *api.routes(),
         *auth.routes,
         *account.routes,
         *admin.routes,

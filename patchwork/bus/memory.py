@@ -6,6 +6,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Final
 
 QUEUE_LIMIT = 1000
 
@@ -14,9 +15,20 @@ class Overflow(Exception):
     """A subscriber fell too far behind; it must resynchronise from the database."""
 
 
+class _Ended:
+    """What a subscriber's queue is left with when it is not given more: the broker closed, or it overflowed."""
+
+    def __init__(self, overflowed: bool) -> None:
+        self.overflowed = overflowed
+
+
+CLOSED: Final = _Ended(overflowed=False)
+OVERFLOWED: Final = _Ended(overflowed=True)
+
+
 class MemoryBroker:
     def __init__(self) -> None:
-        self._subscribers: dict[str, set[asyncio.Queue[str | None]]] = defaultdict(set)
+        self._subscribers: dict[str, set[asyncio.Queue[str | _Ended]]] = defaultdict(set)
 
     async def connect(self) -> None:
         return None
@@ -24,7 +36,7 @@ class MemoryBroker:
     async def disconnect(self) -> None:
         for queues in self._subscribers.values():
             for queue in queues:
-                _offer(queue, None)
+                _offer(queue, CLOSED)
 
     async def publish(self, channel: str, message: str) -> None:
         for queue in list(self._subscribers.get(channel, ())):
@@ -32,7 +44,9 @@ class MemoryBroker:
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
-        queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
+        """The messages published on `channel` from now on. They end when the broker is closed; a subscriber that
+        falls QUEUE_LIMIT messages behind loses what is queued and gets Overflow instead."""
+        queue: asyncio.Queue[str | _Ended] = asyncio.Queue(QUEUE_LIMIT)
         self._subscribers[channel].add(queue)
         try:
             yield _drain(queue)
@@ -45,18 +59,20 @@ class MemoryBroker:
         return None
 
 
-def _offer(queue: asyncio.Queue[str | None], message: str | None) -> None:
+def _offer(queue: asyncio.Queue[str | _Ended], message: str | _Ended) -> None:
     try:
         queue.put_nowait(message)
     except asyncio.QueueFull:
         while not queue.empty():
             queue.get_nowait()
-        queue.put_nowait(None)
+        queue.put_nowait(OVERFLOWED)
 
 
-async def _drain(queue: asyncio.Queue[str | None]) -> AsyncIterator[str]:
+async def _drain(queue: asyncio.Queue[str | _Ended]) -> AsyncIterator[str]:
     while True:
         message = await queue.get()
-        if message is None:
+        if isinstance(message, _Ended):
+            if message.overflowed:
+                raise Overflow(f"More than {QUEUE_LIMIT} messages were waiting")
             return
         yield message

@@ -76,6 +76,10 @@ from patchwork.policy.notes import (
     share_with_family,
     view_as_family,
 )
+from patchwork.policy.viewers import (
+    posts_family_voice,
+    practitioner_view,
+)
 
 __all__ = [
     "ADMIN_ALERTS",
@@ -119,6 +123,8 @@ __all__ = [
     "post_family_voice",
     "post_note",
     "post_practitioner_note",
+    "posts_family_voice",
+    "practitioner_view",
     "practitioner_work",
     "read_access_log",
     "receive_alert_event",

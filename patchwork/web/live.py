@@ -9,6 +9,7 @@ check the Origin: another site's page cannot open one with the viewer's cookie.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,14 +25,26 @@ from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, Batch, Fact
 from patchwork.realtime import TOO_SLOW, Ended, Subscriber
 from patchwork.runtime import Runtime
 from patchwork.services import alerts, dashboard, networks, notes, notifications
-from patchwork.web.api_dashboard import Asked, load_board
+from patchwork.web.board import Asked, load_board
 from patchwork.web.filters import chronology_filters
 from patchwork.web.middleware import CSRF_FIELD, header
 from patchwork.web.viewer import Viewer
 from patchwork.web.ws import MAX_NETWORKS, Live
 
-VIEWS = frozenset({"feed", "note", "chronology", "network", "notifications", "home", "alert"})
-SEVERAL = frozenset({"notifications", "home"})  # views that follow each of the viewer's networks
+
+class LiveView(StrEnum):
+    """The page a /live socket serves (`?view=`): what it re-renders when an event arrives."""
+
+    feed = "feed"
+    note = "note"
+    chronology = "chronology"
+    network = "network"
+    notifications = "notifications"
+    home = "home"
+    alert = "alert"
+
+
+SEVERAL = frozenset({LiveView.notifications, LiveView.home})  # views that follow each of the viewer's networks
 LONG_AWAY = 200
 CLOSE_NOT_ALLOWED = 4403
 TRY_AGAIN_LATER = 1013
@@ -52,7 +65,13 @@ BANNER_LEFT = "left"
 
 class PageStream(Live):
     def __init__(
-        self, websocket: WebSocket, runtime: Runtime, viewer: Viewer, view: str, params: QueryParams, env: Environment
+        self,
+        websocket: WebSocket,
+        runtime: Runtime,
+        viewer: Viewer,
+        view: LiveView,
+        params: QueryParams,
+        env: Environment,
     ) -> None:
         super().__init__(websocket, runtime, viewer, PageSubscriber(viewer.account.id))
         self.view = view
@@ -118,21 +137,21 @@ class PageStream(Live):
             self.subscriber.put(self._banner(problem))
 
     async def render(self, fact: Fact) -> str | None:
-        if self.view == "notifications":
+        if self.view == LiveView.notifications:
             return self._notification_cursor(fact) + await self._notification(fact)
-        if self.view == "home":
+        if self.view == LiveView.home:
             return self._notification_cursor(fact) + await self._my_networks() + await self._dashboard()
-        if self.view == "alert":
+        if self.view == LiveView.alert:
             return self._cursor(fact) + (await self._alert() if fact.data.get("alert_id") == self.alert_id else "")
         if fact.type in MEMBER_EVENTS:
-            return self._cursor(fact) + (await self._network() if self.view == "network" else "")
+            return self._cursor(fact) + (await self._network() if self.view == LiveView.network else "")
         if fact.type not in NOTE_EVENTS:
             return self._cursor(fact)
-        if self.view == "feed":
+        if self.view == LiveView.feed:
             return self._cursor(fact) + await self._note(fact, into_feed=fact.type == "note.created")
-        if self.view == "note" and fact.note_id == self.note_id:
+        if self.view == LiveView.note and fact.note_id == self.note_id:
             return self._cursor(fact) + await self._note(fact, into_feed=False)
-        if self.view == "chronology":
+        if self.view == LiveView.chronology:
             return self._cursor(fact) + await self._chronology()
         return self._cursor(fact)
 
@@ -195,7 +214,7 @@ class PageStream(Live):
 
     async def account_rang(self) -> None:
         """An organisation admin's home page: an escalation or no lead alert of theirs was raised or changed."""
-        if self.view != "home" or not self.viewer.account.is_org_admin:
+        if self.view != LiveView.home or not self.viewer.account.is_org_admin:
             return
         rt, account = self.runtime, self.viewer.account
         shown = await rt.db.run(
@@ -226,7 +245,7 @@ class PageStream(Live):
         item = await rt.db.run(load)
         if item is None:
             return ""
-        return_to = "feed" if self.view == "feed" else "note"
+        return_to = "feed" if self.view == LiveView.feed else "note"
         return self._template("live/_note.html", item=item, return_to=return_to, into_feed=into_feed)
 
     async def _network(self) -> str:
@@ -267,13 +286,20 @@ def same_origin(websocket: WebSocket) -> bool:
     return bool(origin and host) and urlsplit(origin or "").netloc == host
 
 
+def _live_view(name: str) -> LiveView | None:
+    try:
+        return LiveView(name)
+    except ValueError:
+        return None
+
+
 async def page_stream(websocket: WebSocket) -> None:
     viewer: Viewer | None = websocket.scope["state"].get("viewer")
-    view = websocket.query_params.get("view", "")
+    view = _live_view(websocket.query_params.get("view", ""))
     if viewer is None or viewer.second_factor_pending or viewer.session_id is None:
         await websocket.close(CLOSE_NOT_ALLOWED, "Sign in first")
         return
-    if not same_origin(websocket) or view not in VIEWS:
+    if not same_origin(websocket) or view is None:
         await websocket.close(CLOSE_NOT_ALLOWED, "Not allowed")
         return
     runtime: Runtime = websocket.scope["state"]["runtime"]

@@ -22,7 +22,7 @@ class Viewer:
 
     @property
     def is_system_admin(self) -> bool:
-        return self.account.kind == "admin"
+        return self.actor.is_system_admin
 
     @property
     def is_org_admin(self) -> bool:

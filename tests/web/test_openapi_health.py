@@ -28,7 +28,7 @@ def test_healthz(client: TestClient) -> None:
 def test_readyz_when_everything_answers(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "listener": "ok"}
 
 
 def test_readyz_is_503_when_the_database_is_gone(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -50,4 +50,4 @@ def test_readyz_is_503_when_redis_is_unreachable(settings) -> None:  # type: ign
     with TestClient(create_app(broken)) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "ok", "broker": "unavailable"}
+    assert response.json()["checks"] == {"database": "ok", "broker": "unavailable", "listener": "unavailable"}

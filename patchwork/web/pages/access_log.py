@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from patchwork import policy
 from patchwork.errors import Invalid
 from patchwork.services import access_log
 from patchwork.web.context import runtime
@@ -45,7 +46,7 @@ async def show(request: Request) -> Response:
         return redirect(f"/networks/{network_id}/access-log")
     if log.network.id != network_id:
         return redirect(f"/networks/{log.network.id}/access-log")
-    family = viewer.account.kind == "family"
+    family = bool(policy.sees_as_family(viewer.actor))
     context = {
         "log": log,
         "rows": [(when(e.at), e) for e in log.entries],

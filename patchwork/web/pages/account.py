@@ -15,17 +15,17 @@ from patchwork.auth import totp
 from patchwork.errors import Invalid
 from patchwork.models import Organisation
 from patchwork.services import accounts, alerts, dashboard, networks, notifications, organisations, signin
-from patchwork.web.api_dashboard import Asked, load_board
+from patchwork.web.board import Asked, load_board
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
 
 
 async def home(request: Request) -> Response:
     viewer = signed_in(request)
-    if viewer.account.kind == "family":
+    if policy.sees_as_family(viewer.actor):
         return redirect("/family")
     rt = runtime(request)
-    if viewer.account.kind != "practitioner":
+    if not policy.practitioner_work(viewer.actor):
         return render(request, "home.html", {"networks": [], "cursors": {}})
 
     asked = Asked.of(request.query_params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import Session
@@ -174,47 +175,17 @@ async def join(request: Request) -> Response:
     return redirect(f"/networks/{network_id}?notice=joined")
 
 
-async def _network_action(request: Request, action: str) -> Response:
+NetworkChange = Callable[[Session, policy.Actor, str, dict[str, str]], str]
+
+
+async def _network_change(request: Request, change: NetworkChange) -> Response:
+    """Run one change to a network, then go where it says; refusals re-render the network page."""
     viewer = signed_in(request)
     rt = runtime(request)
     network_id = request.path_params["network_id"]
     form = await form_of(request)
-    actor = viewer.actor
-
-    def act(session: Session) -> str:
-        if action == "end":
-            ended = networks.end_involvement(
-                session=session,
-                keys=rt.keys,
-                actor=actor,
-                network_id=network_id,
-                involvement_id=request.path_params["involvement_id"],
-            )
-            return (
-                "/?notice=left-network"
-                if ended.account_id == actor.account_id
-                else f"/networks/{network_id}?notice=involvement-ended"
-            )
-        if action == "lead":
-            networks.appoint_lead(
-                session=session, keys=rt.keys, actor=actor, network_id=network_id, user_id=form.get("user_id")
-            )
-            return f"/networks/{network_id}?notice=lead-appointed"
-        if action == "step-down":
-            networks.step_down(session=session, keys=rt.keys, actor=actor, network_id=network_id)
-            return f"/networks/{network_id}?notice=stepped-down"
-        if action == "history":
-            networks.set_history_rule(
-                session=session, keys=rt.keys, actor=actor, network_id=network_id, rule=form.get("history_rule")
-            )
-            return f"/networks/{network_id}?notice=network-saved"
-        networks.set_open(
-            session=session, keys=rt.keys, actor=actor, network_id=network_id, open_=form.get("status") == "open"
-        )
-        return f"/networks/{network_id}?notice=network-saved"
-
     try:
-        location = await rt.db.run(act)
+        location = await rt.db.run(lambda session: change(session, viewer.actor, network_id, form))
     except Invalid as problem:
         return await network_page(request, errors=problem.fields, status=422, audited=False)
     except (Conflict, Forbidden) as problem:
@@ -223,23 +194,64 @@ async def _network_action(request: Request, action: str) -> Response:
 
 
 async def end_involvement(request: Request) -> Response:
-    return await _network_action(request, "end")
+    keys = runtime(request).keys
+    involvement_id = request.path_params["involvement_id"]
+
+    def change(session: Session, actor: policy.Actor, network_id: str, form: dict[str, str]) -> str:
+        ended = networks.end_involvement(
+            session=session, keys=keys, actor=actor, network_id=network_id, involvement_id=involvement_id
+        )
+        if ended.account_id == actor.account_id:
+            return "/?notice=left-network"
+        return f"/networks/{network_id}?notice=involvement-ended"
+
+    return await _network_change(request, change)
 
 
 async def appoint_lead(request: Request) -> Response:
-    return await _network_action(request, "lead")
+    keys = runtime(request).keys
+
+    def change(session: Session, actor: policy.Actor, network_id: str, form: dict[str, str]) -> str:
+        networks.appoint_lead(
+            session=session, keys=keys, actor=actor, network_id=network_id, user_id=form.get("user_id")
+        )
+        return f"/networks/{network_id}?notice=lead-appointed"
+
+    return await _network_change(request, change)
 
 
 async def step_down(request: Request) -> Response:
-    return await _network_action(request, "step-down")
+    keys = runtime(request).keys
+
+    def change(session: Session, actor: policy.Actor, network_id: str, form: dict[str, str]) -> str:
+        networks.step_down(session=session, keys=keys, actor=actor, network_id=network_id)
+        return f"/networks/{network_id}?notice=stepped-down"
+
+    return await _network_change(request, change)
 
 
 async def history_rule(request: Request) -> Response:
-    return await _network_action(request, "history")
+    keys = runtime(request).keys
+
+    def change(session: Session, actor: policy.Actor, network_id: str, form: dict[str, str]) -> str:
+        networks.set_history_rule(
+            session=session, keys=keys, actor=actor, network_id=network_id, rule=form.get("history_rule")
+        )
+        return f"/networks/{network_id}?notice=network-saved"
+
+    return await _network_change(request, change)
 
 
 async def network_status(request: Request) -> Response:
-    return await _network_action(request, "status")
+    keys = runtime(request).keys
+
+    def change(session: Session, actor: policy.Actor, network_id: str, form: dict[str, str]) -> str:
+        networks.set_open(
+            session=session, keys=keys, actor=actor, network_id=network_id, open_=form.get("status") == "open"
+        )
+        return f"/networks/{network_id}?notice=network-saved"
+
+    return await _network_change(request, change)
 
 
 async def merge_form(request: Request) -> Response:

@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from patchwork import policy
 from patchwork.auth.sessions import issue_api_token, revoke_api_token
 from patchwork.clock import isoformat
 from patchwork.errors import Forbidden, Unauthenticated
-from patchwork.models import Account, Organisation
 from patchwork.services import accounts, organisations, signin
-from patchwork.web.context import client_address, runtime
-from patchwork.web.jsonio import json_response, parse_json, require_viewer
-from patchwork.web.openapi import Api
-from patchwork.web.schemas import (
+from patchwork.web.api.convert import organisation_out, user_out
+from patchwork.web.api.jsonio import json_response, parse_json, require_viewer
+from patchwork.web.api.openapi import operation
+from patchwork.web.api.schemas import (
     MeResponse,
     OrganisationCreate,
     OrganisationList,
@@ -26,27 +25,10 @@ from patchwork.web.schemas import (
     UserCreate,
     UserOut,
 )
-
-api = Api(prefix="/api/v1")
-
-
-def organisation_out(organisation: Organisation) -> OrganisationOut:
-    return OrganisationOut.model_validate(organisation, from_attributes=True)
+from patchwork.web.context import client_address, runtime
 
 
-def user_out(account: Account) -> UserOut:
-    return UserOut(
-        id=account.id,
-        email=account.email,
-        name=account.name,
-        kind=account.kind,
-        organisation_id=account.organisation_id,
-        roles=accounts.roles_of(account),
-        status=account.status,
-    )
-
-
-@api.operation(
+@operation(
     "POST",
     "/tokens",
     summary="Exchange e-mail, password and (when enrolled) a TOTP code for a bearer token",
@@ -91,7 +73,7 @@ async def create_token(request: Request) -> Response:
     return json_response(TokenResponse(token=token, expires_at=isoformat(row.expires_at)), 201)
 
 
-@api.operation("DELETE", "/tokens/current", summary="Revoke the token used for this call", responses={204: None})
+@operation("DELETE", "/tokens/current", summary="Revoke the token used for this call", responses={204: None})
 async def revoke_token(request: Request) -> Response:
     viewer = require_viewer(request)
     token_id = viewer.token_id or ""
@@ -99,7 +81,7 @@ async def revoke_token(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@api.operation("GET", "/me", summary="The caller's account", responses={200: MeResponse})
+@operation("GET", "/me", summary="The caller's account", responses={200: MeResponse})
 async def me(request: Request) -> Response:
     viewer = require_viewer(request)
     account = viewer.account
@@ -124,7 +106,7 @@ async def me(request: Request) -> Response:
     )
 
 
-@api.operation("GET", "/organisations", summary="Active organisations", responses={200: OrganisationList})
+@operation("GET", "/organisations", summary="Active organisations", responses={200: OrganisationList})
 async def list_organisations(request: Request) -> Response:
     require_viewer(request)
     found = await runtime(request).db.run(
@@ -133,7 +115,7 @@ async def list_organisations(request: Request) -> Response:
     return json_response(OrganisationList(organisations=[organisation_out(o) for o in found]))
 
 
-@api.operation(
+@operation(
     "POST",
     "/organisations",
     summary="Add an organisation (system admin)",
@@ -152,7 +134,7 @@ async def create_organisation(request: Request) -> Response:
     return json_response(organisation_out(organisation), 201)
 
 
-@api.operation(
+@operation(
     "POST",
     "/users",
     summary="Create an approved account (system admin, or an organisation admin for their organisation)",
@@ -178,7 +160,3 @@ async def create_user(request: Request) -> Response:
         ),
     )
     return json_response(user_out(account), 201)
-
-
-async def openapi_document(request: Request) -> Response:
-    return JSONResponse(api.document())

@@ -14,10 +14,10 @@ from starlette.responses import Response
 from patchwork import limits
 from patchwork.clock import isoformat
 from patchwork.services import accounts, family
-from patchwork.web.api import api
+from patchwork.web.api.jsonio import json_response, parse_json, require_viewer
+from patchwork.web.api.openapi import operation
+from patchwork.web.api.schemas import Strict, text_field
 from patchwork.web.context import client_address, runtime
-from patchwork.web.jsonio import json_response, parse_json, require_viewer
-from patchwork.web.schemas import Strict, text_field
 
 
 class FamilyInvitationIn(Strict):
@@ -75,7 +75,7 @@ class FamilyList(BaseModel):
     invitations: list[WaitingInvitationOut] = Field(description="Invitations not yet accepted; leads only")
 
 
-@api.operation(
+@operation(
     "POST",
     "/networks/{network_id}/family-invitations",
     summary="Invite a family member into the network (a lead); the one-time code is in the answer, once",
@@ -113,7 +113,7 @@ async def invite_family_member(request: Request) -> Response:
     )
 
 
-@api.operation(
+@operation(
     "POST",
     "/family/accept",
     summary="Accept a family invitation with its code: creates the family account (or adds the network to one)",
@@ -149,7 +149,7 @@ async def accept_family_invitation(request: Request) -> Response:
     )
 
 
-@api.operation(
+@operation(
     "GET",
     "/networks/{network_id}/family-members",
     summary="The network's family members, whom notes can be shared with (practitioner members)",

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from patchwork import policy
 from patchwork.clock import isoformat, utcnow
 from patchwork.errors import Invalid
+from patchwork.models import Account
 from patchwork.services import notes, stream
-from patchwork.services.notes import SENSITIVE_AUTHOR, NoteView
-from patchwork.web.api import api
-from patchwork.web.context import runtime
-from patchwork.web.jsonio import json_response, parse_json, require_viewer
-from patchwork.web.schemas import (
+from patchwork.services.notes import NoteView
+from patchwork.web.api.convert import note_out
+from patchwork.web.api.jsonio import json_response, parse_json, require_viewer
+from patchwork.web.api.openapi import operation
+from patchwork.web.api.schemas import (
     AcknowledgementOut,
-    AudienceOut,
-    AuthorOut,
-    BasisOut,
     BodyIn,
     EventList,
     FamilyVoiceCreate,
@@ -27,60 +28,11 @@ from patchwork.web.schemas import (
     NoteList,
     NoteOut,
     ReasonIn,
-    ReplyOut,
-    RevisionOut,
 )
+from patchwork.web.context import runtime
 
 
-def note_out(view: NoteView) -> NoteOut:
-    note = view.note
-    hidden_author = view.author == SENSITIVE_AUTHOR
-    basis = view.basis
-    return NoteOut(
-        id=note.id,
-        network_id=note.network_id,
-        kind=note.kind,
-        body=view.body,
-        category=note.category,
-        level=note.level,
-        observed_on=note.observed_on.isoformat(),
-        author=AuthorOut(
-            id=None if hidden_author else note.author_id, name=view.author, organisation=view.organisation
-        ),
-        audience=AudienceOut(
-            kind=note.audience,
-            organisation_ids=view.organisation_ids,
-            user_ids=view.user_ids,
-            words=view.audience_words,
-        )
-        if view.audience_shown
-        else None,
-        family_user_ids=view.family_user_ids,
-        family_sharing=view.family_words,
-        basis=BasisOut(
-            kind=basis.kind,
-            consent_from=basis.consent_from,
-            consented_on=basis.consented_on.isoformat() if basis.consented_on else None,
-            reason=basis.reason,
-            justification=basis.justification,
-            words=basis.words,
-        )
-        if basis
-        else None,
-        revisions=[RevisionOut(number=r.number, body=r.body, at=isoformat(r.at)) for r in view.revisions],
-        replies=[
-            ReplyOut(id=r.id, author=r.author, organisation=r.organisation, body=r.body, at=isoformat(r.at))
-            for r in view.replies
-        ],
-        acknowledged_by=view.acknowledged_by,
-        acknowledged_by_me=view.acknowledged_by_me,
-        redacted=view.redacted,
-        edited=view.edited,
-        created_at=isoformat(note.created_at),
-    )
-
-
-@api.operation(
+@operation(
     "POST",
     "/networks/{network_id}/notes",
     summary='Post a note (practitioners: the full shape; family members: {"body"} as family voice)',
@@ -93,16 +45,8 @@ async def post_note(request: Request) -> Response:
     rt = runtime(request)
     network_id = request.path_params["network_id"]
     account = viewer.account
-    if account.kind == "family":
-        voice = await parse_json(request, FamilyVoiceCreate)
-
-        def family_write(session: Session) -> NoteView:
-            posted = notes.post_family_voice(
-                session=session, keys=rt.keys, account=account, network_id=network_id, body=voice.body
-            )
-            return notes.posted_view(session=session, keys=rt.keys, posted=posted)
-
-        return json_response(note_out(await rt.db.run(family_write)), 201)
+    if policy.posts_family_voice(viewer.actor):
+        return await _post_family_voice(request, account, network_id)
     data = await parse_json(request, NoteCreate)
     draft = notes.clean_draft(
         notes.NoteInput(
@@ -139,7 +83,20 @@ async def post_note(request: Request) -> Response:
     return json_response(note_out(await rt.db.run(write)), 201)
 
 
-@api.operation(
+async def _post_family_voice(request: Request, account: Account, network_id: str) -> Response:
+    rt = runtime(request)
+    voice = await parse_json(request, FamilyVoiceCreate)
+
+    def write(session: Session) -> NoteView:
+        posted = notes.post_family_voice(
+            session=session, keys=rt.keys, account=account, network_id=network_id, body=voice.body
+        )
+        return notes.posted_view(session=session, keys=rt.keys, posted=posted)
+
+    return json_response(note_out(await rt.db.run(write)), 201)
+
+
+@operation(
     "GET",
     "/networks/{network_id}/notes",
     summary="The notes the caller may see, newest first; pass `next` back as `before` for older ones",
@@ -165,9 +122,7 @@ async def list_notes(request: Request) -> Response:
     return json_response(NoteList(notes=[note_out(v) for v in page.notes], next=page.next_cursor))
 
 
-@api.operation(
-    "GET", "/notes/{note_id}", summary="One note the caller may see", responses={200: NoteOut}, refusals=(404,)
-)
+@operation("GET", "/notes/{note_id}", summary="One note the caller may see", responses={200: NoteOut}, refusals=(404,))
 async def get_note(request: Request) -> Response:
     viewer = require_viewer(request)
     rt = runtime(request)
@@ -183,42 +138,24 @@ async def get_note(request: Request) -> Response:
     return json_response(note_out(view))
 
 
-async def _then_show(request: Request, change: str, data: BodyIn | ReasonIn | None) -> NoteView:
+NoteChange = Callable[[Session, Account, str], object]
+
+
+async def _change_then_show(request: Request, change: NoteChange) -> Response:
+    """Make one change to a note, then answer with the note as the caller now sees it."""
     viewer = require_viewer(request)
     rt = runtime(request)
     note_id = request.path_params["note_id"]
     account = viewer.account
 
     def act(session: Session) -> NoteView:
-        if change == "revise" and isinstance(data, BodyIn):
-            notes.revise(
-                session=session,
-                keys=rt.keys,
-                account=account,
-                note_id=note_id,
-                body=data.body,
-                level=data.level,
-                thresholds=rt.settings.alert_thresholds,
-            )
-        elif change == "redact" and isinstance(data, ReasonIn):
-            notes.redact(
-                session=session,
-                keys=rt.keys,
-                account=account,
-                note_id=note_id,
-                reason=data.reason,
-                thresholds=rt.settings.alert_thresholds,
-            )
-        elif change == "reply" and isinstance(data, BodyIn):
-            if data.level is not None:
-                raise Invalid({"level": "A reply has no level of its own"})
-            notes.reply(session=session, keys=rt.keys, account=account, note_id=note_id, body=data.body)
+        change(session, account, note_id)
         return notes.one_note(session=session, keys=rt.keys, account=account, note_id=note_id)
 
-    return await rt.db.run(act)
+    return json_response(note_out(await rt.db.run(act)), 201)
 
 
-@api.operation(
+@operation(
     "POST",
     "/notes/{note_id}/revisions",
     summary="Revise a note (its author); the earlier text stays in the history",
@@ -227,11 +164,24 @@ async def _then_show(request: Request, change: str, data: BodyIn | ReasonIn | No
     refusals=(403, 404, 409),
 )
 async def revise_note(request: Request) -> Response:
+    rt = runtime(request)
     data = await parse_json(request, BodyIn)
-    return json_response(note_out(await _then_show(request, "revise", data)), 201)
+
+    def change(session: Session, account: Account, note_id: str) -> object:
+        return notes.revise(
+            session=session,
+            keys=rt.keys,
+            account=account,
+            note_id=note_id,
+            body=data.body,
+            level=data.level,
+            thresholds=rt.settings.alert_thresholds,
+        )
+
+    return await _change_then_show(request, change)
 
 
-@api.operation(
+@operation(
     "POST",
     "/notes/{note_id}/redaction",
     summary="Redact a note (its author or a lead): the body is hidden, the fact and metadata remain",
@@ -240,11 +190,23 @@ async def revise_note(request: Request) -> Response:
     refusals=(403, 404, 409),
 )
 async def redact_note(request: Request) -> Response:
+    rt = runtime(request)
     data = await parse_json(request, ReasonIn)
-    return json_response(note_out(await _then_show(request, "redact", data)), 201)
+
+    def change(session: Session, account: Account, note_id: str) -> object:
+        return notes.redact(
+            session=session,
+            keys=rt.keys,
+            account=account,
+            note_id=note_id,
+            reason=data.reason,
+            thresholds=rt.settings.alert_thresholds,
+        )
+
+    return await _change_then_show(request, change)
 
 
-@api.operation(
+@operation(
     "POST",
     "/notes/{note_id}/replies",
     summary="Reply to a note; the reply has the note's audience",
@@ -253,11 +215,18 @@ async def redact_note(request: Request) -> Response:
     refusals=(403, 404, 409),
 )
 async def reply_to_note(request: Request) -> Response:
+    keys = runtime(request).keys
     data = await parse_json(request, BodyIn)
-    return json_response(note_out(await _then_show(request, "reply", data)), 201)
+
+    def change(session: Session, account: Account, note_id: str) -> object:
+        if data.level is not None:
+            raise Invalid({"level": "A reply has no level of its own"})
+        return notes.reply(session=session, keys=keys, account=account, note_id=note_id, body=data.body)
+
+    return await _change_then_show(request, change)
 
 
-@api.operation(
+@operation(
     "POST",
     "/notes/{note_id}/acknowledgements",
     summary="Mark a note as read",
@@ -274,7 +243,7 @@ async def acknowledge_note(request: Request) -> Response:
     return json_response(AcknowledgementOut(note_id=note_id, at=isoformat(acknowledgement.at)), 201)
 
 
-@api.operation(
+@operation(
     "POST",
     "/networks/{network_id}/history-openings",
     summary="Let one member see the notes posted before they joined (a lead), with the reason",
@@ -299,7 +268,7 @@ async def open_history(request: Request) -> Response:
     return json_response(HistoryOpeningOut(id=opening.id, user_id=opening.account_id, at=isoformat(opening.at)), 201)
 
 
-@api.operation(
+@operation(
     "GET",
     "/networks/{network_id}/events",
     summary="The events after `after` (an opaque cursor; from the start when left out) that the caller may see",

@@ -11,12 +11,11 @@ from starlette.responses import Response
 from patchwork.clock import isoformat
 from patchwork.services import access_log, subject_access
 from patchwork.services.subject_access_records import SubjectAccessExport
-from patchwork.web.api import api
-from patchwork.web.api_networks import child_out, involvement_out
-from patchwork.web.api_notes import note_out
+from patchwork.web.api.convert import child_out, involvement_out, note_out
+from patchwork.web.api.jsonio import json_response, require_viewer
+from patchwork.web.api.openapi import operation
+from patchwork.web.api.schemas import ChildOut, InvolvementOut, NoteOut
 from patchwork.web.context import runtime
-from patchwork.web.jsonio import json_response, require_viewer
-from patchwork.web.schemas import ChildOut, InvolvementOut, NoteOut
 
 
 class AccessActorOut(BaseModel):
@@ -100,7 +99,7 @@ def access_entry_out(entry: access_log.Entry) -> AccessLogEntryOut:
     )
 
 
-@api.operation(
+@operation(
     "GET",
     "/networks/{network_id}/access-log",
     summary="Who has viewed, exported or found the child's record, newest first (the network's family and leads); "
@@ -131,7 +130,7 @@ async def get_access_log(request: Request) -> Response:
     )
 
 
-@api.operation(
+@operation(
     "GET",
     "/networks/{network_id}/export",
     summary="Export the network as JSON: for a lead, what they may see; for a system admin, everything held about "

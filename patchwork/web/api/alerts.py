@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from patchwork import limits
-from patchwork.clock import isoformat
 from patchwork.errors import Invalid
 from patchwork.models.alerts import AlertState
 from patchwork.services import alerts
-from patchwork.web.api import api
+from patchwork.web.api.convert import alert_out
+from patchwork.web.api.jsonio import json_response, parse_json, require_viewer
+from patchwork.web.api.openapi import operation
+from patchwork.web.api.schemas import AlertOut, Strict, text_field
 from patchwork.web.context import runtime
-from patchwork.web.jsonio import json_response, parse_json, require_viewer
-from patchwork.web.schemas import Strict, text_field
-
-AlertKindName = Literal["accumulation", "urgent", "escalation", "no_lead"]
-OutcomeName = Literal["no_further_action", "discussed_with_network", "referred_to_social_care", "other"]
-
-
-class AlertOut(BaseModel):
-    id: str
-    network_id: str
-    kind: AlertKindName
-    state: Literal["open", "acknowledged", "resolved"]
-    raised_at: str
-    reason: str = Field(description="Plain language, naming and counting only what the caller may see")
-    note_ids: list[str] = Field(description="The notes it was raised on that the caller may see")
-    outcome: OutcomeName | None = None
-    outcome_text: str | None = None
-    acknowledged_at: str | None = None
-    resolved_at: str | None = None
-    may_acknowledge: bool
-    may_resolve: bool
 
 
 class AlertList(BaseModel):
@@ -50,26 +29,7 @@ class ResolutionIn(Strict):
     text: str | None = text_field(limits.ALERT_OUTCOME, required=False, default=None)
 
 
-def alert_out(view: alerts.AlertView) -> AlertOut:
-    alert = view.alert
-    return AlertOut(
-        id=alert.id,
-        network_id=alert.network_id,
-        kind=alert.kind,
-        state=alert.state,
-        raised_at=isoformat(alert.raised_at),
-        reason=view.reason,
-        note_ids=list(view.note_ids),
-        outcome=alert.outcome,
-        outcome_text=view.outcome_text,
-        acknowledged_at=isoformat(alert.acknowledged_at) if alert.acknowledged_at else None,
-        resolved_at=isoformat(alert.resolved_at) if alert.resolved_at else None,
-        may_acknowledge=view.may_acknowledge,
-        may_resolve=view.may_resolve,
-    )
-
-
-@api.operation(
+@operation(
     "GET",
     "/alerts",
     summary="The alerts the caller is shown, newest first (?state=open|acknowledged|resolved)",
@@ -90,7 +50,7 @@ async def list_alerts(request: Request) -> Response:
     return json_response(AlertList(alerts=[alert_out(view) for view in views]))
 
 
-@api.operation(
+@operation(
     "GET",
     "/alerts/{alert_id}",
     summary="One alert, as the caller is shown it",
@@ -113,7 +73,7 @@ async def get_alert(request: Request) -> Response:
     return json_response(alert_out(view))
 
 
-@api.operation(
+@operation(
     "POST",
     "/alerts/{alert_id}/acknowledgement",
     summary="Acknowledge an alert (again: no change)",
@@ -136,7 +96,7 @@ async def acknowledge_alert(request: Request) -> Response:
     return json_response(alert_out(view))
 
 
-@api.operation(
+@operation(
     "POST",
     "/alerts/{alert_id}/resolution",
     summary="Resolve an alert with its outcome (`other` needs `text`)",

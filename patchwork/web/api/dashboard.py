@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-
 from pydantic import BaseModel, Field
-from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from patchwork.clock import isoformat, utcnow
-from patchwork.models import Account
-from patchwork.runtime import Runtime
+from patchwork.clock import isoformat
 from patchwork.services import dashboard
-from patchwork.web.api import api
-from patchwork.web.api_alerts import AlertOut, alert_out
-from patchwork.web.api_networks import child_out
+from patchwork.web.api.convert import alert_out, child_out
+from patchwork.web.api.jsonio import json_response, require_viewer
+from patchwork.web.api.openapi import operation
+from patchwork.web.api.schemas import AlertOut, ChildOut
+from patchwork.web.board import Asked, load_board
 from patchwork.web.context import runtime
-from patchwork.web.jsonio import json_response, require_viewer
-from patchwork.web.schemas import ChildOut
 
 
 class LevelCounts(BaseModel):
@@ -119,37 +113,7 @@ def dashboard_out(board: dashboard.Dashboard) -> DashboardOut:
     )
 
 
-@dataclass(frozen=True)
-class Asked:
-    """How the dashboard was asked for: `?sort=`, `?q=` (the child's name as typed) and `?page=`."""
-
-    sort: str = "alerts"
-    query: str = ""
-    page: int = 1
-
-    @classmethod
-    def of(cls, params: Mapping[str, str]) -> Asked:
-        page = params.get("page", "1")
-        return cls(
-            params.get("sort", "alerts"), params.get("q", ""), int(page) if page.isdigit() and len(page) < 6 else 1
-        )
-
-
-def load_board(session: Session, rt: Runtime, account: Account, asked: Asked) -> dashboard.Dashboard:
-    """The dashboard as the API, the home page and its live updates all show it."""
-    return dashboard.for_lead(
-        session=session,
-        keys=rt.keys,
-        account=account,
-        thresholds=rt.settings.alert_thresholds,
-        today=utcnow().date(),
-        sort=asked.sort,
-        query=asked.query,
-        page=asked.page,
-    )
-
-
-@api.operation(
+@operation(
     "GET",
     "/dashboard",
     summary="The caller's lead dashboard (?sort=alerts|awaiting|activity|name, ?q= child's name, ?page=)",

@@ -368,3 +368,23 @@ class EventList(BaseModel):
     events: list[EventOut]
     cursor: str
     more: bool
+
+
+AlertKindName = Literal["accumulation", "urgent", "escalation", "no_lead"]
+OutcomeName = Literal["no_further_action", "discussed_with_network", "referred_to_social_care", "other"]
+
+
+class AlertOut(BaseModel):
+    id: str
+    network_id: str
+    kind: AlertKindName
+    state: Literal["open", "acknowledged", "resolved"]
+    raised_at: str
+    reason: str = Field(description="Plain language, naming and counting only what the caller may see")
+    note_ids: list[str] = Field(description="The notes it was raised on that the caller may see")
+    outcome: OutcomeName | None = None
+    outcome_text: str | None = None
+    acknowledged_at: str | None = None
+    resolved_at: str | None = None
+    may_acknowledge: bool
+    may_resolve: bool

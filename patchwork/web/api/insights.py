@@ -10,9 +10,9 @@ from starlette.responses import Response
 
 from patchwork.clock import utcnow
 from patchwork.services import insights
-from patchwork.web.api import api
+from patchwork.web.api.jsonio import json_response, require_viewer
+from patchwork.web.api.openapi import operation
 from patchwork.web.context import runtime
-from patchwork.web.jsonio import json_response, require_viewer
 
 SMALL = f"null when fewer than {insights.SMALLEST}"
 
@@ -40,7 +40,7 @@ class InsightsOut(BaseModel):
     by_organisation_type: list[TypeOut]
 
 
-@api.operation(
+@operation(
     "GET",
     "/insights",
     summary="Counts across the deployment for a system admin: no child-level data, nothing smaller than 5",

@@ -8,10 +8,10 @@ from starlette.responses import Response
 
 from patchwork.clock import isoformat
 from patchwork.services.notifications import UNREAD_CAP, Notification, for_person, mark_read
-from patchwork.web.api import api
+from patchwork.web.api.jsonio import json_response, parse_json, require_viewer
+from patchwork.web.api.openapi import operation
+from patchwork.web.api.schemas import Strict
 from patchwork.web.context import runtime
-from patchwork.web.jsonio import json_response, parse_json, require_viewer
-from patchwork.web.schemas import Strict
 
 
 class NotificationOut(BaseModel):
@@ -48,7 +48,7 @@ def notification_out(item: Notification) -> NotificationOut:
     )
 
 
-@api.operation("GET", "/notifications", summary="The caller's newest notifications", responses={200: NotificationList})
+@operation("GET", "/notifications", summary="The caller's newest notifications", responses={200: NotificationList})
 async def list_notifications(request: Request) -> Response:
     viewer = require_viewer(request)
     rt = runtime(request)
@@ -60,7 +60,7 @@ async def list_notifications(request: Request) -> Response:
     )
 
 
-@api.operation(
+@operation(
     "POST",
     "/notifications/read",
     summary="Mark read everything up to the given cursors (from GET /notifications)",

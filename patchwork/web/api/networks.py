@@ -9,16 +9,13 @@ from starlette.responses import Response
 from patchwork import policy
 from patchwork.clock import isoformat
 from patchwork.services import children, family, network_links, networks
-from patchwork.web.api import api, organisation_out
-from patchwork.web.context import runtime
-from patchwork.web.jsonio import json_response, parse_json, require_viewer
-from patchwork.web.schemas import (
-    ChildOut,
+from patchwork.web.api.convert import child_out, involvement_out, network_out, organisation_out
+from patchwork.web.api.jsonio import json_response, parse_json, require_viewer
+from patchwork.web.api.openapi import operation
+from patchwork.web.api.schemas import (
     InvolvementIn,
     InvolvementOut,
     LeadCreate,
-    LeadOut,
-    LinkedNetworkOut,
     MergeRequest,
     MergeResponse,
     NetworkCreate,
@@ -31,59 +28,7 @@ from patchwork.web.schemas import (
     SearchRequest,
     SearchResponse,
 )
-
-
-def child_out(identity: children.ChildIdentity) -> ChildOut:
-    return ChildOut(
-        given_name=identity.given_name,
-        family_name=identity.family_name,
-        date_of_birth=identity.date_of_birth.isoformat(),
-        nhs_number=identity.nhs_number,
-        postcode=identity.postcode,
-        known_as=identity.known_as,
-    )
-
-
-def involvement_out(member: networks.MemberView, *, contact_shown: bool = True) -> InvolvementOut:
-    involvement = member.involvement
-    return InvolvementOut(
-        id=involvement.id,
-        user_id=involvement.account_id,
-        name=member.name,
-        role_label=member.role_label,
-        organisation=organisation_out(member.organisation),
-        contact=member.contact if contact_shown else None,
-        status=involvement.status,
-        is_lead=involvement.is_lead,
-        sensitive=involvement.sensitive,
-        since=isoformat(involvement.started_at),
-    )
-
-
-def network_out(view: networks.NetworkView) -> NetworkOut:
-    return NetworkOut(
-        id=view.network.id,
-        status=view.network.status,
-        child=child_out(view.child),
-        involvements=[involvement_out(m, contact_shown=view.contacts_shown) for m in view.members],
-        leads=[
-            LeadOut(user_id=m.involvement.account_id, name=m.name, involvement_id=m.involvement.id) for m in view.leads
-        ],
-        history_rule=view.network.history_rule,
-        created_at=isoformat(view.network.created_at),
-        last_activity_at=isoformat(view.last_activity_at),
-        linked_networks=[
-            LinkedNetworkOut(
-                network_id=link.network_id,
-                detail=link.detail,
-                reason=link.reason,
-                declared_by=link.declared_by,
-                declared_at=isoformat(link.declared_at),
-                may_open=link.may_open,
-            )
-            for link in view.linked
-        ],
-    )
+from patchwork.web.context import runtime
 
 
 async def _view(request: Request, network_id: str, *, audited: bool) -> NetworkOut:
@@ -102,7 +47,7 @@ async def _view(request: Request, network_id: str, *, audited: bool) -> NetworkO
     return network_out(await rt.db.run(read))
 
 
-@api.operation(
+@operation(
     "POST",
     "/children/search",
     summary="Find a child's network by exact identifiers (family name, date of birth, and given name or NHS number)",
@@ -141,7 +86,7 @@ async def search_children(request: Request) -> Response:
     )
 
 
-@api.operation(
+@operation(
     "POST",
     "/networks",
     summary="Start a network for a child; the caller becomes its first member",
@@ -181,7 +126,7 @@ async def create_network(request: Request) -> Response:
     return json_response(network_out(view), 201)
 
 
-@api.operation(
+@operation(
     "GET",
     "/networks",
     summary="The networks the caller belongs to (a family member: those they were invited into; role_label is "
@@ -222,7 +167,7 @@ async def list_networks(request: Request) -> Response:
     return json_response(NetworkList(networks=await rt.db.run(read)))
 
 
-@api.operation(
+@operation(
     "GET",
     "/networks/{network_id}",
     summary="A network the caller belongs to",
@@ -233,7 +178,7 @@ async def get_network(request: Request) -> Response:
     return json_response(await _view(request, request.path_params["network_id"], audited=True))
 
 
-@api.operation(
+@operation(
     "PATCH",
     "/networks/{network_id}",
     summary="Set the history rule, or close or reopen the network (a lead)",
@@ -261,7 +206,7 @@ async def update_network(request: Request) -> Response:
     return json_response(await _view(request, network_id, audited=False))
 
 
-@api.operation(
+@operation(
     "POST",
     "/networks/{network_id}/involvements",
     summary="Register the caller's involvement in a network",
@@ -287,7 +232,7 @@ async def add_involvement(request: Request) -> Response:
     return json_response(involvement_out(await rt.db.run(add)), 201)
 
 
-@api.operation(
+@operation(
     "DELETE",
     "/networks/{network_id}/involvements/{involvement_id}",
     summary="End an involvement (its holder, or a lead)",
@@ -311,7 +256,7 @@ async def end_involvement(request: Request) -> Response:
     return json_response(involvement_out(await rt.db.run(end)))
 
 
-@api.operation(
+@operation(
     "POST",
     "/networks/{network_id}/leads",
     summary="Appoint a lead professional (by a lead; or by a member for themselves while there is none)",
@@ -337,7 +282,7 @@ async def appoint_lead(request: Request) -> Response:
     return json_response(involvement_out(await rt.db.run(appoint)), 201)
 
 
-@api.operation(
+@operation(
     "DELETE",
     "/networks/{network_id}/leads/me",
     summary="Step down as lead professional",
@@ -357,7 +302,7 @@ async def step_down(request: Request) -> Response:
     return json_response(involvement_out(await rt.db.run(down)))
 
 
-@api.operation(
+@operation(
     "POST",
     "/networks/merges",
     summary="Merge a duplicate network into another (system admin)",

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from patchwork import __version__
 from patchwork.errors import REFUSAL_RULE
-from patchwork.web.jsonio import MAX_JSON_BYTES
-from patchwork.web.schemas import ErrorBody
+from patchwork.web.api.jsonio import MAX_JSON_BYTES
+from patchwork.web.api.schemas import ErrorBody
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -31,7 +31,7 @@ REFUSALS = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Operation:
     method: str
     path: str
@@ -43,27 +43,38 @@ class Operation:
     refusals: tuple[int, ...]
 
 
-@dataclass
+def operation(
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    body: type[BaseModel] | None = None,
+    responses: dict[int, type[BaseModel] | None],
+    public: bool = False,
+    refusals: tuple[int, ...] = (),
+) -> Callable[[Endpoint], Operation]:
+    """Declare a handler as one operation of the API; `api_routes` lists it (nothing is registered here)."""
+
+    def declare(endpoint: Endpoint) -> Operation:
+        return Operation(method, path, summary, endpoint, body, responses, public, refusals)
+
+    return declare
+
+
+@dataclass(frozen=True)
 class Api:
+    """The operations under one prefix, in the order the OpenAPI document describes them."""
+
     prefix: str
-    operations: list[Operation] = field(default_factory=list)
+    operations: tuple[Operation, ...]
 
-    def operation(
-        self,
-        method: str,
-        path: str,
-        *,
-        summary: str,
-        body: type[BaseModel] | None = None,
-        responses: dict[int, type[BaseModel] | None],
-        public: bool = False,
-        refusals: tuple[int, ...] = (),
-    ) -> Callable[[Endpoint], Endpoint]:
-        def register(endpoint: Endpoint) -> Endpoint:
-            self.operations.append(Operation(method, path, summary, endpoint, body, responses, public, refusals))
-            return endpoint
+    def document_route(self) -> Route:
+        """GET {prefix}/openapi.json: the document, built from the operations listed."""
 
-        return register
+        async def openapi_document(request: Request) -> Response:
+            return JSONResponse(self.document())
+
+        return Route(self.prefix + "/openapi.json", openapi_document, methods=["GET"])
 
     def routes(self) -> list[Route]:
         by_path: dict[str, dict[str, Endpoint]] = {}
