@@ -5,6 +5,7 @@ compares an account's kind or a note's audience."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from patchwork.models.accounts import AccountKind
 from patchwork.models.notes import AudienceKind
 
 PACKAGE = Path(__file__).resolve().parents[1] / "patchwork"
+TEMPLATES = PACKAGE.parent / "templates"
 DECIDERS = ("policy/", "services/visibility.py")
 GUARDED_ENUMS = {"AccountKind", "AudienceKind"}
 GUARDED_WORDS = {str(k) for k in AccountKind} | {str(a) for a in AudienceKind}
@@ -68,6 +70,30 @@ def test_the_check_sees_a_comparison_of_kind_and_of_audience() -> None:
     samples = 'a.kind == "family"\nif b in (AudienceKind.people, AudienceKind.lead): pass\nc.kind != AccountKind.admin'
     assert len(list(_decisions_outside_policy("sample.py", ast.parse(samples)))) == 3
     assert not list(_decisions_outside_policy("sample.py", ast.parse('note.kind == NoteKind.family_voice\nx == "y"')))
+
+
+ACCOUNT_KIND_IN_TEMPLATE = re.compile(
+    r"kind\s*(?:==|!=)\s*[\"'](?:practitioner|family|admin)[\"']"
+    r"|kind\s+(?:not\s+)?in\s*[(\[][^)\]]*[\"'](?:practitioner|family|admin)[\"']"
+)
+
+
+def test_templates_ask_the_viewer_not_its_kind() -> None:
+    """A template shows what the policy allows through the viewer's answers (viewer.sees_as_family,
+    place.practitioner_view, ...), never by reading the account's kind itself."""
+    found = [
+        f"{path.relative_to(TEMPLATES)}:{number}: {line.strip()}"
+        for path in sorted(TEMPLATES.rglob("*.html"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if ACCOUNT_KIND_IN_TEMPLATE.search(line)
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_the_template_check_sees_a_kind_comparison() -> None:
+    assert ACCOUNT_KIND_IN_TEMPLATE.search('{% if viewer.account.kind == "admin" %}')
+    assert ACCOUNT_KIND_IN_TEMPLATE.search("{% if viewer.account.kind in ('practitioner', 'family') %}")
+    assert not ACCOUNT_KIND_IN_TEMPLATE.search('{% if note.kind == "family_voice" %}')
 
 
 def _imported(tree: ast.Module, relative: str) -> Iterator[str]:

@@ -77,6 +77,7 @@ from patchwork.policy.notes import (
     view_as_family,
 )
 from patchwork.policy.viewers import (
+    has_networks,
     posts_family_voice,
     practitioner_view,
 )
@@ -112,6 +113,7 @@ __all__ = [
     "export_network",
     "family_sees_involvement",
     "filter_by_organisation",
+    "has_networks",
     "invite_family",
     "join_network",
     "lead_action",

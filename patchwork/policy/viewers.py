@@ -21,3 +21,11 @@ def practitioner_view(viewer: NoteViewer) -> Decision:
     if viewer.kind == "practitioner":
         return allow("practitioners see a network's notes with the people involved")
     return deny("family members and admins do not see the practitioners' view of a network's notes")
+
+
+def has_networks(actor: Actor) -> Decision:
+    """Practitioners belong to networks through involvements, family members through an invitation; a system admin
+    belongs to none (they never read notes by virtue of being admin)."""
+    if actor.kind in ("practitioner", "family"):
+        return allow("practitioners and family members have networks of their own")
+    return deny("system admins belong to no network")

@@ -25,5 +25,17 @@ class Viewer:
         return self.actor.is_system_admin
 
     @property
+    def sees_as_family(self) -> bool:
+        return bool(policy.sees_as_family(self.actor))
+
+    @property
+    def does_practitioner_work(self) -> bool:
+        return bool(policy.practitioner_work(self.actor))
+
+    @property
+    def has_networks(self) -> bool:
+        return bool(policy.has_networks(self.actor))
+
+    @property
     def is_org_admin(self) -> bool:
         return self.account.is_org_admin

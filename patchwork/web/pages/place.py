@@ -30,6 +30,14 @@ class Place:
         return self.standing.viewer
 
     @property
+    def practitioner_view(self) -> bool:
+        return bool(policy.practitioner_view(self.viewer))
+
+    @property
+    def family_view(self) -> bool:
+        return bool(policy.view_as_family(self.viewer))
+
+    @property
     def can_post(self) -> bool:
         return bool(policy.practitioner_view(self.viewer)) and bool(
             policy.post_note(self.viewer, network_status=self.network.status)
