@@ -165,11 +165,12 @@ def _freeze_what_is_loaded() -> None:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from patchwork.bus import reaches_other_processes
     from patchwork.migrate import data_keys_of, upgrade
 
     if settings.is_sqlite:
         upgrade(settings.database_url, data_keys=data_keys_of(settings))
-    if args.workers > 1 and not settings.redis_url:
+    if args.workers > 1 and not reaches_other_processes(settings.redis_url):
         print("patchwork: several workers need PATCHWORK_REDIS_URL for live updates; using 1 worker", file=sys.stderr)
         args.workers = 1
     # Workers read their settings again: give them the keys generated for local mode, the same for each.

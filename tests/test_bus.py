@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from patchwork.bus import Broker, UnknownBroker, broker_for
+from patchwork.bus import Broker, UnknownBroker, broker_for, reaches_other_processes
 from patchwork.bus.memory import QUEUE_LIMIT, MemoryBroker, Overflow
 from patchwork.bus.redis import RedisBroker
 
@@ -116,3 +116,11 @@ def test_the_redis_backend_is_imported_only_when_chosen() -> None:
         "broker_for('redis://127.0.0.1:6379/0'); assert 'patchwork.bus.redis' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "shared"),
+    [(None, False), ("memory://", False), ("redis://127.0.0.1:6379/0", True), ("rediss://h/0", True)],
+)
+def test_only_a_redis_broker_reaches_other_processes(url: str | None, shared: bool) -> None:
+    assert reaches_other_processes(url) is shared

@@ -54,3 +54,9 @@ def broker_for(url: str | None, *, prefix: str = "patchwork") -> Broker:
         what = f"{scheme}:// URLs" if scheme else "a URL without a scheme"
         raise UnknownBroker(f"No broker for {what}: use " + ", ".join(f"{name}://" for name in BACKENDS))
     return backend(url or "memory://", prefix)
+
+
+def reaches_other_processes(url: str | None) -> bool:
+    """Whether the broker for `url` carries messages between processes (an in-process broker does not)."""
+    scheme = urlsplit(url).scheme.lower() if url else "memory"
+    return BACKENDS.get(scheme, _memory) is not _memory
