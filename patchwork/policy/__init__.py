@@ -4,8 +4,12 @@ this package. services/visibility.py is the SQL form of the note rules; a proper
 from __future__ import annotations
 
 from patchwork.policy.accounts import (
+    MANAGED_KIND,
     Actor,
+    account_roles,
+    creatable_role,
     create_account,
+    manage_account,
     manage_accounts_of,
     manage_organisations,
     practitioner_work,
@@ -67,6 +71,7 @@ from patchwork.policy.notes import (
 __all__ = [
     "ADMIN_ALERTS",
     "LEVELS",
+    "MANAGED_KIND",
     "Actor",
     "AlertThresholds",
     "Decision",
@@ -76,6 +81,7 @@ __all__ = [
     "NoteViewer",
     "Signal",
     "accept_family_invitation",
+    "account_roles",
     "accumulation",
     "acknowledge_note",
     "act_on_alert",
@@ -83,6 +89,7 @@ __all__ = [
     "allow",
     "appoint_lead",
     "counts_as_signal",
+    "creatable_role",
     "create_account",
     "declare_different_child",
     "deny",
@@ -92,6 +99,7 @@ __all__ = [
     "invite_family",
     "join_network",
     "lead_action",
+    "manage_account",
     "manage_accounts_of",
     "manage_organisations",
     "merge_networks",
