@@ -38,7 +38,7 @@ def create_account(actor: Actor, organisation_id: str | None, role: str) -> Deci
     decision = manage_accounts_of(actor, organisation_id)
     if not decision:
         return decision
-    if role not in ("practitioner", "org_admin"):
+    if not creatable_role(role):
         return deny(f"accounts of role {role!r} are not created this way")
     return allow(decision.reason)
 
@@ -63,3 +63,31 @@ def practitioner_work(actor: Actor) -> Decision:
     if actor.kind == "practitioner":
         return allow("practitioners do this work")
     return deny("only practitioners do this")
+
+
+# The accounts organisation admins manage: practitioners', created with one of these roles. Admin and family accounts
+# are made another way (the command line, a family invitation) and are never listed or managed here.
+MANAGED_KIND = "practitioner"
+CREATABLE_ROLES = ("practitioner", "org_admin")
+
+
+def creatable_role(role: str) -> Decision:
+    if role in CREATABLE_ROLES:
+        return allow("organisation admins create practitioners and organisation admins")
+    return deny("Role must be practitioner or org_admin")
+
+
+def manage_account(actor: Actor, account: Actor) -> Decision:
+    """Approve, refuse, deactivate or reactivate one account: a practitioner's, by their organisation's admins."""
+    if account.kind != MANAGED_KIND:
+        return deny("only practitioners' accounts are managed by organisation admins")
+    return manage_accounts_of(actor, account.organisation_id)
+
+
+def account_roles(actor: Actor) -> tuple[str, ...]:
+    """The roles an account holds, as the API and the account page name them."""
+    if actor.is_system_admin:
+        return ("system_admin",)
+    if actor.kind == "family":
+        return ("family",)
+    return ("practitioner", "org_admin") if actor.is_org_admin else ("practitioner",)

@@ -165,3 +165,27 @@ def subject_access_export(actor: Actor) -> Decision:
     if actor.is_system_admin:
         return allow("system admins answer subject access requests; it is the only way they read notes")
     return deny("only system admins export everything held about a child")
+
+
+# A network's family as its practitioners see it, and a family account taking in another network.
+
+NOT_FOR_FAMILY = (
+    "This e-mail address cannot be used for a family account. Ask the lead professional to invite you with "
+    "another e-mail address"
+)
+
+
+def see_network_family(actor: Actor) -> Decision:
+    """Who of the family is in a network, and the invitations waiting: its practitioners' view (a family member has
+    the family view instead)."""
+    if actor.kind == "practitioner":
+        return allow("practitioners see who of the family is in their network")
+    return deny("only practitioners see a network's family members")
+
+
+def family_account_joins(account: Actor, *, active: bool) -> Decision:
+    """An invitation accepted with the address of an existing account adds the network to it, if it is an active
+    family account: a practitioner's or an admin's address never becomes a family member's."""
+    if account.kind == "family" and active:
+        return allow("an active family account takes in the networks its holder is invited into")
+    return deny(NOT_FOR_FAMILY)

@@ -34,11 +34,7 @@ def actor_of(account: Account) -> policy.Actor:
 
 
 def roles_of(account: Account) -> list[str]:
-    if account.kind == AccountKind.admin:
-        return ["system_admin"]
-    if account.kind == AccountKind.family:
-        return ["family"]
-    return ["practitioner", "org_admin"] if account.is_org_admin else ["practitioner"]
+    return list(policy.account_roles(actor_of(account)))
 
 
 @dataclass(frozen=True)
@@ -162,8 +158,9 @@ async def create_account(
     """An admin creates an approved practitioner or organisation admin account."""
     role = details.role if isinstance(details.role, str) else ""
     organisation_id = details.organisation_id if isinstance(details.organisation_id, str) else None
-    if role not in ("practitioner", "org_admin"):
-        raise Invalid({"role": "Role must be practitioner or org_admin"})
+    role_allowed = policy.creatable_role(role)
+    if not role_allowed:
+        raise Invalid({"role": role_allowed.reason})
     if not policy.create_account(actor, organisation_id, role):
         raise Forbidden("You cannot create accounts for this organisation")
     name, email, job_title, organisation_id, password = _clean_details(details, job_title_required=False)
@@ -199,9 +196,8 @@ def get_account(*, session: Session, account_id: str) -> Account:
 
 def _managed_account(session: Session, actor: policy.Actor, account_id: str) -> Account:
     account = session.get(Account, account_id)
-    if account is None or account.kind != AccountKind.practitioner:
-        raise NotFound("No such account")
-    if not policy.manage_accounts_of(actor, account.organisation_id):
+    # Refused as missing either way: an account someone may not manage is not shown to exist.
+    if account is None or not policy.manage_account(actor, actor_of(account)):
         raise NotFound("No such account")
     return account
 
@@ -211,7 +207,7 @@ def accounts_of_organisation(*, session: Session, actor: policy.Actor, organisat
         raise Forbidden("You cannot see this organisation's accounts")
     query = (
         select(Account)
-        .where(Account.organisation_id == organisation_id, Account.kind == AccountKind.practitioner)
+        .where(Account.organisation_id == organisation_id, Account.kind == policy.MANAGED_KIND)
         .order_by(func.lower(Account.name))
     )
     return list(session.exec(query).all())

@@ -5,8 +5,9 @@ fixed number of queries however many networks they lead."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func
 from sqlalchemy import select as sa_select
@@ -114,46 +115,15 @@ def for_lead(
 ) -> Dashboard:
     sort = sort if sort in SORTS else "alerts"
     query = " ".join(query.split())[:100]
-    rows = session.exec(
-        select(Involvement, Network, Child)
-        .join(Network, col(Network.id) == Involvement.network_id)
-        .join(Child, col(Child.id) == Network.child_id)
-        .where(
-            Involvement.account_id == account.id,
-            Involvement.status == InvolvementStatus.active,
-            col(Involvement.is_lead).is_(True),
-        )
-    ).all()
+    rows = _led_rows(session, account)
     if not rows:
         return Dashboard([], 0, False, 1, 1, sort, query)
-    network_ids = [network.id for _, network, _ in rows]
-    opened = set(
-        session.exec(
-            select(HistoryOpening.network_id).where(
-                HistoryOpening.account_id == account.id, col(HistoryOpening.network_id).in_(network_ids)
-            )
-        ).all()
-    )
-    viewers = {
-        network.id: (network, member_viewer(involvement, history_opened=network.id in opened))
-        for involvement, network, _ in rows
-    }
+    viewers = _viewers(session, account, rows)
     names = {network.id: children.open_identity(keys.cipher, child) for _, network, child in rows}
     shown_alerts = alerts.open_for_lead(session=session, keys=keys, viewers=viewers, thresholds=thresholds)
     alert_counts = Counter(view.alert.network_id for view in shown_alerts)
     seen = seen_across(Standings(account.id, viewers), viewers)
-    awaiting_where = (
-        seen,
-        Note.kind == NoteKind.practitioner,
-        col(Note.redacted_at).is_(None),
-        Note.author_id != account.id,
-        col(Note.level).in_(AWAITING_LEVELS),
-        ~exists(
-            select(Acknowledgement.id).where(
-                col(Acknowledgement.note_id) == col(Note.id), Acknowledgement.account_id == account.id
-            )
-        ),
-    )
+    awaiting_where = _awaiting_where(seen, account.id)
     awaiting_counts = dict(
         session.exec(
             select(Note.network_id, func.count(col(Note.id))).where(*awaiting_where).group_by(col(Note.network_id))
@@ -174,13 +144,8 @@ def for_lead(
     page = min(max(1, page), pages)
     shown = led[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     charts = _charts(session, seen, [n.network.id for n in shown], today)
-    shown = [
-        LedNetwork(n.network, n.child, n.open_alerts, n.awaiting, n.last_activity_at, charts[n.network.id])
-        for n in shown
-    ]
-    waiting = _awaiting(session, awaiting_where, names)
     return Dashboard(
-        networks=shown,
+        networks=[replace(n, chart=charts[n.network.id]) for n in shown],
         total_networks=len(led),
         leads_any=True,
         page=page,
@@ -189,9 +154,59 @@ def for_lead(
         query=query,
         alerts=shown_alerts[:ALERTS_SHOWN],
         alerts_total=len(shown_alerts),
-        awaiting=waiting,
+        awaiting=_awaiting(session, awaiting_where, names),
         awaiting_total=sum(awaiting_counts.values()),
         children={network_id: identity.display_name for network_id, identity in names.items()},
+    )
+
+
+def _led_rows(session: Session, account: Account) -> list[tuple[Involvement, Network, Child]]:
+    """The networks this person leads, with their involvement and child."""
+    return list(
+        session.exec(
+            select(Involvement, Network, Child)
+            .join(Network, col(Network.id) == Involvement.network_id)
+            .join(Child, col(Child.id) == Network.child_id)
+            .where(
+                Involvement.account_id == account.id,
+                Involvement.status == InvolvementStatus.active,
+                col(Involvement.is_lead).is_(True),
+            )
+        ).all()
+    )
+
+
+def _viewers(
+    session: Session, account: Account, rows: list[tuple[Involvement, Network, Child]]
+) -> dict[str, tuple[Network, policy.NoteViewer]]:
+    """The lead's standing in each network they lead, as the policy sees it."""
+    network_ids = [network.id for _, network, _ in rows]
+    opened = set(
+        session.exec(
+            select(HistoryOpening.network_id).where(
+                HistoryOpening.account_id == account.id, col(HistoryOpening.network_id).in_(network_ids)
+            )
+        ).all()
+    )
+    return {
+        network.id: (network, member_viewer(involvement, history_opened=network.id in opened))
+        for involvement, network, _ in rows
+    }
+
+
+def _awaiting_where(seen: ColumnElement[bool], account_id: str) -> tuple[Any, ...]:
+    """Notes awaiting this lead's acknowledgement: concerns and urgent notes they may see, by others, not redacted."""
+    return (
+        seen,
+        Note.kind == NoteKind.practitioner,
+        col(Note.redacted_at).is_(None),
+        Note.author_id != account_id,
+        col(Note.level).in_(AWAITING_LEVELS),
+        ~exists(
+            select(Acknowledgement.id).where(
+                col(Acknowledgement.note_id) == col(Note.id), Acknowledgement.account_id == account_id
+            )
+        ),
     )
 
 

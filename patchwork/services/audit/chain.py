@@ -1,0 +1,212 @@
+"""Appending to the audit trail: the chain's keys, an event's canonical hash, and recording one event inside the
+caller's transaction."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlmodel import Session, col
+
+from patchwork.clock import utcnow
+from patchwork.crypto import key_id
+from patchwork.models import AuditEvent, AuditHead, new_id
+from patchwork.models.audit import HEAD_ID
+from patchwork.settings import ConfigurationError, Settings
+
+HKDF_INFO = b"patchwork-audit-chain"
+HASH_FORMAT = "patchwork-audit-v1"
+ACTION_PATTERN = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+$")
+# A guard against the obvious mistakes; callers remain responsible for keeping details free of personal data.
+FORBIDDEN_DETAIL_KEYS = frozenset(
+    {"body", "text", "given_name", "family_name", "known_as", "date_of_birth", "nhs_number", "postcode", "child"}
+)
+MAX_DETAIL_STRING = 200
+MAX_DETAILS_CHARS = 1000
+
+
+class AuditTrailUnavailable(RuntimeError):
+    """The head row is missing or moved under us: the trail cannot be appended to safely."""
+
+
+def audit_key(settings: Settings) -> bytes:
+    """The chain's HMAC key: from PATCHWORK_AUDIT_KEY, or from PATCHWORK_SECRET_KEY while that is unset."""
+    master = settings.audit_key or settings.secret_key
+    if not master:
+        raise ConfigurationError("PATCHWORK_AUDIT_KEY (or PATCHWORK_SECRET_KEY) is needed to sign the audit trail.")
+    return derive_audit_key(master)
+
+
+def previous_audit_keys(settings: Settings) -> tuple[bytes, ...]:
+    """The keys of PATCHWORK_AUDIT_KEYS_PREVIOUS, which verify older events but never seal new ones."""
+    return tuple(derive_audit_key(value) for value in settings.previous_audit_keys)
+
+
+def derive_audit_key(master: str) -> bytes:
+    """The same derivation for an audit key and a secret key: a former secret key works as a previous audit key."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(master.encode())
+
+
+@lru_cache(maxsize=16)
+def audit_key_id(key: bytes) -> str:
+    """What an event stores to name its key; it tells nothing of the key."""
+    return key_id(HKDF_INFO + key)
+
+
+def chain_hash(
+    key: bytes,
+    *,
+    seq: int,
+    id: str,
+    at: datetime,
+    actor_id: str | None,
+    action: str,
+    network_id: str | None,
+    target_type: str | None,
+    target_id: str | None,
+    details: str,
+    prev_hash: str,
+) -> str:
+    """HMAC-SHA256 of an event's canonical bytes (a JSON array, so no field can bleed into the next)."""
+    return hash_fields(key, seq, id, at, actor_id, action, network_id, target_type, target_id, details, prev_hash)
+
+
+_encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+
+
+def hash_fields(key: bytes, seq: int, id_: str, at: datetime, *rest: str | None) -> str:
+    # Positional and with one shared encoder: `verify` runs this a million times.
+    canonical = _encode([HASH_FORMAT, seq, id_, _instant(at), *rest])
+    return hmac.digest(key, canonical.encode("ascii"), "sha256").hex()
+
+
+def _instant(at: datetime) -> str:
+    if at.tzinfo is not UTC:
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return at.isoformat(timespec="microseconds")
+
+
+def details_json(details: Mapping[str, Any] | None) -> str:
+    """The stored form of an event's details, refusing what looks like a child's identifiers or free text."""
+    if not details:
+        return "{}"
+    _check_details(details)
+    text = json.dumps(details, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if len(text) > MAX_DETAILS_CHARS:
+        raise ValueError(f"audit details are limited to {MAX_DETAILS_CHARS} characters")
+    return text
+
+
+def _check_details(value: object) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError("audit detail keys must be strings")
+            if key.lower() in FORBIDDEN_DETAIL_KEYS:
+                raise ValueError(f"audit details must not hold {key!r}: no child identifiers or note text")
+            _check_details(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_details(item)
+    elif isinstance(value, str):
+        if len(value) > MAX_DETAIL_STRING:
+            raise ValueError(f"audit detail values are limited to {MAX_DETAIL_STRING} characters")
+    elif value is not None and not isinstance(value, bool | int | float):
+        raise ValueError(f"audit details hold plain JSON values, not {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An event as appended to the trail."""
+
+    id: str
+    seq: int
+    at: datetime
+    action: str
+    details: str
+    prev_hash: str
+    hash: str
+
+
+_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+_HEAD = AuditHead.__table__  # type: ignore[attr-defined]
+# Built once: an append is on the path of every change, and building a statement costs more than running it.
+_INSERT_EVENT = insert(_EVENTS)
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID, _HEAD.c.seq == bindparam("head_seq"))
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_LOCK_HEAD_SQLITE = (
+    # SQLite has no row locks: a write takes the database's write lock (waiting for busy_timeout) before the
+    # read, so no two transactions can read the same head.
+    update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq).returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+
+
+def record(
+    *,
+    session: Session,
+    key: bytes,
+    action: str,
+    actor_id: str | None = None,
+    network_id: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> Recorded:
+    """Append one event inside the caller's transaction, so that a change and its audit commit together.
+    Written with plain SQL statements: every change others see comes this way, so it is kept cheap."""
+    if len(action) > 64 or not ACTION_PATTERN.match(action):
+        raise ValueError(f"audit action {action!r} is not a dotted lowercase name of at most 64 characters")
+    details_text = details_json(details)
+    connection = session.connection()
+    head_seq, head_hash = _lock_head(connection)
+    event_id, seq, at = new_id(), head_seq + 1, utcnow()
+    fields = (actor_id, action, network_id, target_type, target_id, details_text, head_hash)
+    event_hash = hash_fields(key, seq, event_id, at, *fields)  # the key id is not hashed: it names the key
+    connection.execute(
+        _INSERT_EVENT,
+        {
+            "id": event_id,
+            "seq": seq,
+            "at": at,
+            "actor_id": actor_id,
+            "action": action,
+            "network_id": network_id,
+            "target_type": target_type,
+            "target_id": target_id,
+            "details": details_text,
+            "prev_hash": head_hash,
+            "hash": event_hash,
+            "key_id": audit_key_id(key),
+        },
+    )
+    moved = connection.execute(_MOVE_HEAD, {"head_seq": head_seq, "new_seq": seq, "new_hash": event_hash})
+    if moved.rowcount != 1:
+        raise AuditTrailUnavailable("the audit head moved while it was locked; the event was not recorded")
+    return Recorded(event_id, seq, at, action, details_text, head_hash, event_hash)
+
+
+def _lock_head(connection: Connection) -> tuple[int, str]:
+    """Take the head row's lock for the rest of the transaction and read it."""
+    row = connection.execute(_LOCK_HEAD_SQLITE if connection.dialect.name == "sqlite" else _LOCK_HEAD).first()
+    if row is None:
+        raise AuditTrailUnavailable("the audit head row is missing; run `patchwork db upgrade`")
+    return int(row.seq), str(row.hash)
+
+
+def read_head(session: Session) -> tuple[int, str] | None:
+    query = select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == HEAD_ID)
+    row = session.connection().execute(query).first()
+    return None if row is None else (int(row.seq), str(row.hash))
