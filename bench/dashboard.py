@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from bench.audit import _throwaway_postgres
 from bench.people import practitioners
 from bench.signin import _client, _server, percentile
-from patchwork import policy
+from patchwork import outbox, policy
 from patchwork.auth.sessions import Timeouts, issue_api_token, start_web_session
 from patchwork.clock import utcnow
 from patchwork.db import Database
@@ -32,7 +32,7 @@ from patchwork.models.alerts import Alert
 from patchwork.models.networks import Network
 from patchwork.models.notes import Acknowledgement, Note
 from patchwork.runtime import keyring_for
-from patchwork.services import alerts, children, events, sealed_facts
+from patchwork.services import alerts, children, sealed_facts
 from patchwork.settings import Settings, new_data_key
 
 CATEGORIES = ["attendance", "hunger_nutrition", "injury", "behaviour_wellbeing", "home_environment", "health"]
@@ -62,7 +62,7 @@ def fill(database_url: str, settings: Settings, networks: int, notes: int) -> di
                 network = Network(child_id=child.id, created_by_id=people[0].id)
                 session.add(network)
                 session.flush()
-                events.start_counter(session=session, network_id=network.id)
+                outbox.start_counter(session=session, network_id=network.id)
                 for i, person in enumerate(people):
                     involvement = sealed_facts.new_involvement(
                         keys.cipher,

@@ -16,7 +16,6 @@ from sqlmodel import Session, create_engine
 
 from patchwork import outbox
 from patchwork.outbox import Rung
-from patchwork.outbox import ring_account as ring_account  # until every caller imports it from outbox
 
 T = TypeVar("T")
 CommitListener = Callable[[Rung], Awaitable[None]]

@@ -13,9 +13,6 @@ from patchwork import outbox, policy
 from patchwork.events import ALERT_EVENTS, MEMBER_EVENTS, NOTE_EVENTS, alert_event_reaches, public
 from patchwork.models.networks import Network
 from patchwork.models.notes import Note
-from patchwork.outbox import append as append  # these three: until every caller imports them from outbox
-from patchwork.outbox import head as head
-from patchwork.outbox import start_counter as start_counter
 from patchwork.services.visibility import visible
 
 PAGE = outbox.PAGE

@@ -16,13 +16,13 @@ from typing import Any
 from sqlmodel import Session
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from patchwork import jsontext
+from patchwork import jsontext, outbox
 from patchwork.auth.sessions import still_signed_in
 from patchwork.errors import DomainError
 from patchwork.events import Fact
 from patchwork.realtime import SIGNED_OUT, TOO_SLOW, Ended, Subscriber
 from patchwork.runtime import Runtime
-from patchwork.services import events, notes, stream
+from patchwork.services import notes, stream
 from patchwork.web.viewer import Viewer
 
 log = logging.getLogger("patchwork.stream")
@@ -162,7 +162,7 @@ class Live:
 
         def find(session: Session) -> tuple[str, int, int]:
             place = notes.standing(session=session, account=account, network_id=network_id)
-            head = events.head(session=session, network_id=place.network.id)
+            head = outbox.head(session=session, network_id=place.network.id)
             seq = stream.open_cursor(rt.keys, cursor, network_id=place.network.id, head=head)
             return place.network.id, seq, head
 
@@ -181,7 +181,7 @@ class ApiStream(Live):
 
         def heads(session: Session) -> dict[str, int]:
             mine = stream.followed_networks(session=session, account=account)
-            return {network_id: events.head(session=session, network_id=network_id) for network_id in mine}
+            return {network_id: outbox.head(session=session, network_id=network_id) for network_id in mine}
 
         hub = self.runtime.hub
         hub.hold(self.subscriber)

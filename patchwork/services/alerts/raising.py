@@ -14,11 +14,11 @@ from sqlmodel import Session, col, select
 from patchwork import policy
 from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
-from patchwork.db import ring_account
 from patchwork.models import Account
 from patchwork.models.alerts import Alert, AlertKind, AlertNote
 from patchwork.models.networks import Involvement, InvolvementStatus, Network, NetworkStatus
 from patchwork.models.notes import Acknowledgement, Note, NoteKind
+from patchwork.outbox import ring_account
 from patchwork.services import changes
 from patchwork.services.alerts.viewing import shown_to_lead
 

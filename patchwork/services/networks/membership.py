@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from patchwork import limits, policy
+from patchwork import limits, outbox, policy
 from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
 from patchwork.errors import Conflict, Forbidden, Invalid, NotFound
 from patchwork.models.networks import HistoryRule, Involvement, InvolvementStatus, Network, NetworkStatus
-from patchwork.services import audit, changes, children, events, network_links, sealed_facts
+from patchwork.services import audit, changes, children, network_links, sealed_facts
 from patchwork.services.children import ChildIdentity
 from patchwork.services.networks.views import _is_uuid, _network, _touch, _visible_network, facts
 from patchwork.services.validation import Fields
@@ -66,7 +66,7 @@ def start_network(
     network = Network(child_id=child.id, created_by_id=actor.account_id)
     session.add(network)
     session.flush()
-    events.start_counter(session=session, network_id=network.id)
+    outbox.start_counter(session=session, network_id=network.id)
     audit.record(
         session=session, key=keys.audit, action="network.created", actor_id=actor.account_id, network_id=network.id
     )
