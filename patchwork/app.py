@@ -31,6 +31,7 @@ from patchwork.web.pages import (
     networks,
     notes,
     notifications,
+    recovery,
 )
 from patchwork.web.pages.common import Redirect, redirect_handler
 from patchwork.web.templating import STATIC, build_templates
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/live", live.page_stream),
         *api.routes(),
         *auth.routes,
+        *recovery.routes,
         *account.routes,
         *admin.routes,
         *networks.routes,

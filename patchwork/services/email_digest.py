@@ -72,6 +72,23 @@ def account_exists_message(settings: Settings, to: str) -> EmailMessage:
     return email
 
 
+def reset_message(settings: Settings, to: str, secret: str) -> EmailMessage:
+    """The way back in: a link that works once, within 30 minutes; the secret rides in the query string, which
+    never reaches the logs."""
+    email = EmailMessage()
+    email["From"] = settings.email_from
+    email["To"] = to
+    email["Subject"] = "Reset your Patchwork password"
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(
+        "Someone asked to reset the password of the Patchwork account with this e-mail address. To choose a new "
+        f"password, open this link within 30 minutes. It works once.\n\n{settings.base_url}/reset-password?"
+        f"token={secret}\n\nResetting signs you out everywhere. If you did not ask, you can ignore this e-mail: "
+        "your password has not changed.\n"
+    )
+    return email
+
+
 @dataclass(frozen=True)
 class Digest:
     account_id: str
@@ -231,6 +248,13 @@ class Mailer:
             await self._send(account_exists_message(self.settings, to))
         except (aiosmtplib.SMTPException, OSError) as error:
             log.warning("email.account_exists_failed", extra={"error": type(error).__name__})
+
+    async def send_reset(self, to: str, secret: str) -> None:
+        """Sent at once; a failure is logged and the answer to the request is the same."""
+        try:
+            await self._send(reset_message(self.settings, to, secret))
+        except (aiosmtplib.SMTPException, OSError) as error:
+            log.warning("email.reset_failed", extra={"error": type(error).__name__})
 
     def _prepare(self, session: Session, *, account_id: str, now: datetime) -> Digest | None:
         return prepare(session=session, keys=self.keys, account_id=account_id, now=now, interval=self.interval)

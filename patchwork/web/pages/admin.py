@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from patchwork import policy
 from patchwork.errors import Forbidden, Invalid, NotFound
-from patchwork.services import accounts, organisations
+from patchwork.models import Account
+from patchwork.services import accounts, organisations, recovery
 from patchwork.services.organisations import TYPE_CHOICES
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
@@ -44,41 +48,60 @@ def _back_to(organisation_id: str | None, notice: str) -> str:
     return f"/organisations/{organisation_id}/accounts?notice={notice}"
 
 
-async def _change_account(request: Request, action: str) -> Response:
-    viewer = signed_in(request)
+async def _change_account(request: Request, change: Callable[[Session, str], Account], notice: str) -> Response:
     account_id = request.path_params["account_id"]
-    form = await form_of(request) if action == "decide" else {}
-
-    def change(session):  # type: ignore[no-untyped-def]
-        if action == "decide":
-            if form.get("decision") not in ("approve", "refuse"):
-                raise Invalid({"decision": "Choose approve or refuse"}, "Choose approve or refuse")
-            return accounts.decide_request(
-                session=session, actor=viewer.actor, account_id=account_id, approve=form["decision"] == "approve"
-            )
-        if action == "deactivate":
-            return accounts.deactivate(session=session, actor=viewer.actor, account_id=account_id)
-        return accounts.reactivate(session=session, actor=viewer.actor, account_id=account_id)
-
-    account = await runtime(request).db.run(change)
-    notice = {
-        "decide": "account-approved" if account.status == "active" else "account-refused",
-        "deactivate": "account-deactivated",
-        "reactivate": "account-reactivated",
-    }[action]
+    account = await runtime(request).db.run(lambda session: change(session, account_id))
     return redirect(_back_to(account.organisation_id, notice))
 
 
 async def decide(request: Request) -> Response:
-    return await _change_account(request, "decide")
+    viewer = signed_in(request)
+    form = await form_of(request)
+    decision = form.get("decision")
+    if decision not in ("approve", "refuse"):
+        raise Invalid({"decision": "Choose approve or refuse"}, "Choose approve or refuse")
+
+    def change(session: Session, account_id: str) -> Account:
+        return accounts.decide_request(
+            session=session, actor=viewer.actor, account_id=account_id, approve=decision == "approve"
+        )
+
+    return await _change_account(request, change, "account-approved" if decision == "approve" else "account-refused")
 
 
 async def deactivate(request: Request) -> Response:
-    return await _change_account(request, "deactivate")
+    viewer = signed_in(request)
+
+    def change(session: Session, account_id: str) -> Account:
+        return accounts.deactivate(session=session, actor=viewer.actor, account_id=account_id)
+
+    return await _change_account(request, change, "account-deactivated")
 
 
 async def reactivate(request: Request) -> Response:
-    return await _change_account(request, "reactivate")
+    viewer = signed_in(request)
+
+    def change(session: Session, account_id: str) -> Account:
+        return accounts.reactivate(session=session, actor=viewer.actor, account_id=account_id)
+
+    return await _change_account(request, change, "account-reactivated")
+
+
+async def reset_code(request: Request) -> Response:
+    """A one-time password reset code for one of the organisation's people, shown to the admin once."""
+    viewer = signed_in(request)
+    account_id = request.path_params["account_id"]
+    rt = runtime(request)
+
+    def issue(session: Session) -> tuple[Account, str]:
+        code = recovery.issue_code(session=session, keys=rt.keys, actor=viewer.actor, account_id=account_id)
+        account = accounts.get_account(session=session, account_id=account_id)
+        return account, code
+
+    account, code = await rt.db.run(issue)
+    response = render(request, "reset_code.html", {"account": account, "code": code})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def add_account(request: Request) -> Response:
@@ -192,6 +215,7 @@ routes = [
     Route("/accounts/{account_id}/decision", decide, methods=["POST"]),
     Route("/accounts/{account_id}/deactivate", deactivate, methods=["POST"]),
     Route("/accounts/{account_id}/reactivate", reactivate, methods=["POST"]),
+    Route("/accounts/{account_id}/reset-code", reset_code, methods=["POST"]),
     Route("/organisations", organisations_page, methods=["GET"]),
     Route("/organisations", add_organisation, methods=["POST"]),
     Route("/organisations/{organisation_id}", edit_organisation, methods=["POST"]),
