@@ -42,7 +42,7 @@ MAX_REFERENCE = 100
 
 
 @dataclass(frozen=True)
-class FamilyMember:
+class ExportedFamilyMember:
     account_id: str
     name: str
     relationship: str
@@ -52,7 +52,7 @@ class FamilyMember:
 class LeadExport:
     exported_at: datetime
     view: networks.NetworkView
-    family_members: list[FamilyMember]
+    family_members: list[ExportedFamilyMember]
     notes: list[notes.NoteView]
     access_log: list[access_log.Entry]  # as the family and the leads see it, newest first
 
@@ -101,7 +101,7 @@ def lead_export(*, session: Session, keys: Keyring, account: Account, network_id
     return LeadExport(
         exported_at=utcnow(),
         view=view,
-        family_members=[FamilyMember(a.id, a.name, sealed_facts.relationship(keys.cipher, m)) for m, a in family],
+        family_members=[ExportedFamilyMember(a.id, a.name, sealed_facts.relationship(keys.cipher, m)) for m, a in family],
         notes=shown,
         access_log=log,
     )
