@@ -101,7 +101,9 @@ def lead_export(*, session: Session, keys: Keyring, account: Account, network_id
     return LeadExport(
         exported_at=utcnow(),
         view=view,
-        family_members=[ExportedFamilyMember(a.id, a.name, sealed_facts.relationship(keys.cipher, m)) for m, a in family],
+        family_members=[
+            ExportedFamilyMember(a.id, a.name, sealed_facts.relationship(keys.cipher, m)) for m, a in family
+        ],
         notes=shown,
         access_log=log,
     )

@@ -96,7 +96,7 @@ def test_a_request_answers_the_same_for_a_known_and_an_unknown_address(client: T
 
 
 def test_the_owner_of_a_known_address_is_told_by_email(world: World, database_url: str) -> None:
-    from tests.test_email_digest import Inbox, free_port, mail_settings
+    from tests.services.test_email_digest import Inbox, free_port, mail_settings
 
     inbox, port = Inbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)

@@ -21,7 +21,7 @@ from patchwork.models import PasswordReset
 from patchwork.services import recovery
 from tests.conftest import PASSWORD, World, make_settings
 from tests.helpers import api_token, bearer, post_form, sign_in
-from tests.test_email_digest import Inbox, mail_settings, smtp  # noqa: F401  (smtp: the fixture)
+from tests.services.test_email_digest import Inbox, mail_settings, smtp  # noqa: F401  (smtp: the fixture)
 
 NEW_PASSWORD = "lantern orchard pebble violin"
 LINK = re.compile(r"https://patchwork\.council\.test/reset-password\?token=([A-Za-z0-9_-]+)")
