@@ -28,10 +28,16 @@ class Resolved:
     account: Account
     session_id: str
     second_factor_pending: bool
+    second_factor_by_provider: bool = False
 
 
 def start_web_session(
-    *, session: Session, account_id: str, timeouts: Timeouts, second_factor_pending: bool = False
+    *,
+    session: Session,
+    account_id: str,
+    timeouts: Timeouts,
+    second_factor_pending: bool = False,
+    second_factor_by_provider: bool = False,
 ) -> str:
     token = new_secret()
     now = utcnow()
@@ -44,6 +50,7 @@ def start_web_session(
             last_seen_at=now,
             expires_at=now + lifetime,
             second_factor_pending=second_factor_pending,
+            second_factor_by_provider=second_factor_by_provider,
         )
     )
     session.flush()
@@ -66,7 +73,12 @@ def resolve_web_session(*, session: Session, token: str, timeouts: Timeouts) -> 
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
         session.add(row)
-    return Resolved(account=account, session_id=row.id, second_factor_pending=row.second_factor_pending)
+    return Resolved(
+        account=account,
+        session_id=row.id,
+        second_factor_pending=row.second_factor_pending,
+        second_factor_by_provider=row.second_factor_by_provider,
+    )
 
 
 def end_web_session(*, session: Session, session_id: str) -> None:

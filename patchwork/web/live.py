@@ -296,7 +296,7 @@ def _live_view(name: str) -> LiveView | None:
 async def page_stream(websocket: WebSocket) -> None:
     viewer: Viewer | None = websocket.scope["state"].get("viewer")
     view = _live_view(websocket.query_params.get("view", ""))
-    if viewer is None or viewer.second_factor_pending or viewer.session_id is None:
+    if viewer is None or viewer.second_factor_pending or viewer.second_factor_missing or viewer.session_id is None:
         await websocket.close(CLOSE_NOT_ALLOWED, "Sign in first")
         return
     if not same_origin(websocket) or view is None:

@@ -6,6 +6,7 @@ import logging
 import re
 import secrets
 import time
+from dataclasses import replace
 from functools import partial
 from http.cookies import SimpleCookie
 from typing import Any
@@ -16,10 +17,11 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patchwork.auth.csrf import csrf_valid
-from patchwork.auth.sessions import resolve_api_token, resolve_web_session, revoke_exposed_api_token
+from patchwork.auth.sessions import Resolved, resolve_api_token, resolve_web_session, revoke_exposed_api_token
 from patchwork.auth.tokens import digest
 from patchwork.logs import request_id
 from patchwork.runtime import Runtime
+from patchwork.services import second_factor
 from patchwork.web.viewer import Viewer
 
 SESSION_COOKIE = "patchwork_session"
@@ -203,15 +205,26 @@ class Authentication:
     async def _cookie(runtime: Runtime, token: str) -> Viewer | None:
         if len(token) > 128:
             return None
-        resolved = await runtime.db.run(
-            lambda session: resolve_web_session(session=session, token=token, timeouts=runtime.timeouts)
-        )
-        if resolved is None:
+        production = runtime.production
+
+        def resolve(session: Session) -> tuple[Resolved, bool] | None:
+            resolved = resolve_web_session(session=session, token=token, timeouts=runtime.timeouts)
+            if resolved is None:
+                return None
+            without = second_factor.missing(
+                session, resolved.account, by_provider=resolved.second_factor_by_provider, production=production
+            )
+            return resolved, without
+
+        found = await runtime.db.run(resolve)
+        if found is None:
             return None
+        resolved, without = found
         return Viewer(
             account=resolved.account,
             session_id=resolved.session_id,
             second_factor_pending=resolved.second_factor_pending,
+            second_factor_missing=without,
         )
 
     @staticmethod
@@ -225,7 +238,7 @@ class Authentication:
         trusted = runtime.hub.listening.is_set()  # hearing every account doorbell: see auth.token_cache
         held = runtime.tokens.get(token_digest) if trusted else None
         if held is not None:
-            return Viewer(account=held[1], token_id=held[0])
+            return await _with_second_factor(runtime, Viewer(account=held[1], token_id=held[0]))
         generation = runtime.tokens.generation
         found = await runtime.db.run(lambda session: resolve_api_token(session=session, token=token))
         if found is None:
@@ -233,7 +246,19 @@ class Authentication:
         row, account = found
         if trusted and runtime.hub.listening.is_set():
             runtime.tokens.hold(token_digest, row.id, row.expires_at, account, generation)
-        return Viewer(account=account, token_id=row.id)
+        return await _with_second_factor(runtime, Viewer(account=account, token_id=row.id))
+
+
+async def _with_second_factor(runtime: Runtime, viewer: Viewer) -> Viewer:
+    """A token's viewer, marked when its account must still set up a second factor (production only: outside it,
+    and for anyone with TOTP, nothing is read)."""
+    account = viewer.account
+    if not runtime.production or account.has_second_factor:
+        return viewer
+    without = await runtime.db.run(
+        lambda session: second_factor.missing(session, account, by_provider=False, production=True)
+    )
+    return replace(viewer, second_factor_missing=without) if without else viewer
 
 
 _API_TOKEN = re.compile(r"pw_[A-Za-z0-9_-]{16,128}")

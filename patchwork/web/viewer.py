@@ -15,6 +15,7 @@ class Viewer:
     session_id: str | None = None
     token_id: str | None = None
     second_factor_pending: bool = False
+    second_factor_missing: bool = False  # production: a lead or admin without one reaches only its set-up
 
     @property
     def actor(self) -> policy.Actor:

@@ -32,6 +32,7 @@ SEND_SECONDS = 10.0
 MAX_FRAME = 64 * 1024
 MAX_NETWORKS = 500
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_BIG = 1009
 
 
@@ -225,6 +226,9 @@ async def api_stream(websocket: WebSocket) -> None:
     viewer: Viewer | None = websocket.scope["state"].get("viewer")
     if viewer is None:
         await websocket.close(CLOSE_UNAUTHENTICATED, "Send a valid bearer token in the Authorization header")
+        return
+    if viewer.second_factor_missing:
+        await websocket.close(CLOSE_FORBIDDEN, "Set up two-step verification first")
         return
     runtime: Runtime = websocket.scope["state"]["runtime"]
     await ApiStream(websocket, runtime, viewer, Subscriber(viewer.account.id)).run()

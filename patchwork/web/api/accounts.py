@@ -7,11 +7,10 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from patchwork import policy
 from patchwork.auth.sessions import issue_api_token, revoke_api_token
 from patchwork.clock import isoformat
 from patchwork.errors import Forbidden, Unauthenticated
-from patchwork.services import accounts, organisations, signin
+from patchwork.services import accounts, organisations, second_factor, signin
 from patchwork.web.api.convert import organisation_out, user_out
 from patchwork.web.api.jsonio import json_response, parse_json, require_viewer
 from patchwork.web.api.openapi import operation
@@ -62,9 +61,7 @@ async def create_token(request: Request) -> Response:
             code=data.totp,
             address=address,
         )
-    elif policy.second_factor_required(
-        kind=account.kind, is_org_admin=account.is_org_admin, is_lead=False, production=rt.production
-    ):
+    elif await rt.db.run(lambda session: second_factor.required(session, account, production=rt.production)):
         raise Forbidden("Set up two-step verification in the web app first", code="second_factor_enrolment_required")
     lifetime = timedelta(hours=rt.settings.api_token_hours)
     token, row = await rt.db.run(
@@ -75,7 +72,7 @@ async def create_token(request: Request) -> Response:
 
 @operation("DELETE", "/tokens/current", summary="Revoke the token used for this call", responses={204: None})
 async def revoke_token(request: Request) -> Response:
-    viewer = require_viewer(request)
+    viewer = require_viewer(request, allow_without_second_factor=True)
     token_id = viewer.token_id or ""
     await runtime(request).db.run(lambda session: revoke_api_token(session=session, token_id=token_id))
     return Response(status_code=204)
@@ -83,7 +80,7 @@ async def revoke_token(request: Request) -> Response:
 
 @operation("GET", "/me", summary="The caller's account", responses={200: MeResponse})
 async def me(request: Request) -> Response:
-    viewer = require_viewer(request)
+    viewer = require_viewer(request, allow_without_second_factor=True)
     account = viewer.account
     organisation_id = account.organisation_id
     organisation = (

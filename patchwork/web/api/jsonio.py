@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from patchwork import jsontext
-from patchwork.errors import DomainError, Invalid, Unauthenticated
+from patchwork.errors import DomainError, Forbidden, Invalid, Unauthenticated
 from patchwork.web.viewer import Viewer
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -55,10 +55,15 @@ def _field_messages(error: ValidationError) -> dict[str, str]:
     return messages
 
 
-def require_viewer(request: Request) -> Viewer:
+def require_viewer(request: Request, *, allow_without_second_factor: bool = False) -> Viewer:
     viewer: Viewer | None = getattr(request.state, "viewer", None)
     if viewer is None:
         raise Unauthenticated("Send a valid bearer token in the Authorization header")
+    if viewer.second_factor_missing and not allow_without_second_factor:
+        raise Forbidden(
+            "Set up two-step verification in the web app first: leads and admins must use one",
+            code="second_factor_required",
+        )
     return viewer
 
 

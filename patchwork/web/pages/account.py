@@ -14,7 +14,16 @@ from patchwork import policy
 from patchwork.auth import totp
 from patchwork.errors import Invalid
 from patchwork.models import Organisation
-from patchwork.services import accounts, alerts, dashboard, networks, notifications, organisations, signin
+from patchwork.services import (
+    accounts,
+    alerts,
+    dashboard,
+    networks,
+    notifications,
+    organisations,
+    second_factor,
+    signin,
+)
 from patchwork.web.board import Asked, load_board
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
@@ -59,7 +68,7 @@ async def home(request: Request) -> Response:
 
 
 async def account_page(request: Request, errors: dict[str, str] | None = None, status: int = 200) -> Response:
-    viewer = signed_in(request, allow_without_second_factor=True)
+    viewer = signed_in(request)
     account = viewer.account
 
     def load(session: Session) -> tuple[Organisation | None, int, bool]:
@@ -77,7 +86,7 @@ async def account_page(request: Request, errors: dict[str, str] | None = None, s
         "organisation": organisation,
         "roles": accounts.roles_of(account),
         "recovery_left": recovery_left,
-        "second_factor_required": bool(_second_factor_required(request)),
+        "second_factor_required": await _second_factor_required(request),
         "errors": errors or {},
         "wants_email": wants_email,
         "email_saved": request.query_params.get("saved") == "email",
@@ -96,7 +105,7 @@ def _every(minutes: float) -> str:
 
 async def email_choice(request: Request) -> Response:
     """E-mail notifications on or off (a checkbox: unticked sends nothing, so absent means off)."""
-    viewer = signed_in(request, allow_without_second_factor=True)
+    viewer = signed_in(request)
     rt = runtime(request)
     enabled = (await form_of(request)).get("email") == "on"
     await rt.db.run(
@@ -105,11 +114,10 @@ async def email_choice(request: Request) -> Response:
     return redirect("/account?saved=email#email-notifications")
 
 
-def _second_factor_required(request: Request) -> policy.Decision:
+async def _second_factor_required(request: Request) -> bool:
     account = signed_in(request, allow_without_second_factor=True).account
-    return policy.second_factor_required(
-        kind=account.kind, is_org_admin=account.is_org_admin, is_lead=False, production=runtime(request).production
-    )
+    rt = runtime(request)
+    return await rt.db.run(lambda session: second_factor.required(session, account, production=rt.production))
 
 
 async def password_form(request: Request) -> Response:
@@ -136,7 +144,7 @@ async def change_password(request: Request) -> Response:
     return redirect("/account?notice=password-changed")
 
 
-def _enrolment_context(request: Request, secret: str, errors: dict[str, str]) -> dict[str, object]:
+async def _enrolment_context(request: Request, secret: str, errors: dict[str, str]) -> dict[str, object]:
     viewer = signed_in(request, allow_without_second_factor=True)
     enrolment = totp.enrolment_for(secret, viewer.account.email)
     return {
@@ -145,7 +153,7 @@ def _enrolment_context(request: Request, secret: str, errors: dict[str, str]) ->
             cipher=runtime(request).cipher, account_id=viewer.account.id, secret=secret
         ),
         "errors": errors,
-        "second_factor_required": bool(_second_factor_required(request)),
+        "second_factor_required": await _second_factor_required(request),
     }
 
 
@@ -154,7 +162,7 @@ async def two_factor_form(request: Request) -> Response:
     if viewer.account.has_second_factor:
         return redirect("/account")
     secret = totp.new_enrolment(viewer.account.email).secret
-    return render(request, "two_factor_setup.html", _enrolment_context(request, secret, {}))
+    return render(request, "two_factor_setup.html", await _enrolment_context(request, secret, {}))
 
 
 async def two_factor_confirm(request: Request) -> Response:
@@ -177,7 +185,7 @@ async def two_factor_confirm(request: Request) -> Response:
             secret = rt.cipher.decrypt(form.get("sealed_secret", ""), context=f"totp-enrolment:{account_id}")
         except ValueError:
             secret = totp.new_enrolment(viewer.account.email).secret
-        return render(request, "two_factor_setup.html", _enrolment_context(request, secret, problem.fields), 422)
+        return render(request, "two_factor_setup.html", await _enrolment_context(request, secret, problem.fields), 422)
     return render(request, "recovery_codes.html", {"codes": codes})
 
 
@@ -191,7 +199,7 @@ async def two_factor_remove(request: Request) -> Response:
             passwords=rt.passwords,
             account=viewer.account,
             password=form.get("password"),
-            required=bool(_second_factor_required(request)),
+            required=await _second_factor_required(request),
         )
     except Invalid as problem:
         return await account_page(request, problem.fields, 422)

@@ -8,8 +8,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from patchwork import policy
-from patchwork.web.context import runtime
 from patchwork.web.middleware import CSRF_FIELD, SESSION_COOKIE
 from patchwork.web.viewer import Viewer
 
@@ -50,14 +48,7 @@ def signed_in(request: Request, *, allow_without_second_factor: bool = False) ->
     viewer: Viewer | None = getattr(request.state, "viewer", None)
     if viewer is None or viewer.second_factor_pending:
         raise Redirect("/sign-in")
-    account = viewer.account
-    needs_second_factor = policy.second_factor_required(
-        kind=account.kind,
-        is_org_admin=account.is_org_admin,
-        is_lead=False,
-        production=runtime(request).production,
-    )
-    if needs_second_factor and not account.has_second_factor and not allow_without_second_factor:
+    if viewer.second_factor_missing and not allow_without_second_factor:
         raise Redirect(SECOND_FACTOR_SETUP)
     return viewer
 
