@@ -32,6 +32,7 @@ from patchwork.web.pages import (
     notes,
     notifications,
     recovery,
+    sso,
 )
 from patchwork.web.pages.common import Redirect, redirect_handler
 from patchwork.web.templating import STATIC, build_templates
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *api.routes(),
         *auth.routes,
         *recovery.routes,
+        *sso.routes,
         *account.routes,
         *admin.routes,
         *networks.routes,

@@ -211,3 +211,43 @@ def _identity_of(claims: dict[str, Any]) -> Identity:
         amr=tuple(str(method) for method in amr) if isinstance(amr, list) else (),
         acr=acr if isinstance(acr, str) else None,
     )
+
+
+async def check_client(
+    metadata: ProviderMetadata,
+    *,
+    client_id: str,
+    client_secret: str,
+    redirect_uri: str,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> None:
+    """Tests the client id and secret without anyone signing in: the token endpoint is asked to exchange a code that
+    does not exist. A provider that knows the client answers `invalid_grant`; one that refuses its credentials
+    answers `invalid_client`, which is reported with what the provider said."""
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, transport=transport, trust_env=False) as client:
+            answer = await client.post(
+                metadata.token_endpoint,
+                data={
+                    "grant_type": "authorization_code",
+                    "code": "patchwork-connection-test",
+                    "redirect_uri": redirect_uri,
+                },
+                auth=(client_id, client_secret),
+                headers={"Accept": "application/json"},
+            )
+    except httpx.HTTPError as error:
+        raise SsoError(
+            f"The identity provider's token endpoint could not be reached ({type(error).__name__})"
+        ) from error
+    try:
+        body: Any = answer.json()
+    except ValueError:
+        body = {}
+    code = body.get("error") if isinstance(body, dict) else None
+    if code == "invalid_client" or answer.status_code == 401:
+        said = body.get("error_description") if isinstance(body, dict) else None
+        raise SsoError(
+            "The identity provider refused the client id and secret"
+            + (f": {said}" if isinstance(said, str) and said else " (invalid_client)")
+        )

@@ -8,6 +8,7 @@ from patchwork.policy.accounts import (
     MANAGED_KIND,
     Actor,
     account_roles,
+    configure_sso,
     creatable_role,
     create_account,
     manage_account,
@@ -16,6 +17,7 @@ from patchwork.policy.accounts import (
     practitioner_work,
     second_factor_required,
     sees_as_family,
+    sso_links,
 )
 from patchwork.policy.alerts import (
     ADMIN_ALERTS,
@@ -117,6 +119,7 @@ __all__ = [
     "audience_names",
     "audience_words",
     "belongs",
+    "configure_sso",
     "counts_as_signal",
     "creatable_role",
     "create_account",
@@ -160,6 +163,7 @@ __all__ = [
     "sees_as_family",
     "sees_person",
     "share_with_family",
+    "sso_links",
     "start_network",
     "subject_access_export",
     "urgent_signals",

@@ -91,3 +91,16 @@ def account_roles(actor: Actor) -> tuple[str, ...]:
     if actor.kind == "family":
         return ("family",)
     return ("practitioner", "org_admin") if actor.is_org_admin else ("practitioner",)
+
+
+def configure_sso(actor: Actor) -> Decision:
+    if actor.is_system_admin:
+        return allow("system admins connect an organisation's identity provider")
+    return deny("only system admins configure single sign-on")
+
+
+def sso_links(*, kind: str, organisation_id: str | None, provider_organisation_id: str) -> Decision:
+    """An existing account signed in by an organisation's provider for the first time (its e-mail verified)."""
+    if kind == "practitioner" and organisation_id == provider_organisation_id:
+        return allow("a practitioner of the provider's organisation is linked to the provider's identity")
+    return deny("only a practitioner account of the provider's own organisation can be signed in by its provider")

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from patchwork.crypto import Keyring
 from patchwork.db import Database
-from patchwork.models import Account, FamilyInvitation
+from patchwork.models import Account, FamilyInvitation, SsoAttempt, SsoProvider
 from patchwork.models.networks import Child, Involvement
 from patchwork.models.notes import FamilyMembership, HistoryOpening, Note, NoteReply, NoteRevision
 from patchwork.services import children, sealed_facts
@@ -34,6 +34,8 @@ SEALED: list[tuple[type, tuple[tuple[str, Callable[[str], str]], ...]]] = [
     (NoteReply, (("body_sealed", lambda i: f"reply:{i}"),)),
     (HistoryOpening, (("reason_sealed", lambda i: f"history-opening:{i}"),)),
     (Account, (("totp_secret", lambda i: f"totp:{i}"),)),
+    (SsoProvider, (("client_secret_sealed", lambda i: f"sso-secret:{i}"),)),
+    (SsoAttempt, (("code_verifier_sealed", lambda i: f"sso-verifier:{i}"),)),
     (
         Involvement,
         tuple(

@@ -26,6 +26,12 @@ NOTICES = {
         "Your request has been sent. Your organisation's admin will review it; you can sign in once it is approved. "
         "If this e-mail address has an account already, no new one is made: sign in with it, or ask your admin.",
     ),
+    "sso-saved": ("Success", "The identity provider is connected. Its people can sign in with it now."),
+    "sso-removed": ("Success", "The identity provider is disconnected. Its people sign in with a password now."),
+    "sso-linked": (
+        "Success",
+        "Your organisation's sign-in service is now linked to your Patchwork account: sign in with it from now on.",
+    ),
     "password-reset": ("Success", "Your password has been reset and you have been signed out everywhere. Sign in."),
     "password-changed": ("Success", "Your password has been changed. You have been signed out on your other devices."),
     "two-factor-removed": ("Success", "Two-step verification has been turned off."),

@@ -119,3 +119,33 @@ def test_search_works_during_rotation_with_both_keys(client: TestClient, world: 
         )
         duplicate = during.post("/api/v1/networks", json=START, headers=bearer(t["officer"]))
         assert duplicate.status_code == 409, "near-duplicate checks see children indexed under the old key"
+
+
+def test_rotation_moves_an_identity_providers_client_secret(world: World, database_url: str) -> None:
+    from patchwork.models import SsoProvider
+
+    organisation = world.organisation()
+    old = keyring_for(make_settings(database_url))
+    with world.db.transaction() as session:
+        provider = SsoProvider(
+            organisation_id=organisation.id,
+            discovery_url="https://login.example.org/.well-known/openid-configuration",
+            issuer="https://login.example.org",
+            client_id="patchwork",
+            client_secret_sealed="",
+        )
+        provider.client_secret_sealed = old.cipher.encrypt("the-client-secret", context=f"sso-secret:{provider.id}")
+        session.add(provider)
+    rotating = keyring_for(make_settings(database_url, data_key=NEW_KEY, data_keys_previous=TEST_DATA_KEY))
+    db = Database(database_url)
+    try:
+        assert key_service.rotate(db=db, keys=rotating).resealed["sso_provider"] == 1
+    finally:
+        db.dispose()
+    only_new = keyring_for(make_settings(database_url, data_key=NEW_KEY))
+    with world.db.transaction() as session:
+        stored = session.get(SsoProvider, provider.id)
+        assert stored is not None and "the-client-secret" not in stored.client_secret_sealed
+        assert only_new.cipher.decrypt(stored.client_secret_sealed, context=f"sso-secret:{provider.id}") == (
+            "the-client-secret"
+        )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from patchwork.auth.sessions import end_web_session, revoke_everything, start_web_session
 from patchwork.errors import Invalid, TooManyRequests, Unauthenticated
-from patchwork.services import accounts, organisations, signin
+from patchwork.services import accounts, organisations, signin, sso
 from patchwork.web.context import client_address, runtime
 from patchwork.web.pages.common import clear_session_cookie, form_of, redirect, render, set_session_cookie, signed_in
 
@@ -20,10 +20,22 @@ async def sign_in_form(request: Request) -> Response:
     return render(request, "sign_in.html", {"values": {}, "errors": {}})
 
 
+def sso_callback_url(request: Request) -> str:
+    return runtime(request).settings.base_url.rstrip("/") + "/sso/callback"
+
+
 async def sign_in(request: Request) -> Response:
     rt = runtime(request)
     form = await form_of(request)
     values = {"email": form.get("email", "")}
+    email = values["email"].strip().lower()
+    if "@" in email and len(email) <= 254:
+        try:
+            elsewhere = await sso.begin(db=rt.db, keys=rt.keys, email=email, redirect_uri=sso_callback_url(request))
+        except sso.SsoUnavailable as problem:
+            return render(request, "sign_in.html", {"values": values, "errors": {"email": problem.message}}, 503)
+        if elsewhere is not None:
+            return RedirectResponse(elsewhere, status_code=303)
     try:
         account = await signin.authenticate(
             db=rt.db,
