@@ -19,7 +19,7 @@ from patchwork.db import Database
 from patchwork.models import Account, AccountKind, AccountStatus, Organisation, SsoDomain, SsoIdentity, SsoProvider
 from patchwork.settings import Settings
 from tests.conftest import PASSWORD, World, make_settings
-from tests.helpers import post_form, sign_in
+from tests.helpers import api_token, bearer, post_form, sign_in
 from tests.oidc import OpenIdProvider, openid_provider, sign_in_at
 
 BASE = "http://testserver"
@@ -283,3 +283,50 @@ def test_in_production_the_providers_second_factor_counts_and_its_absence_is_ask
             assert entered.status_code == 303
             asked = client.get(f"/organisations/{school.id}/accounts", follow_redirects=False)
             assert (asked.status_code, asked.headers["location"]) == (303, "/account/two-factor")
+
+
+def test_the_api_connects_reads_and_disconnects_a_provider_and_never_shows_the_secret(
+    app_client: TestClient, world_here: World, provider: OpenIdProvider
+) -> None:
+    school = world_here.organisation()
+    world_here.account("root@council.test", kind=AccountKind.admin)
+    world_here.account("tom@oakfield.test", organisation=school)
+    root = bearer(api_token(app_client, "root@council.test", PASSWORD))
+    path = f"/api/v1/organisations/{school.id}/sso"
+    body = {
+        "discovery_url": provider.discovery_url,
+        "client_id": provider.client.client_id,
+        "client_secret": provider.client.client_secret,
+        "domains": ["Oakfield.test"],
+    }
+    assert app_client.get(path, headers=root).status_code == 404
+    unreachable = app_client.put(path, json=body | {"discovery_url": "http://127.0.0.1:9/x"}, headers=root)
+    assert unreachable.status_code == 422 and "discovery_url" in unreachable.json()["error"]["fields"]
+    saved = app_client.put(path, json=body, headers=root)
+    assert saved.status_code == 200, saved.text
+    shown = app_client.get(path, headers=root).json()
+    assert shown["domains"] == ["oakfield.test"] and shown["issuer"] == provider.issuer
+    assert shown["redirect_uri"] == CALLBACK and provider.client.client_secret not in str(shown)
+    kept = app_client.put(
+        path, json=body | {"client_secret": None, "domains": ["oakfield.test", "x.test"]}, headers=root
+    )
+    assert kept.status_code == 200 and kept.json()["domains"] == ["oakfield.test", "x.test"], "the secret is kept"
+    tom = bearer(api_token(app_client, "tom@oakfield.test", PASSWORD))
+    assert app_client.get(path, headers=tom).status_code == 403
+    assert app_client.delete(path, headers=tom).status_code == 403
+    assert app_client.delete(path, headers=root).status_code == 204
+    assert app_client.get(path, headers=root).status_code == 404
+
+
+def test_a_provider_that_stops_answering_gives_the_practitioner_a_clear_page(
+    tmp_path: Path, app_client: TestClient, world_here: World
+) -> None:
+    school = world_here.organisation()
+    world_here.account("root@council.test", kind=AccountKind.admin)
+    with openid_provider(tmp_path, redirect_uri=CALLBACK, accounts=ACCOUNTS) as brief:
+        assert sign_in(app_client, "root@council.test", PASSWORD).status_code == 303
+        assert _connect(app_client, school, brief).status_code == 303
+    app_client.cookies.clear()
+    down = post_form(app_client, "/sign-in", {"email": "alice@oakfield.test", "password": ""})
+    assert down.status_code == 503 and "not answering just now" in down.text
+    assert 'value="alice@oakfield.test"' in down.text, "what was typed stays"

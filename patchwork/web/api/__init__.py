@@ -6,7 +6,18 @@ it returns. Nothing registers itself by being imported.
 
 from __future__ import annotations
 
-from patchwork.web.api import access, accounts, alerts, dashboard, family, insights, networks, notes, notifications
+from patchwork.web.api import (
+    access,
+    accounts,
+    alerts,
+    dashboard,
+    family,
+    insights,
+    networks,
+    notes,
+    notifications,
+    sso,
+)
 from patchwork.web.api.openapi import Api
 
 PREFIX = "/api/v1"
@@ -22,6 +33,9 @@ def api_routes() -> Api:
             accounts.list_organisations,
             accounts.create_organisation,
             accounts.create_user,
+            sso.get_sso,
+            sso.put_sso,
+            sso.delete_sso,
             networks.search_children,
             networks.create_network,
             networks.list_networks,
