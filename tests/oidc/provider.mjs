@@ -101,6 +101,10 @@ provider.use(async (ctx, next) => {
     await provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     return;
   }
+  if (ctx.method === 'GET' && ctx.path === '/favicon.ico') {
+    ctx.status = 204;
+    return;
+  }
   if (ctx.method === 'GET' && ctx.path === '/other-jwks') {
     ctx.type = 'json';
     ctx.body = settings.other_public_jwks;

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from patchwork.auth.sessions import end_web_session, revoke_everything, start_web_session
@@ -35,7 +35,9 @@ async def sign_in(request: Request) -> Response:
         except sso.SsoUnavailable as problem:
             return render(request, "sign_in.html", {"values": values, "errors": {"email": problem.message}}, 503)
         if elsewhere is not None:
-            return RedirectResponse(elsewhere, status_code=303)
+            # A page that moves on by itself, not a redirect: the sign-in form's CSP (form-action 'self') rightly
+            # stops a form's submission from being redirected to another site.
+            return render(request, "sso_continue.html", {"url": elsewhere})
     try:
         account = await signin.authenticate(
             db=rt.db,

@@ -1,0 +1,169 @@
+"""Signing in other ways, in Chromium at 1280 and 375 px, every new page axe-clean: single sign-on against a real
+OpenID provider (a system admin connects it; a first sign-in asks for an account; a refusal is a clear page),
+and forgot your password with an organisation admin's one-time code."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import PHONE, PROBLEMS, Server, _environment, _free_port, _wait_until_healthy, _watch
+from tests.browser.helpers import assert_accessible, assert_no_horizontal_scroll, at_path, sign_in, sign_out
+from tests.oidc import OpenIdProvider, openid_provider
+
+PASSWORD = "browser-identity-demo-password"
+DOMAIN = "sso.oakfield.test"
+ACCOUNTS = {
+    "newbie-1280px": {"claims": {"email": f"nia.newbie@{DOMAIN}", "email_verified": True, "name": "Nia Newbie"}},
+    "newbie-375px": {"claims": {"email": f"pat.phone@{DOMAIN}", "email_verified": True, "name": "Pat Phone"}},
+    "unverified": {"claims": {"email": f"uma.unverified@{DOMAIN}", "email_verified": False}},
+}
+
+
+@dataclass(frozen=True)
+class Deployment:
+    url: str
+    provider: OpenIdProvider
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """Its own `patchwork serve` (single sign-on comes back to the server's base URL) and its own provider."""
+    directory = tmp_path_factory.mktemp("identity")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = _environment(f"sqlite:///{directory / 'pw.db'}") | {"PATCHWORK_BASE_URL": url}
+    patchwork = str(Path(sys.executable).with_name("patchwork"))
+    demo = subprocess.run(
+        [patchwork, "demo", "--password", PASSWORD, "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert json.loads(demo.stdout)["accounts"]
+    log = directory / "server.log"
+    with openid_provider(directory, redirect_uri=f"{url}/sso/callback", accounts=ACCOUNTS) as provider:
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [patchwork, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=output, stderr=output
+            )
+        try:
+            _wait_until_healthy(url, process, log)
+            yield Deployment(url=url, provider=provider)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def open_here(
+    request: pytest.FixtureRequest, browser: Browser, deployment: Deployment
+) -> Iterator[Callable[..., Page]]:
+    problems = request.node.stash.setdefault(PROBLEMS, [])
+    contexts = []
+
+    def open_one(*, phone: bool = False) -> Page:
+        options: dict[str, object] = {"base_url": deployment.url, "locale": "en-GB"}
+        if phone:
+            options.update(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+        context = browser.new_context(**options)  # type: ignore[arg-type]
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        _watch(context, page, problems)
+        return page
+
+    yield open_one
+    for context in contexts:
+        context.close()
+
+
+def _check(page: Page, label: str) -> None:
+    assert_accessible(page, label)
+    assert_no_horizontal_scroll(page)
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["1280px", "375px"])
+def test_single_sign_on_from_connecting_to_a_first_sign_in(
+    open_here: Callable[..., Page], deployment: Deployment, phone: bool
+) -> None:
+    admin = open_here(phone=phone)
+    sign_in(admin, "admin@patchwork.example.org", PASSWORD)
+    admin.goto("/organisations")
+    admin.locator("summary", has_text="Oakfield Primary School").click()
+    admin.get_by_role("link", name="Single sign-on for Oakfield Primary School").click()
+    expect(admin.get_by_role("heading", level=1)).to_have_text("Single sign-on")
+    _check(admin, "single sign-on settings")
+    admin.locator("#discovery_url").fill("http://127.0.0.1:9/.well-known/openid-configuration")
+    admin.locator("#client_id").fill(deployment.provider.client.client_id)
+    admin.locator("#client_secret").fill(deployment.provider.client.client_secret)
+    admin.locator("#domains").fill(DOMAIN)
+    admin.get_by_role("button", name="Test the connection and save").click()
+    expect(admin.locator(".govuk-error-summary")).to_contain_text("could not be reached")
+    _check(admin, "single sign-on settings with errors")
+    admin.locator("#discovery_url").fill(deployment.provider.discovery_url)
+    admin.locator("#client_secret").fill(deployment.provider.client.client_secret)
+    admin.get_by_role("button", name="Test the connection and save").click()
+    expect(admin.locator(".govuk-notification-banner")).to_contain_text("The identity provider is connected")
+
+    person = open_here(phone=phone)
+    person.goto("/sign-in")
+    newbie = "newbie-375px" if phone else "newbie-1280px"
+    person.locator("#email").fill(ACCOUNTS[newbie]["claims"]["email"])
+    person.get_by_role("button", name="Sign in", exact=True).click()
+    expect(person).to_have_url(re.compile(rf"^{re.escape(deployment.provider.issuer)}/interaction/"))
+    person.locator("#login").fill(newbie)
+    person.get_by_role("button", name="Sign in").click()
+    expect(person.get_by_role("heading", level=1)).to_have_text("Your account has been asked for")
+    _check(person, "waiting for approval")
+
+    refused = open_here(phone=phone)
+    refused.goto("/sign-in")
+    refused.locator("#email").fill(f"uma.unverified@{DOMAIN}")
+    refused.get_by_role("button", name="Sign in", exact=True).click()
+    refused.locator("#login").fill("unverified")
+    refused.get_by_role("button", name="Sign in").click()
+    expect(refused.get_by_role("heading", level=1)).to_have_text("You could not be signed in")
+    expect(refused.locator("#sso-message")).to_contain_text("has not verified your e-mail address")
+    _check(refused, "single sign-on refused")
+
+    admin.get_by_role("button", name="Disconnect the identity provider").click()
+    expect(admin.locator(".govuk-notification-banner")).to_contain_text("disconnected")
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["1280px", "375px"])
+def test_forgot_password_with_an_admins_code(open_page: Callable[..., Page], server: Server, phone: bool) -> None:
+    person = server.claim("practitioner")
+    admins = [a for a in server.accounts if a.is_org_admin and a.organisation == person.organisation]
+    assert admins, "the demo has an admin for every organisation"
+    asker = open_page(phone=phone)
+    asker.goto("/sign-in")
+    asker.get_by_role("link", name="Forgot your password?").click()
+    expect(asker.get_by_role("heading", level=1)).to_have_text("Forgot your password?")
+    _check(asker, "forgot your password")
+    asker.get_by_role("link", name="I have a reset code").click()
+    asker.get_by_role("button", name="Set my new password").click()
+    expect(asker.locator(".govuk-error-summary")).to_be_visible()
+    _check(asker, "reset password with errors")
+
+    admin = open_page(phone=phone)
+    sign_in(admin, admins[0].email, server.password)
+    admin.goto("/organisation/accounts")
+    admin.locator("tr", has_text=person.email).get_by_role("button", name=re.compile("password reset code")).click()
+    expect(admin.get_by_role("heading", level=1)).to_have_text("Password reset code")
+    _check(admin, "reset code shown once")
+    code = admin.locator("#reset-code").inner_text()
+
+    asker.locator("#secret").fill(code)
+    asker.locator("#password").fill("a brand new browser password")
+    asker.get_by_role("button", name="Set my new password").click()
+    expect(asker).to_have_url(at_path("/sign-in"))
+    expect(asker.locator(".govuk-notification-banner")).to_contain_text("Your password has been reset")
+    sign_in(asker, person.email, "a brand new browser password")
+    sign_out(asker)
