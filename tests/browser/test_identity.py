@@ -4,20 +4,24 @@ and forgot your password with an organisation admin's one-time code."""
 
 from __future__ import annotations
 
+import email as email_message
 import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import PHONE, PROBLEMS, Server, _environment, _free_port, _wait_until_healthy, _watch
 from tests.browser.helpers import assert_accessible, assert_no_horizontal_scroll, at_path, sign_in, sign_out
 from tests.oidc import OpenIdProvider, openid_provider
+from tests.services.test_email_digest import Inbox, free_port
 
 PASSWORD = "browser-identity-demo-password"
 DOMAIN = "sso.oakfield.test"
@@ -32,6 +36,8 @@ ACCOUNTS = {
 class Deployment:
     url: str
     provider: OpenIdProvider
+    inbox: Inbox
+    practitioners: list[str]  # demo practitioners' e-mail addresses, for tests that change a password
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +46,25 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     directory = tmp_path_factory.mktemp("identity")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = _environment(f"sqlite:///{directory / 'pw.db'}") | {"PATCHWORK_BASE_URL": url}
+    inbox = Inbox()
+    smtp_port = free_port()
+    mail = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    mail.start()
+    env = _environment(f"sqlite:///{directory / 'pw.db'}") | {
+        "PATCHWORK_BASE_URL": url,
+        "PATCHWORK_SMTP_HOST": "127.0.0.1",
+        "PATCHWORK_SMTP_PORT": str(smtp_port),
+        "PATCHWORK_SMTP_SECURITY": "none",
+        "PATCHWORK_EMAIL_FROM": "patchwork@council.test",
+    }
     patchwork = str(Path(sys.executable).with_name("patchwork"))
     demo = subprocess.run(
         [patchwork, "demo", "--password", PASSWORD, "--json"], env=env, capture_output=True, text=True, timeout=60
     )
     assert demo.returncode == 0, demo.stderr
-    assert json.loads(demo.stdout)["accounts"]
+    accounts = json.loads(demo.stdout)["accounts"]
+    practitioners = [a["email"] for a in accounts if a["roles"] == ["practitioner"]]
+    assert len(practitioners) >= 2
     log = directory / "server.log"
     with openid_provider(directory, redirect_uri=f"{url}/sso/callback", accounts=ACCOUNTS) as provider:
         with log.open("wb") as output:
@@ -55,10 +73,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             )
         try:
             _wait_until_healthy(url, process, log)
-            yield Deployment(url=url, provider=provider)
+            yield Deployment(url=url, provider=provider, inbox=inbox, practitioners=practitioners)
         finally:
             process.terminate()
             process.wait(timeout=10)
+            mail.stop()
 
 
 @pytest.fixture
@@ -111,6 +130,14 @@ def test_single_sign_on_from_connecting_to_a_first_sign_in(
     admin.locator("#client_secret").fill(deployment.provider.client.client_secret)
     admin.get_by_role("button", name="Test the connection and save").click()
     expect(admin.locator(".govuk-notification-banner")).to_contain_text("The identity provider is connected")
+
+    paused = open_here(phone=phone)
+    paused.context.route(f"{deployment.provider.issuer}/**", lambda route: route.fulfill(status=204))
+    paused.goto("/sign-in")
+    paused.locator("#email").fill(f"someone@{DOMAIN}")
+    paused.get_by_role("button", name="Sign in", exact=True).click()
+    expect(paused.get_by_role("heading", level=1)).to_have_text("Continue to your organisation's sign-in")
+    _check(paused, "continue to the organisation's sign-in")
 
     person = open_here(phone=phone)
     person.goto("/sign-in")
@@ -167,3 +194,39 @@ def test_forgot_password_with_an_admins_code(open_page: Callable[..., Page], ser
     expect(asker.locator(".govuk-notification-banner")).to_contain_text("Your password has been reset")
     sign_in(asker, person.email, "a brand new browser password")
     sign_out(asker)
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["1280px", "375px"])
+def test_forgot_password_by_email(open_here: Callable[..., Page], deployment: Deployment, phone: bool) -> None:
+    email = deployment.practitioners[1 if phone else 0]
+    page = open_here(phone=phone)
+    page.goto("/forgot-password")
+    _check(page, "forgot your password, by e-mail")
+    page.get_by_role("button", name="Send me a link").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
+    _check(page, "forgot your password with errors")
+    page.locator("#email").fill(email)
+    page.get_by_role("button", name="Send me a link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your e-mail")
+    _check(page, "check your e-mail")
+    link = _link_for(deployment.inbox, email)
+    page.goto(link)
+    _check(page, "choose a new password")
+    page.locator("#password").fill("an entirely new password for tests")
+    page.get_by_role("button", name="Set my new password").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Your password has been reset")
+    sign_in(page, email, "an entirely new password for tests")
+
+
+def _link_for(inbox: Inbox, to: str) -> str:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for recipients, raw in list(inbox.received):
+            if to in recipients:
+                body = email_message.message_from_bytes(raw).get_payload(decode=True)
+                assert isinstance(body, bytes)
+                found = re.search(r"(http://127\.0\.0\.1:\d+/reset-password\?token=[A-Za-z0-9_-]+)", body.decode())
+                if found:
+                    return found.group(1)
+        time.sleep(0.1)
+    raise AssertionError(f"no reset link reached {to}")

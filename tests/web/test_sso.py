@@ -120,8 +120,15 @@ def test_a_first_sign_in_asks_for_an_account_that_the_admin_approves(
     with world_here.db.transaction() as session:
         alice = session.exec(select(Account).where(Account.email == "alice@oakfield.test")).one()
         assert (alice.status, alice.organisation_id, alice.name) == (AccountStatus.pending, school.id, "Alice Adams")
-        alice.status = AccountStatus.active  # the organisation admin approves (their page is tested elsewhere)
-        session.add(alice)
+    refused_before_approval = _back(app_client, _through_provider(app_client, provider, "alice@oakfield.test", "alice"))
+    assert refused_before_approval.status_code == 403 and "waiting for approval" in refused_before_approval.text
+    world_here.account("ada@admins.test", organisation=school, org_admin=True)  # a domain no provider claims
+    assert sign_in(app_client, "ada@admins.test", PASSWORD).status_code == 303
+    accounts = f"/organisations/{school.id}/accounts"
+    assert "Alice Adams" in app_client.get(accounts).text, "the request waits on the admin's page"
+    approved = post_form(app_client, f"/accounts/{alice.id}/decision", {"decision": "approve"}, token_from=accounts)
+    assert approved.status_code == 303
+    app_client.cookies.clear()
     again = _back(
         app_client,
         _through_provider(app_client, provider, "alice@oakfield.test", "alice"),
