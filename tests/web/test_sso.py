@@ -341,3 +341,29 @@ def test_a_provider_that_stops_answering_gives_the_practitioner_a_clear_page(
     down = post_form(app_client, "/sign-in", {"email": "alice@oakfield.test", "password": ""})
     assert down.status_code == 503 and "not answering just now" in down.text
     assert 'value="alice@oakfield.test"' in down.text, "what was typed stays"
+
+
+def test_sign_ins_that_never_came_back_are_cleared_after_a_day(
+    app_client: TestClient, world_here: World, school: Organisation, provider: OpenIdProvider
+) -> None:
+    from datetime import timedelta
+
+    from patchwork.clock import utcnow
+    from patchwork.models import SsoAttempt
+
+    with world_here.db.transaction() as session:
+        provider_id = session.exec(select(SsoProvider)).one().id
+        for age in (timedelta(days=2), timedelta(hours=2)):
+            session.add(
+                SsoAttempt(
+                    state_hash=str(age.total_seconds()).ljust(64, "0"),
+                    provider_id=provider_id,
+                    nonce="n",
+                    code_verifier_sealed="x",
+                    created_at=utcnow() - age,
+                )
+            )
+    _through_provider(app_client, provider, "alice@oakfield.test", "alice")
+    with world_here.db.transaction() as session:
+        ages = sorted(utcnow() - a.created_at for a in session.exec(select(SsoAttempt)).all())
+    assert len(ages) == 2 and ages[-1] < timedelta(days=1), "the two-day-old one went; the new and the recent stay"

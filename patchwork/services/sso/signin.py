@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from patchwork import limits, policy
@@ -69,6 +69,8 @@ async def begin(
         )
         attempt.code_verifier_sealed = keys.cipher.encrypt(request.code_verifier, context=_verifier_context(attempt.id))
         session.add(attempt)
+        # Sign-ins that never came back are kept a day (long after they stop working), then go.
+        session.execute(delete(SsoAttempt).where(col(SsoAttempt.created_at) < utcnow() - timedelta(days=1)))
 
     await db.run(write)
     return request.url
