@@ -24,6 +24,7 @@ RULE: dict[str, int] = {
     "not_permitted": PERMISSION,
     "not_lead": PERMISSION,
     "second_factor_enrolment_required": PERMISSION,
+    "second_factor_required": PERMISSION,  # a lead or admin in production, until they set one up
     "not_found": HIDDEN,
     "conflict": STATE,
     "network_closed": STATE,
@@ -44,6 +45,8 @@ RULE: dict[str, int] = {
     "too_large": 413,
     "unsupported_media_type": 415,
     "too_many_requests": 429,
+    "sso_refused": 400,  # pages only: a sign-in the organisation's provider could not complete, said why
+    "sso_unavailable": 503,  # pages only: the organisation's provider does not answer; nothing of ours failed
 }
 FAN_OUT = {  # codes written as f-strings, and every value they take
     "already_": ("already_open", "already_closed"),
