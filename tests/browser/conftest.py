@@ -47,14 +47,10 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if not CHROMIUM.exists() and os.environ.get("CI"):
-        pytest.exit(f"CI is set but {CHROMIUM} is missing: install Debian's chromium package", returncode=1)
-
-
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    # Raised from a hook rather than a fixture, so `-ra` folds it into one line for the whole suite.
+    # Never a pass that skipped them: without the browser the suite stops and says what to run (`make test`
+    # installs it first when it may).
     if not CHROMIUM.exists():
-        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.exit(f"The browser tests need Debian's Chromium at {CHROMIUM}: sudo apt-get install -y chromium", 1)
 
 
 @pytest.hookimpl(wrapper=True)
