@@ -294,3 +294,19 @@ def test_policy_for_the_access_log_and_exports() -> None:
     assert policy.export_network(_actor(), lead) and not policy.export_network(_actor(), member)
     assert not policy.export_network(_actor("admin"), nobody)
     assert policy.subject_access_export(_actor("admin")) and not policy.subject_access_export(_actor())
+
+
+def test_one_persons_many_views_on_a_day_are_one_row(client: TestClient, world: World, net: dict) -> None:  # type: ignore[type-arg]
+    t, network_id = net["t"], net["id"]
+    family_member(world, network_id)
+    for _ in range(17):
+        assert client.get(f"/api/v1/networks/{network_id}/notes", headers=bearer(t["teacher"])).status_code == 200
+    client.get(f"/api/v1/networks/{network_id}/notes", headers=bearer(t["officer"]))
+    sign_in(client, "parent@example.org", PASSWORD)
+    page = client.get(f"/networks/{network_id}/access-log").text
+    rows = page.split('<tbody class="govuk-table__body">', 1)[1].split("</tbody>", 1)[0].count("<tr")
+    teacher = [r for r in page.split("<tr")[1:] if "Tom Fletcher" in r]
+    assert len(teacher) == 1 and "Viewed the notes 17 times" in teacher[0], "17 views, one row"
+    officer = [r for r in page.split("<tr")[1:] if "Joe Bennett" in r]
+    assert len(officer) == 1 and "Viewed the notes" in officer[0] and "times" not in officer[0]
+    assert rows == len(teacher) + len(officer) + sum(1 for r in page.split("<tr")[1:] if "Helen Morgan" in r)

@@ -31,6 +31,19 @@ def when(moment: datetime) -> str:
     return local.strftime("%-d %B %Y at %H:%M")
 
 
+def _local(moment: datetime) -> datetime:
+    return moment.astimezone(UK) if UK is not None else moment
+
+
+def _day(visits: access_log.Visits) -> str:
+    return visits.day.strftime("%-d %B %Y")
+
+
+def _span(visits: access_log.Visits) -> str:
+    first, last = _local(visits.first).strftime("%H:%M"), _local(visits.last).strftime("%H:%M")
+    return first if first == last else f"{first} to {last}"
+
+
 async def show(request: Request) -> Response:
     viewer = signed_in(request)
     rt = runtime(request)
@@ -49,7 +62,7 @@ async def show(request: Request) -> Response:
     family = bool(policy.sees_as_family(viewer.actor))
     context = {
         "log": log,
-        "rows": [(when(e.at), e) for e in log.entries],
+        "visits": [(_day(v), _span(v), v) for v in access_log.by_person_and_day(log.entries, UK)],
         "first_page": before is None,
         "family": family,
         "back": f"/family/networks/{log.network.id}" if family else f"/networks/{log.network.id}",
