@@ -26,11 +26,6 @@ def _uk_time() -> ZoneInfo | None:
 UK = _uk_time()
 
 
-def when(moment: datetime) -> str:
-    local = moment.astimezone(UK) if UK is not None else moment
-    return local.strftime("%-d %B %Y at %H:%M")
-
-
 def _local(moment: datetime) -> datetime:
     return moment.astimezone(UK) if UK is not None else moment
 
