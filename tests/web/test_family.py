@@ -701,3 +701,9 @@ def test_demo_has_a_mother_and_a_young_person(settings: Settings, db: Database) 
 
     again = asyncio.run(create_demo(db=db, passwords=passwords_for(settings), keys=keys, password="demo-password-26"))
     assert again.created == 0 and again.accounts == result.accounts
+
+
+def test_the_sign_in_page_offers_joining_with_a_code(client: TestClient) -> None:
+    page = client.get("/sign-in").text
+    assert '<a class="govuk-link" href="/family/accept">join with your code</a>' in page
+    assert client.get("/family/accept").status_code == 200
