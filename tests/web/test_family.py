@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from patchwork.clock import utcnow
 from patchwork.db import Database
-from patchwork.models import Account, FamilyInvitation, Involvement, Network, NetworkEvent
+from patchwork.models import Account, AccountKind, FamilyInvitation, Involvement, Network, NetworkEvent
 from patchwork.models.audit import AuditEvent
 from patchwork.models.notes import FamilyMembership, Note
 from patchwork.runtime import keyring_for, passwords_for
@@ -707,3 +707,18 @@ def test_the_sign_in_page_offers_joining_with_a_code(client: TestClient) -> None
     page = client.get("/sign-in").text
     assert '<a class="govuk-link" href="/family/accept">join with your code</a>' in page
     assert client.get("/family/accept").status_code == 200
+
+
+def test_the_leads_network_page_lists_the_family_members_who_joined(
+    client: TestClient,
+    world: World,
+    net: dict,  # type: ignore[type-arg]
+) -> None:
+    parent = world.account("pat@family.example.org", kind=AccountKind.family, name="Pat Parent")
+    world.family_member(net["id"], parent.id, "Mother")
+    sign_in(client, "nurse@health.example.org", PASSWORD)  # the lead
+    page = client.get(f"/networks/{net['id']}").text
+    assert 'id="family-members"' in page and "Pat Parent (Mother), joined" in page
+    client.cookies.clear()
+    sign_in(client, "teacher@school.example.org", PASSWORD)  # a member who does not lead
+    assert "Pat Parent" not in client.get(f"/networks/{net['id']}").text

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from patchwork import policy
 from patchwork.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
-from patchwork.services import children, network_links, networks, stream
+from patchwork.services import children, family, network_links, networks, stream
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
 
@@ -112,14 +112,19 @@ async def network_page(
     rt = runtime(request)
     network_id = request.path_params["network_id"]
 
-    def load(session: Session) -> tuple[networks.NetworkView, str]:
+    def load(session: Session) -> tuple[networks.NetworkView, str, list[family.FamilyMember]]:
         cursor = stream.page_cursor(session=session, keys=rt.keys, network_id=network_id)
         view = networks.view_network(
             session=session, keys=rt.keys, actor=viewer.actor, network_id=network_id, audited=audited
         )
-        return view, cursor
+        joined = (
+            family.family_of_network(session=session, keys=rt.keys, account=viewer.account, network_id=network_id)
+            if view.am_lead
+            else None
+        )
+        return view, cursor, joined.members if joined else []
 
-    view, cursor = await rt.db.run(load)
+    view, cursor, family_members = await rt.db.run(load)
     if view.network.id != network_id:
         return redirect(f"/networks/{view.network.id}")
     candidates = [(m.involvement.account_id, m.name) for m in view.members if not m.involvement.is_lead]
@@ -128,6 +133,7 @@ async def network_page(
         "errors": errors or {},
         "lead_candidates": candidates,
         "live_cursor": cursor if view.me else None,
+        "family_members": family_members,
     }
     return render(request, "network.html", context, status)
 
