@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 from starlette.requests import Request
@@ -75,7 +77,27 @@ def build_templates() -> Jinja2Templates:
     environment.globals["error_list"] = error_list
     environment.globals["message"] = field_message
     environment.globals["select_items"] = select_items
+    environment.filters["uk_time"] = uk_time
     return Jinja2Templates(env=environment, context_processors=[_page_context])
+
+
+def _london() -> ZoneInfo | None:
+    try:
+        return ZoneInfo("Europe/London")
+    except ZoneInfoNotFoundError:  # a system without the time zone database
+        return None
+
+
+LONDON = _london()
+
+
+def uk_time(moment: datetime) -> str:
+    """A time as people here read it, labelled: "15:04 on 3 December 2026 (UK time)" (UTC, and said, without the
+    time zone database)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if LONDON is None:
+        return aware.astimezone(UTC).strftime("%H:%M on %-d %B %Y (UTC)")
+    return aware.astimezone(LONDON).strftime("%H:%M on %-d %B %Y (UK time)")
 
 
 def error_list(errors: dict[str, str], order: list[str]) -> list[dict[str, str]]:

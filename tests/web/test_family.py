@@ -722,3 +722,16 @@ def test_the_leads_network_page_lists_the_family_members_who_joined(
     client.cookies.clear()
     sign_in(client, "teacher@school.example.org", PASSWORD)  # a member who does not lead
     assert "Pat Parent" not in client.get(f"/networks/{net['id']}").text
+
+
+def test_an_invitations_expiry_is_shown_in_uk_time_and_labelled() -> None:
+    from datetime import UTC, datetime
+
+    from patchwork.web.templating import LONDON, uk_time
+
+    summer, winter = datetime(2026, 7, 1, 12, 0, tzinfo=UTC), datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    if LONDON is None:
+        assert uk_time(summer) == "12:00 on 1 July 2026 (UTC)"
+    else:
+        assert uk_time(summer) == "13:00 on 1 July 2026 (UK time)", "British Summer Time"
+        assert uk_time(winter) == "12:00 on 1 December 2026 (UK time)"
