@@ -32,7 +32,7 @@ def note_text(kind: str, data: Mapping[str, Any], view: notes.NoteView | None, v
             return f"{view.author} (family) posted their account"
         if not view.audience_shown:  # a family member: told only that it is shared with them
             return capital(f"{who(view.author, view.organisation)} shared a note with you")
-        return f"New note from {who(view.author, view.organisation)}"
+        return f"Note from {who(view.author, view.organisation)}"
     if kind == "note.replied":
         reply = next((r for r in view.replies if r.id == data.get("reply_id")), None)
         if reply is None:

@@ -31,7 +31,7 @@ def test_notifications_arrive_live_and_marking_read_covers_them(
 
     note_id = api_note(cast, cast.ana, network, "Fell asleep in class twice this week")
     newest = reader.locator("#notifications > li").first
-    expect(newest).to_contain_text(f"New note from {cast.ana.name}", timeout=5_000)
+    expect(newest).to_contain_text(f"Note from {cast.ana.name}", timeout=5_000)
     expect(newest.get_by_role("link")).to_have_attribute("href", f"/notes/{note_id}")
     expect(newest.locator(".govuk-tag")).to_have_text("New")
     hidden = api_note(cast, cast.ana, network, "For the lead only", audience={"kind": "lead"})

@@ -72,19 +72,19 @@ def test_each_person_hears_of_exactly_what_they_may_see_and_what_concerns_them(
         ("note.replied", everyone, "Joe Bennett, Eastshire Police replied to your note"),
         ("note.acknowledged", everyone, "Your note was acknowledged"),
         ("note.replied", everyone, "Tom Fletcher, Oakfield Primary replied to your note"),
-        ("note.created", for_lead, "New note from Tom Fletcher, Oakfield Primary"),
+        ("note.created", for_lead, "Note from Tom Fletcher, Oakfield Primary"),
         ("involvement.added", None, "Joe Bennett (Police officer, Eastshire Police) joined the network"),
         ("involvement.added", None, "Tom Fletcher (Teacher, Oakfield Primary) joined the network"),
     ], "newest first; nothing of her own doing"
     assert summary(teacher) == [
         ("note.replied", everyone, "Joe Bennett, Eastshire Police replied to a note you replied to"),
-        ("note.created", everyone, "New note from Helen Morgan, Northgate Health"),
+        ("note.created", everyone, "Note from Helen Morgan, Northgate Health"),
         ("lead.changed", None, "Helen Morgan is now a lead professional"),
         ("involvement.added", None, "Joe Bennett (Police officer, Eastshire Police) joined the network"),
     ], "not the police's note, nobody else's acknowledgement, not their own lead-only note"
     assert summary(officer) == [
-        ("note.created", for_police, "New note from Helen Morgan, Northgate Health"),
-        ("note.created", everyone, "New note from Helen Morgan, Northgate Health"),
+        ("note.created", for_police, "Note from Helen Morgan, Northgate Health"),
+        ("note.created", everyone, "Note from Helen Morgan, Northgate Health"),
         ("lead.changed", None, "Helen Morgan is now a lead professional"),
     ], "not the lead-only note; not the reply that came before theirs"
     for found in (nurse, teacher, officer):
@@ -156,6 +156,7 @@ def test_marking_read_keeps_what_arrived_after_the_page_was_shown(
         page = browser.get("/notifications")
         assert page.status_code == 200 and f"/notes/{first}" in page.text
         assert page.text.count(">New</strong>") == 3, "a note, a lead appointed, a member joined"
+        assert "New note from" not in page.text and '>New</strong> <a class="govuk-link"' in page.text, "new, once"
         cursors = dict(CURSOR_INPUT.findall(page.text))
         assert set(cursors) == {net["id"]}
         later = note(client, net, "nurse", "Posted after the page was shown")
@@ -251,7 +252,7 @@ def test_the_page_shows_new_notifications_live_for_its_viewer_only(town: Town) -
     with notifications_page(town["teacher"]) as teacher, notifications_page(town["mother"]) as mother:
         post(town, "nurse", body="LIVE-ONE Hungry at breakfast club")
         message = teacher.until("afterbegin:#notifications")
-        assert "New note from Helen Morgan, Northgate Health" in message and ">New</strong>" in message
+        assert "Note from Helen Morgan, Northgate Health" in message and ">New</strong>" in message
         assert f'id="cursor-{network}"' in message and 'hx-swap-oob="true"' in message, "the page's cursor moves on"
         assert "LIVE-ONE" not in message
         post(town, "nurse", body="LIVE-LEAD for the lead", audience="lead")
