@@ -735,3 +735,25 @@ def test_an_invitations_expiry_is_shown_in_uk_time_and_labelled() -> None:
     else:
         assert uk_time(summer) == "13:00 on 1 July 2026 (UK time)", "British Summer Time"
         assert uk_time(winter) == "12:00 on 1 December 2026 (UK time)"
+
+
+def test_a_sensitive_practitioners_redaction_does_not_name_them_to_the_family(
+    client: TestClient,
+    world: World,
+    net: dict,  # type: ignore[type-arg]
+) -> None:
+    from tests.web.test_access_log import family_member, refuge_worker
+
+    parent = family_member(world, net["id"])
+    refuge = refuge_worker(client, world, net["id"])
+    body = NOTE | {"family_user_ids": [parent.id], "body": "Shared with mum, then taken back"}
+    note = client.post(f"/api/v1/networks/{net['id']}/notes", json=body, headers=bearer(refuge)).json()
+    redacted = client.post(
+        f"/api/v1/notes/{note['id']}/redaction", json={"reason": "Wrong family"}, headers=bearer(refuge)
+    )
+    assert redacted.status_code == 201, redacted.text
+    mum = bearer(api_token(client, "parent@example.org", PASSWORD))
+    seen = client.get(f"/api/v1/networks/{net['id']}/notes", headers=mum).json()["notes"]
+    [shown] = [n for n in seen if n["id"] == note["id"]]
+    assert shown["redaction"]["by"] == SENSITIVE_AUTHOR and "Wrong family" not in str(seen)
+    assert "Rita Hidden" not in str(seen)

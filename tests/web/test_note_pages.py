@@ -436,7 +436,7 @@ def test_revise_redact_reply_and_acknowledge(site: Site) -> None:
     assert redacted.status_code == 303 and redacted.headers["location"] == f"{site.feed}?notice=note-redacted"
     for who in ("nurse", "teacher"):
         feed = site[who].get(site.feed).text
-        assert "This note was redacted" in feed
+        assert "This note was redacted by Helen Morgan on" in feed and "Posted to the wrong network" not in feed
         for text in ("Revised text", "Original text", "Seen him cold too"):
             assert text not in feed, (who, text)
 

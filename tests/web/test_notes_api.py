@@ -148,6 +148,9 @@ def test_revise_redact_reply_acknowledge(client: TestClient, world: World, net: 
     _error(client.post(f"{url}/redaction", json={"reason": ""}, headers=bearer(t["nurse"])), 422, "invalid")
     redacted = client.post(f"{url}/redaction", json={"reason": "Wrong child"}, headers=bearer(t["nurse"])).json()
     assert redacted["redacted"] and redacted["body"] is None and all(r["body"] is None for r in redacted["revisions"])
+    assert redacted["redaction"]["by"] == "Helen Morgan" and "Wrong child" not in str(redacted)
+    shown = client.get(f"/api/v1/notes/{note['id']}", headers=bearer(t["teacher"])).json()
+    assert shown["redaction"]["by"] == "Helen Morgan" and shown["redaction"]["at"], "who and when"
     _error(client.post(f"{url}/replies", json={"body": "more"}, headers=bearer(t["nurse"])), 409, "note_redacted")
     _error(client.post(f"{url}/acknowledgements", headers=bearer(t["nurse"])), 409, "note_redacted")
     _error(

@@ -70,6 +70,7 @@ class NoteView:
     user_ids: list[str] = field(default_factory=list)
     family_user_ids: list[str] = field(default_factory=list)
     audience_shown: bool = True  # a family member is shown no practitioner audience at all
+    redacted_by: str | None = None  # who redacted it (a sensitive practitioner shown as one, to a family member)
 
     @property
     def redacted(self) -> bool:
@@ -130,7 +131,7 @@ def views(
     if not notes:
         return []
     written = written or {}
-    related = _Related(people={n.author_id for n in notes})
+    related = _Related(people={n.author_id for n in notes} | {n.redacted_by_id for n in notes if n.redacted_by_id})
     for note_id, facts in written.items():
         related.audience_orgs[note_id] |= facts.audience_organisations
         related.audience_people[note_id] |= facts.audience_people
@@ -199,7 +200,8 @@ def _read_names(session: Session, keys: Keyring, place: Standing, notes: list[No
     if not policy.sees_person(place.viewer, sensitive=True):
         repliers = {r.author_id for rs in related.replies.values() for r in rs}
         acknowledgers = {a.account_id for rs in related.acks.values() for a in rs}
-        related.hidden_people = sensitive_among(session, place.network.id, repliers | acknowledgers)
+        redactors = {n.redacted_by_id for n in notes if n.redacted_by_id}
+        related.hidden_people = sensitive_among(session, place.network.id, repliers | acknowledgers | redactors)
 
 
 def _view(keys: Keyring, place: Standing, note: Note, related: _Related) -> NoteView:
@@ -241,6 +243,7 @@ def _view(keys: Keyring, place: Standing, note: Note, related: _Related) -> Note
         and place.network.status == NetworkStatus.open
         and bool(policy.reply_to_note(viewer, facts)),
         can_acknowledge=not redacted and bool(policy.acknowledge_note(viewer, facts)) and not acknowledged_by_me,
+        redacted_by=_person(note.redacted_by_id, related) if redacted and note.redacted_by_id else None,
         organisation_ids=sorted(facts.audience_organisations) if parts.audience_detail else [],
         user_ids=sorted(facts.audience_people) if parts.audience_detail else [],
         family_user_ids=sorted(facts.family_shares) if parts.audience_detail else [],

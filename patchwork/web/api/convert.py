@@ -18,6 +18,7 @@ from patchwork.web.api.schemas import (
     NetworkOut,
     NoteOut,
     OrganisationOut,
+    RedactionOut,
     ReplyOut,
     RevisionOut,
     UserOut,
@@ -136,6 +137,9 @@ def note_out(view: NoteView) -> NoteOut:
         acknowledged_by=view.acknowledged_by,
         acknowledged_by_me=view.acknowledged_by_me,
         redacted=view.redacted,
+        redaction=RedactionOut(by=view.redacted_by, at=isoformat(note.redacted_at))
+        if note.redacted_at is not None
+        else None,
         edited=view.edited,
         created_at=isoformat(note.created_at),
     )

@@ -337,8 +337,17 @@ class NoteOut(BaseModel):
     acknowledged_by: list[str] | None
     acknowledged_by_me: bool
     redacted: bool
+    redaction: RedactionOut | None = Field(default=None, description="Who redacted the note, and when")
     edited: bool
     created_at: str
+
+
+class RedactionOut(BaseModel):
+    """Who redacted a note and when; why is kept in the audit trail, not shown with the note (it may describe
+    what was taken back)."""
+
+    by: str | None
+    at: str
 
 
 class NoteList(BaseModel):
