@@ -567,3 +567,21 @@ def test_dates_are_checked_in_the_form_not_trusted(site: Site) -> None:
     assert site.notes()[0].observed_on == date(2024, 2, 29)
     two_digit_year = post_form(site["nurse"], site.new, note_form(observed_year="24"))
     assert two_digit_year.status_code == 422 and "must be a real date" in two_digit_year.text
+
+
+def test_a_newcomer_is_told_why_earlier_notes_are_hidden_and_whom_to_ask(
+    client: TestClient,
+    world: World,
+    net: dict,  # type: ignore[type-arg]
+) -> None:
+    from tests.web.test_notes_api import NOTE, late_comer
+
+    client.post(f"/api/v1/networks/{net['id']}/notes", json=NOTE, headers=bearer(net["t"]["teacher"]))
+    late_comer(client, world, net)
+    sign_in(client, "late@school.example.org", PASSWORD)
+    feed = client.get(f"/networks/{net['id']}/notes").text
+    assert 'id="history-rule"' in feed and "members see only the notes posted after they joined" in feed
+    assert "ask a lead professional: Helen Morgan" in feed
+    client.cookies.clear()
+    sign_in(client, "teacher@school.example.org", PASSWORD)
+    assert 'id="history-rule"' in client.get(f"/networks/{net['id']}/notes").text, "the rule holds for every member"

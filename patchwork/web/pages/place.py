@@ -44,6 +44,16 @@ class Place:
         )
 
     @property
+    def earlier_notes_hidden(self) -> bool:
+        """A member who sees only what was posted after they joined (the network's history rule)."""
+        viewer = self.viewer
+        return viewer.member and self.network.history_rule != "full" and not viewer.history_opened
+
+    @property
+    def leads(self) -> list[str]:
+        return sorted(m.name for m in self.members if m.involvement.is_lead)
+
+    @property
     def can_open_history(self) -> bool:
         return bool(policy.open_history(self.viewer)) and self.network.history_rule != "full"
 
