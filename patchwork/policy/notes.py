@@ -240,3 +240,9 @@ def audience_words(*, kind: str, audience: str, organisations: Iterable[str], pe
     if audience == "people":
         return "Only " + ", ".join(sorted(people))
     return "Everyone in the network"
+
+
+def earlier_notes_hidden(viewer: NoteViewer, *, history_rule: str) -> bool:
+    """Whether a member sees only what was posted after they joined (the network's history rule, not opened to
+    them): the same condition see_note applies, for a page to say so."""
+    return viewer.member and history_rule != "full" and not viewer.history_opened

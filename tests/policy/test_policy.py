@@ -51,3 +51,17 @@ def test_accounts_of_other_kinds_are_not_created_this_way() -> None:
 def test_second_factor_required(kind: str, org_admin: bool, lead: bool, production: bool, required: bool) -> None:
     decision = policy.second_factor_required(kind=kind, is_org_admin=org_admin, is_lead=lead, production=production)
     assert decision.allowed is required
+
+
+def test_earlier_notes_are_hidden_only_from_a_member_under_the_from_joining_rule() -> None:
+    from datetime import UTC, datetime
+
+    def member(*, opened: bool = False, member: bool = True) -> policy.NoteViewer:
+        return policy.NoteViewer(
+            "a", "practitioner", member, "o", datetime(2026, 1, 1, tzinfo=UTC), False, opened, False
+        )
+
+    assert policy.earlier_notes_hidden(member(), history_rule="from_joining")
+    assert not policy.earlier_notes_hidden(member(), history_rule="full")
+    assert not policy.earlier_notes_hidden(member(opened=True), history_rule="from_joining")
+    assert not policy.earlier_notes_hidden(member(member=False), history_rule="from_joining")

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from patchwork import policy
 from patchwork.crypto import Keyring
-from patchwork.models.networks import Network
+from patchwork.models.networks import HistoryRule, Network
 from patchwork.services import networks, notes
 from patchwork.web.viewer import Viewer
 
@@ -46,8 +46,7 @@ class Place:
     @property
     def earlier_notes_hidden(self) -> bool:
         """A member who sees only what was posted after they joined (the network's history rule)."""
-        viewer = self.viewer
-        return viewer.member and self.network.history_rule != "full" and not viewer.history_opened
+        return policy.earlier_notes_hidden(self.viewer, history_rule=self.network.history_rule)
 
     @property
     def leads(self) -> list[str]:
@@ -55,7 +54,7 @@ class Place:
 
     @property
     def can_open_history(self) -> bool:
-        return bool(policy.open_history(self.viewer)) and self.network.history_rule != "full"
+        return bool(policy.open_history(self.viewer)) and self.network.history_rule != HistoryRule.full
 
     @property
     def organisations(self) -> list[tuple[str, str]]:
