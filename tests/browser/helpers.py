@@ -14,14 +14,29 @@ from playwright.sync_api import Page, expect
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
+# One known finding is set aside, and only that one: GOV.UK Frontend's conditional reveals put aria-expanded on the
+# radio or checkbox that reveals a question. ARIA does not list it for those roles, but screen readers announce it
+# and GOV.UK keeps it on purpose after research with their users (alphagov/govuk-frontend#979, a documented known
+# issue). Any other attribute on those inputs, or aria-expanded anywhere else, is still reported.
 _RUN_AXE = """async (tags) => {
-  const results = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
-  return results.violations.map((v) => ({
-    id: v.id,
-    impact: v.impact,
-    help: v.help,
-    nodes: v.nodes.map((n) => ({target: n.target.join(" "), summary: n.failureSummary})),
-  }));
+  const results = await axe.run(document, {
+    runOnly: {type: "tag", values: tags}, resultTypes: ["violations"], elementRef: true,
+  });
+  const revealer = ".govuk-radios__input[aria-controls^='conditional-'], "
+    + ".govuk-checkboxes__input[aria-controls^='conditional-']";
+  const onlyExpanded = /^ARIA attribute is not allowed: aria-expanded="(true|false)"$/;
+  const govukReveal = (v, n) => v.id === "aria-allowed-attr" && n.element.matches(revealer)
+    && [...n.any, ...n.all, ...n.none].every((check) => onlyExpanded.test(check.message));
+  return results.violations
+    .map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes
+        .filter((n) => !govukReveal(v, n))
+        .map((n) => ({target: n.target.join(" "), summary: n.failureSummary})),
+    }))
+    .filter((v) => v.nodes.length > 0);
 }"""
 
 

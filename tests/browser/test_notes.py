@@ -219,7 +219,7 @@ def group(page: Page, legend: str) -> Locator:
 
 def fill_note(page: Page, draft: NoteDraft) -> None:
     page.get_by_label("What did you notice?").fill(draft.body)
-    group(page, "What is it about?").get_by_label(draft.category, exact=True).check()
+    page.get_by_label("What is it about?").select_option(label=draft.category)
     group(page, "How worried are you?").get_by_label(draft.level, exact=True).check()
     if draft.referral_route_acknowledged:
         page.get_by_label("I have followed the referral route, or will now").check()
@@ -766,14 +766,14 @@ def test_post_a_note_with_the_keyboard_only(as_person: Callable[..., Page], cast
     body = page.get_by_label("What did you notice?")
     tab_to(page, body)
     page.keyboard.type("Fell asleep in class twice today.")
-    # A radio group is one stop: Tab lands on its first radio, the arrow keys move the choice.
+    # The category is a select: Tab lands on it and typing picks an option, as on any form.
     tab_to(page, page.locator("#category"))
-    for _ in range(4):  # Attendance, Presentation and hygiene, Hunger and nutrition, Injury, Behaviour…
-        page.keyboard.press("ArrowDown")
-    expect(page.get_by_label("Behaviour and emotional wellbeing")).to_be_checked()
+    page.keyboard.type("Behaviour")
+    expect(page.locator("#category")).to_have_value("behaviour_wellbeing")
+    # A radio group is one stop: Tab lands on its first radio, the arrow keys move the choice.
     page.keyboard.press("Tab")
     expect(page.locator("#level")).to_be_focused()
-    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowRight")
     expect(group(page, "How worried are you?").get_by_label("Concern", exact=True)).to_be_checked()
     # Lead only is already chosen; Ana picks Ben and Cai by name instead.
     audience = group(page, "Who in the network can see it?")

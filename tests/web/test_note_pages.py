@@ -175,7 +175,9 @@ def test_the_form_defaults_to_the_safest_choices(site: Site) -> None:
     assert "Helen Morgan" in page.text, "the hint names the lead professionals"
     mother = site.ids["mother"]
     assert f'value="{mother}"' in page.text and not re.search(f'value="{mother}"\\s+checked', page.text)
-    assert "The family does not see notes unless you choose them here" in page.text
+    assert "Only those you tick will see it." in page.text, "the family sees nothing unless chosen"
+    reveals = re.findall(r'<div class="govuk-radios__conditional[^"]*" id="conditional-([a-z0-9_-]+)"', page.text)
+    assert set(reveals) == {"level-3", "audience-2", "audience-3", "basis", "basis-2"}, reveals
     day = today()
     assert f'name="observed_day" type="text" value="{day.day}"' in page.text
     assert f'name="observed_year" type="text" value="{day.year}"' in page.text
@@ -248,24 +250,32 @@ def test_posting_each_audience_and_who_then_sees_it(site: Site) -> None:
 
 def test_the_check_before_posting_counts_who_will_see_it(site: Site) -> None:
     nurse = site["nurse"]
+    school_and_police = "Joe Bennett (Eastshire Police), Tom Fletcher (Oakfield Primary) and you"
     cases = [
-        ({"audience": "lead"}, "1 person in 1 organisation; not the family"),
-        ({"audience": "network"}, "3 people in 3 organisations; not the family"),
+        ({"audience": "lead"}, "1 person in 1 organisation; not the family", "you"),
+        ({"audience": "network"}, "3 people in 3 organisations; not the family", school_and_police),
         (
             {"audience": "network", "family_user_ids": [site.ids["mother"]]},
             "3 people in 3 organisations; and 1 family member",
+            "Joe Bennett (Eastshire Police), Tom Fletcher (Oakfield Primary), you and Sarah Thompson (family)",
         ),
         (
             {"audience": "organisations", "organisation_ids": [site.organisations["school"]]},
             "2 people in 2 organisations; not the family",
+            "Tom Fletcher (Oakfield Primary) and you",
         ),
-        ({"audience": "people", "user_ids": [site.ids["officer"]]}, "2 people in 2 organisations; not the family"),
+        (
+            {"audience": "people", "user_ids": [site.ids["officer"]]},
+            "2 people in 2 organisations; not the family",
+            "Joe Bennett (Eastshire Police) and you",
+        ),
     ]
-    for fields, words in cases:
+    for fields, words, names in cases:
         checked = post_form(nurse, site.new, note_form(action="preview", body="Kept while checking", **fields))
         assert checked.status_code == 200, checked.text
         assert "Check before posting" in checked.text
-        assert f'<strong class="pw-check__words">{words}</strong>' in checked.text, (fields, words)
+        assert f'<span class="pw-check__words">{words}</span>' in checked.text, (fields, words)
+        assert f'<strong class="pw-check__names">{escape(names)}</strong>' in checked.text, (fields, names)
         assert "Kept while checking" in checked.text
         assert 'value="post"' in checked.text, "the check offers to post"
         for chosen in [

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from patchwork import policy
 from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
-from patchwork.models import Account
+from patchwork.models import Account, Organisation
 from patchwork.models.networks import Involvement
 from patchwork.models.notes import (
     NoteKind,
@@ -20,10 +20,22 @@ from patchwork.services.visibility import member_viewer
 
 
 @dataclass(frozen=True)
+class Seer:
+    """One practitioner who would see the note, as the check step names them."""
+
+    name: str
+    organisation: str
+    lead: bool
+    me: bool
+
+
+@dataclass(frozen=True)
 class AudiencePreview:
     people: int
     organisations: int
     family: int
+    seers: tuple[Seer, ...] = ()
+    family_names: tuple[str, ...] = ()
 
     @property
     def words(self) -> str:
@@ -35,6 +47,18 @@ class AudiencePreview:
             else f"and {self.family} family {'member' if self.family == 1 else 'members'}"
         )
         return f"{people} in {organisations}; {family}"
+
+    @property
+    def names(self) -> str:
+        """Names the practitioners, leads first, then you, then the family: "Claire Dawson (lead, ...) and you"."""
+        others = sorted((s for s in self.seers if not s.me), key=lambda s: (not s.lead, s.name))
+        named = [f"{s.name} ({'lead, ' if s.lead else ''}{s.organisation})" for s in others]
+        if any(s.me for s in self.seers):
+            named.append("you")
+        named += [f"{name} (family)" for name in self.family_names]
+        if not named:
+            return "nobody"
+        return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
 
 
 def preview_audience(
@@ -58,14 +82,34 @@ def preview_audience(
         family_shares=family_user_ids,
         created_at=utcnow(),
     )
-    seeing: list[Involvement] = []
-    for involvement, _ in _members(session, place.network.id):
+    seeing: list[tuple[Involvement, Account]] = []
+    for involvement, member in _members(session, place.network.id):
         viewer = member_viewer(involvement, history_opened=False)
         if policy.see_note(viewer, facts, history_rule=place.network.history_rule):
-            seeing.append(involvement)
-    family = {m.account_id for m, _ in _family(session, place.network.id)} & family_user_ids
+            seeing.append((involvement, member))
+    organisation_ids_seeing = {i.organisation_id for i, _ in seeing}
+    organisation_names = dict(
+        session.exec(
+            select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids_seeing))
+        ).all()
+    )
+    family = sorted(
+        (a.name for m, a in _family(session, place.network.id) if m.account_id in family_user_ids),
+    )
     return AudiencePreview(
-        people=len(seeing), organisations=len({i.organisation_id for i in seeing}), family=len(family)
+        people=len(seeing),
+        organisations=len(organisation_ids_seeing),
+        family=len(family),
+        seers=tuple(
+            Seer(
+                name=member.name,
+                organisation=organisation_names.get(i.organisation_id, "an organisation"),
+                lead=i.is_lead,
+                me=member.id == account.id,
+            )
+            for i, member in seeing
+        ),
+        family_names=tuple(family),
     )
 
 
