@@ -21,3 +21,5 @@ CHILD_NAME = 100
 DIFFERENT_CHILD_DETAIL = 200
 DIFFERENT_CHILD_REASON = 500
 ALERT_OUTCOME = 1000
+ACTION_REASON = 200  # why a network was closed, an involvement ended, an account deactivated: kept in the audit trail
+API_TOKEN_NAME = 100

@@ -14,6 +14,8 @@ from patchwork.models import Account, AccountStatus, ApiToken, WebSession
 from patchwork.outbox import ring_account
 
 TOUCH_EVERY = timedelta(seconds=30)
+# A token's "last used" is shown to its holder: an hour's precision is enough, and spares a write on most calls.
+TOKEN_TOUCH_EVERY = timedelta(hours=1)
 SECOND_FACTOR_WINDOW = timedelta(minutes=10)
 
 
@@ -107,10 +109,12 @@ def revoke_everything(*, session: Session, account_id: str, except_session_id: s
     ring_account(session, account_id)
 
 
-def issue_api_token(*, session: Session, account_id: str, lifetime: timedelta) -> tuple[str, ApiToken]:
+def issue_api_token(*, session: Session, account_id: str, lifetime: timedelta, name: str = "") -> tuple[str, ApiToken]:
     token = "pw_" + new_secret()
     now = utcnow()
-    row = ApiToken(token_hash=digest(token), account_id=account_id, created_at=now, expires_at=now + lifetime)
+    row = ApiToken(
+        token_hash=digest(token), account_id=account_id, name=name, created_at=now, expires_at=now + lifetime
+    )
     session.add(row)
     session.flush()
     return token, row
@@ -128,8 +132,12 @@ def resolve_api_token(*, session: Session, token: str) -> tuple[ApiToken, Accoun
     if found is None:
         return None
     row, account = found
-    if row.revoked_at is not None or utcnow() >= row.expires_at or account.status != AccountStatus.active:
+    now = utcnow()
+    if row.revoked_at is not None or now >= row.expires_at or account.status != AccountStatus.active:
         return None
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_EVERY:
+        row.last_used_at = now
+        session.add(row)
     return row, account
 
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlmodel import Field, SQLModel
 
 from patchwork.clock import utcnow
+from patchwork.limits import API_TOKEN_NAME
 
 
 def new_id() -> str:
@@ -76,6 +77,8 @@ class Account(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     status_changed_at: datetime = Field(default_factory=utcnow)
     status_changed_by_id: str | None = Field(default=None, max_length=36)
+    # The audit event of the last deactivation, which holds its reason; cleared when the account is reactivated.
+    status_event_id: str | None = Field(default=None, max_length=36)
     password_changed_at: datetime = Field(default_factory=utcnow)
 
     @property
@@ -116,9 +119,11 @@ class ApiToken(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     token_hash: str = Field(max_length=64, unique=True)
     account_id: str = Field(foreign_key="account.id", max_length=36, index=True)
+    name: str = Field(default="", max_length=API_TOKEN_NAME)  # what its holder calls it; empty when not given
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     revoked_at: datetime | None = None
+    last_used_at: datetime | None = None  # recorded at most once in TOKEN_TOUCH_EVERY (auth.sessions)
 
 
 class SignInFailure(SQLModel, table=True):

@@ -65,6 +65,8 @@ class Network(SQLModel, table=True):
     created_by_id: str = Field(foreign_key="account.id", max_length=36)
     last_activity_at: datetime = Field(default_factory=utcnow)
     status_changed_at: datetime | None = None
+    # The audit event that closed or reopened it: who, when and why are read from the trail, where they cannot change.
+    status_event_id: str | None = Field(default=None, max_length=36)
     merged_into_id: str | None = Field(default=None, foreign_key="network.id", max_length=36)
 
 
@@ -95,6 +97,7 @@ class Involvement(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     ended_at: datetime | None = None
     ended_by_id: str | None = Field(default=None, max_length=36)
+    ended_event_id: str | None = Field(default=None, max_length=36)  # the audit event, which holds the reason
 
 
 class NetworkLink(SQLModel, table=True):

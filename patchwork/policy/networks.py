@@ -67,6 +67,14 @@ def end_involvement(actor: Actor, network: NetworkFacts, holder_id: str) -> Deci
     return deny("only the holder or a lead may end an involvement")
 
 
+def see_ended_involvements(actor: Actor, network: NetworkFacts) -> Decision:
+    """Who has left the network, when, and why it was ended: for the leads who coordinate it."""
+    me = network.member(actor.account_id)
+    if me is not None and me.is_lead:
+        return allow("leads see whose involvement has ended, when, by whom and why")
+    return deny("only a lead sees the ended involvements")
+
+
 def appoint_lead(actor: Actor, network: NetworkFacts, target_id: str) -> Decision:
     me = network.member(actor.account_id)
     if me is None:

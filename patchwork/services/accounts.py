@@ -14,10 +14,11 @@ from patchwork import limits, policy
 from patchwork.auth.passwords import Passwords, WeakPassword, check_strength
 from patchwork.auth.sessions import revoke_everything
 from patchwork.clock import utcnow
+from patchwork.crypto import Keyring
 from patchwork.db import Database
 from patchwork.errors import Forbidden, Invalid, NotFound, TooManyRequests
 from patchwork.models import Account, AccountKind, AccountStatus, Organisation
-from patchwork.services import throttle
+from patchwork.services import audit, reasons, throttle
 from patchwork.services.throttle import Limits
 from patchwork.services.validation import Fields
 
@@ -225,20 +226,43 @@ def decide_request(*, session: Session, actor: policy.Actor, account_id: str, ap
     return account
 
 
-def deactivate(*, session: Session, actor: policy.Actor, account_id: str) -> Account:
-    """Deactivation ends the account's sessions and tokens at once."""
+def deactivatable(*, session: Session, actor: policy.Actor, account_id: str) -> Account:
+    """The account the actor is about to deactivate, or why they cannot."""
     account = _managed_account(session, actor, account_id)
     if account.id == actor.account_id:
         raise Invalid({"account": "You cannot deactivate your own account"}, "You cannot deactivate your own account")
     if account.status != AccountStatus.active:
         raise Invalid({"account": "Only active accounts can be deactivated"}, "Only active accounts can be deactivated")
+    return account
+
+
+def deactivate(*, session: Session, keys: Keyring, actor: policy.Actor, account_id: str, reason: object) -> Account:
+    """Deactivation ends the account's sessions and tokens at once. Its reason is kept in the audit event."""
+    account = deactivatable(session=session, actor=actor, account_id=account_id)
+    why = reasons.clean(reason, required=True, asking="deactivating this account")
+    recorded = audit.record(
+        session=session,
+        key=keys.audit,
+        action="account.deactivated",
+        actor_id=actor.account_id,
+        target_type="account",
+        target_id=account.id,
+        details=reasons.details(why),
+    )
     account.status = AccountStatus.deactivated
     account.status_changed_at = utcnow()
     account.status_changed_by_id = actor.account_id
+    account.status_event_id = recorded.id
     session.add(account)
     revoke_everything(session=session, account_id=account.id)
     session.flush()
     return account
+
+
+def deactivations(*, session: Session, accounts: list[Account]) -> dict[str, reasons.Done]:
+    """Who deactivated each deactivated account, when and why, by account id."""
+    done = reasons.recorded(session, [a.status_event_id for a in accounts if a.status == AccountStatus.deactivated])
+    return {a.id: done[a.status_event_id] for a in accounts if a.status_event_id in done}
 
 
 def reactivate(*, session: Session, actor: policy.Actor, account_id: str) -> Account:
@@ -250,6 +274,7 @@ def reactivate(*, session: Session, actor: policy.Actor, account_id: str) -> Acc
     account.status = AccountStatus.active
     account.status_changed_at = utcnow()
     account.status_changed_by_id = actor.account_id
+    account.status_event_id = None
     session.add(account)
     session.flush()
     return account

@@ -25,12 +25,12 @@ def record(
     details: Mapping[str, Any] | None = None,
     note: policy.NoteFacts | None = None,
     **facts: str | int | bool | None,
-) -> None:
+) -> audit.Recorded:
     """Audits `action`; when `event` is given, also tells the network's members (the facts, never text; for a
     note event, `note` is its note's facts, so live delivery need not read them back)."""
     if event is not None:
         outbox.append(session=session, network_id=network_id, type=event, note=note, **facts)
-    audit.record(
+    return audit.record(
         session=session,
         key=keys.audit,
         action=action,

@@ -223,7 +223,9 @@ def _end_involvement(town: Town, who: str) -> bool:
         ).one()
         involvement_id = involvement.id
     page = f"/networks/{site.network_id}"
-    answer = town["nurse"].post_form(f"{page}/involvements/{involvement_id}/end", {}, token_from=page)
+    answer = town["nurse"].post_form(
+        f"{page}/involvements/{involvement_id}/end", {"reason": "No longer works with the child"}, token_from=page
+    )
     return answer.status_code == 303
 
 

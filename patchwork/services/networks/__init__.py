@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from patchwork.services.networks.endings import Departure, Ending, closing, closure, departures, ending
 from patchwork.services.networks.membership import (
     InvolvementDetails,
     appoint_lead,
     clean_involvement,
     end_involvement,
+    endable,
     joinable,
     register_involvement,
     set_history_rule,
@@ -33,6 +35,8 @@ from patchwork.services.networks.views import (
 
 __all__ = [
     "SEARCH_WINDOW",
+    "Departure",
+    "Ending",
     "InvolvementDetails",
     "MemberView",
     "MyNetwork",
@@ -41,7 +45,12 @@ __all__ = [
     "active_members",
     "appoint_lead",
     "clean_involvement",
+    "closing",
+    "closure",
+    "departures",
     "end_involvement",
+    "endable",
+    "ending",
     "facts",
     "joinable",
     "member_view",

@@ -12,7 +12,7 @@ from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
 from patchwork.errors import Conflict, Forbidden, Invalid, NotFound
 from patchwork.models.networks import HistoryRule, Involvement, InvolvementStatus, Network, NetworkStatus
-from patchwork.services import audit, changes, children, network_links, sealed_facts
+from patchwork.services import audit, changes, children, network_links, reasons, sealed_facts
 from patchwork.services.children import ChildIdentity
 from patchwork.services.networks.views import _is_uuid, _network, _touch, _visible_network, facts
 from patchwork.services.validation import Fields
@@ -130,9 +130,8 @@ def _add_involvement(
     return involvement
 
 
-def end_involvement(
-    *, session: Session, keys: Keyring, actor: policy.Actor, network_id: str, involvement_id: str
-) -> Involvement:
+def endable(session: Session, actor: policy.Actor, network_id: str, involvement_id: str) -> tuple[Network, Involvement]:
+    """The network and the active involvement the actor may end, or why not."""
     network, network_facts = _visible_network(session, actor, network_id)
     involvement = session.get(Involvement, involvement_id) if _is_uuid(involvement_id) else None
     if involvement is None or involvement.network_id != network.id:
@@ -141,13 +140,30 @@ def end_involvement(
         raise Conflict("This involvement has already ended", code="already_ended")
     if not policy.end_involvement(actor, network_facts, involvement.account_id):
         raise Forbidden("Only its holder or a lead professional can end an involvement", code="not_permitted")
+    return network, involvement
+
+
+def end_involvement(
+    *,
+    session: Session,
+    keys: Keyring,
+    actor: policy.Actor,
+    network_id: str,
+    involvement_id: str,
+    reason: object = None,
+    reason_required: bool = False,
+) -> Involvement:
+    """Ends an involvement. `reason_required`: ending someone else's needs a reason (the pages ask for one; the
+    API's is optional); leaving needs none. The reason is kept in the audit event."""
+    network, involvement = endable(session, actor, network_id, involvement_id)
+    someone_else = involvement.account_id != actor.account_id
+    why = reasons.clean(reason, required=reason_required and someone_else, asking="ending this involvement")
     involvement.status = InvolvementStatus.ended
     involvement.ended_at = utcnow()
     involvement.ended_by_id = actor.account_id
     involvement.is_lead = False
-    session.add(involvement)
     _touch(network, session)
-    changes.record(
+    recorded = changes.record(
         session=session,
         keys=keys,
         action="involvement.ended",
@@ -156,9 +172,12 @@ def end_involvement(
         network_id=network.id,
         target_type="involvement",
         target_id=involvement.id,
+        details=reasons.details(why),
         involvement_id=involvement.id,
         user_id=involvement.account_id,
     )
+    involvement.ended_event_id = recorded.id
+    session.add(involvement)
     return involvement
 
 
@@ -260,21 +279,36 @@ def set_history_rule(*, session: Session, keys: Keyring, actor: policy.Actor, ne
     return network
 
 
-def set_open(*, session: Session, keys: Keyring, actor: policy.Actor, network_id: str, open_: bool) -> Network:
+def set_open(
+    *,
+    session: Session,
+    keys: Keyring,
+    actor: policy.Actor,
+    network_id: str,
+    open_: bool,
+    reason: object = None,
+    reason_required: bool = False,
+) -> Network:
+    """Closes or reopens the network. `reason_required`: closing needs a reason (the pages ask for one; the API's
+    is optional). The reason is kept in the audit event, which the network points to."""
     network = _lead_only(session, actor, network_id)
     wanted = NetworkStatus.open if open_ else NetworkStatus.closed
     if network.status == wanted:
         raise Conflict(f"The network is already {wanted.value}", code=f"already_{wanted.value}")
+    why = reasons.clean(reason, required=reason_required and not open_, asking="closing the network")
     network.status = wanted
     network.status_changed_at = utcnow()
     _touch(network, session)
-    changes.record(
+    recorded = changes.record(
         session=session,
         keys=keys,
         action="network.reopened" if open_ else "network.closed",
         event="network.updated",
         actor_id=actor.account_id,
         network_id=network.id,
+        details=reasons.details(why),
         status=network.status,
     )
+    network.status_event_id = recorded.id
+    session.add(network)
     return network

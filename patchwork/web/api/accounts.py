@@ -10,7 +10,7 @@ from starlette.responses import Response
 from patchwork.auth.sessions import issue_api_token, revoke_api_token
 from patchwork.clock import isoformat
 from patchwork.errors import Forbidden, Unauthenticated
-from patchwork.services import accounts, organisations, second_factor, signin
+from patchwork.services import accounts, api_tokens, organisations, second_factor, signin
 from patchwork.web.api.convert import organisation_out, user_out
 from patchwork.web.api.jsonio import json_response, parse_json, require_viewer
 from patchwork.web.api.openapi import operation
@@ -39,6 +39,7 @@ from patchwork.web.context import client_address, runtime
 async def create_token(request: Request) -> Response:
     rt = runtime(request)
     data = await parse_json(request, TokenRequest)
+    name = api_tokens.clean_name(data.name, required=False)
     address = client_address(request)
     account = await signin.authenticate(
         db=rt.db,
@@ -65,7 +66,7 @@ async def create_token(request: Request) -> Response:
         raise Forbidden("Set up two-step verification in the web app first", code="second_factor_enrolment_required")
     lifetime = timedelta(hours=rt.settings.api_token_hours)
     token, row = await rt.db.run(
-        lambda session: issue_api_token(session=session, account_id=account.id, lifetime=lifetime)
+        lambda session: issue_api_token(session=session, account_id=account.id, lifetime=lifetime, name=name)
     )
     return json_response(TokenResponse(token=token, expires_at=isoformat(row.expires_at)), 201)
 

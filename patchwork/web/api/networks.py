@@ -199,7 +199,12 @@ async def update_network(request: Request) -> Response:
             )
         if data.status is not None:
             networks.set_open(
-                session=session, keys=rt.keys, actor=viewer.actor, network_id=network_id, open_=data.status == "open"
+                session=session,
+                keys=rt.keys,
+                actor=viewer.actor,
+                network_id=network_id,
+                open_=data.status == "open",
+                reason=data.reason,
             )
 
     await rt.db.run(update)

@@ -27,6 +27,12 @@ class TokenRequest(Strict):
     email: str = Field(max_length=254)
     password: str = Field(max_length=256)
     totp: str | None = Field(default=None, max_length=32)
+    name: str | None = text_field(
+        limits.API_TOKEN_NAME,
+        required=False,
+        default=None,
+        description="What to call the token (optional): its holder sees it on their API tokens page",
+    )
 
 
 class TokenResponse(BaseModel):
@@ -223,6 +229,13 @@ class LeadCreate(Strict):
 class NetworkUpdate(Strict):
     history_rule: Literal["from_joining", "full"] | None = None
     status: Literal["open", "closed"] | None = None
+    reason: str | None = text_field(
+        limits.ACTION_REASON,
+        required=False,
+        default=None,
+        description="Why the network is being closed or reopened (optional); kept in the audit trail and shown to "
+        "the members",
+    )
 
 
 class MergeRequest(Strict):

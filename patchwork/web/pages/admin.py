@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from patchwork import policy
 from patchwork.errors import Forbidden, Invalid, NotFound
-from patchwork.models import Account
+from patchwork.models import Account, Organisation
 from patchwork.services import accounts, organisations, recovery
 from patchwork.services.organisations import TYPE_CHOICES
 from patchwork.web.context import runtime
@@ -27,9 +27,10 @@ async def organisation_accounts(request: Request) -> Response:
     def load(session):  # type: ignore[no-untyped-def]
         organisation = organisations.get_organisation(session=session, organisation_id=organisation_id)
         found = accounts.accounts_of_organisation(session=session, actor=viewer.actor, organisation_id=organisation_id)
-        return organisation, found
+        return organisation, found, accounts.deactivations(session=session, accounts=found)
 
-    organisation, found = await runtime(request).db.run(load)
+    organisation, found, deactivations = await runtime(request).db.run(load)
+    deactivated = request.query_params.get("deactivated")
     return render(
         request,
         "organisation_accounts.html",
@@ -38,6 +39,8 @@ async def organisation_accounts(request: Request) -> Response:
             "pending": [a for a in found if a.status == "pending"],
             "active": [a for a in found if a.status == "active"],
             "inactive": [a for a in found if a.status in ("deactivated", "refused")],
+            "deactivations": deactivations,
+            "deactivated_notice": next((a for a in found if a.id == deactivated and a.id in deactivations), None),
             "values": {},
             "errors": {},
         },
@@ -69,13 +72,42 @@ async def decide(request: Request) -> Response:
     return await _change_account(request, change, "account-approved" if decision == "approve" else "account-refused")
 
 
+async def deactivate_form(
+    request: Request, *, values: dict[str, str] | None = None, errors: dict[str, str] | None = None, status: int = 200
+) -> Response:
+    """Whose account, and what deactivating it does, before it happens; asks why."""
+    viewer = signed_in(request)
+    account_id = request.path_params["account_id"]
+
+    def load(session: Session) -> tuple[Account, Organisation | None]:
+        account = accounts.deactivatable(session=session, actor=viewer.actor, account_id=account_id)
+        organisation_id = account.organisation_id
+        found = (
+            organisations.get_organisation(session=session, organisation_id=organisation_id)
+            if organisation_id
+            else None
+        )
+        return account, found
+
+    account, organisation = await runtime(request).db.run(load)
+    context = {"account": account, "organisation": organisation, "values": values or {}, "errors": errors or {}}
+    return render(request, "account_deactivate.html", context, status)
+
+
 async def deactivate(request: Request) -> Response:
     viewer = signed_in(request)
-
-    def change(session: Session, account_id: str) -> Account:
-        return accounts.deactivate(session=session, actor=viewer.actor, account_id=account_id)
-
-    return await _change_account(request, change, "account-deactivated")
+    rt = runtime(request)
+    account_id = request.path_params["account_id"]
+    form = await form_of(request)
+    try:
+        account = await rt.db.run(
+            lambda session: accounts.deactivate(
+                session=session, keys=rt.keys, actor=viewer.actor, account_id=account_id, reason=form.get("reason")
+            )
+        )
+    except Invalid as problem:
+        return await deactivate_form(request, values=form, errors=problem.fields, status=422)
+    return redirect(f"/organisations/{account.organisation_id}/accounts?deactivated={account.id}")
 
 
 async def reactivate(request: Request) -> Response:
@@ -213,6 +245,7 @@ routes = [
     Route("/organisations/{organisation_id}/accounts", organisation_accounts, methods=["GET"]),
     Route("/organisations/{organisation_id}/accounts", add_account, methods=["POST"]),
     Route("/accounts/{account_id}/decision", decide, methods=["POST"]),
+    Route("/accounts/{account_id}/deactivate", deactivate_form, methods=["GET"]),
     Route("/accounts/{account_id}/deactivate", deactivate, methods=["POST"]),
     Route("/accounts/{account_id}/reactivate", reactivate, methods=["POST"]),
     Route("/accounts/{account_id}/reset-code", reset_code, methods=["POST"]),

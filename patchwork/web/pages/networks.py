@@ -112,7 +112,7 @@ async def network_page(
     rt = runtime(request)
     network_id = request.path_params["network_id"]
 
-    def load(session: Session) -> tuple[networks.NetworkView, str, list[family.FamilyMember]]:
+    def load(session: Session) -> dict[str, Any]:
         cursor = stream.page_cursor(session=session, keys=rt.keys, network_id=network_id)
         view = networks.view_network(
             session=session, keys=rt.keys, actor=viewer.actor, network_id=network_id, audited=audited
@@ -122,18 +122,23 @@ async def network_page(
             if view.am_lead
             else None
         )
-        return view, cursor, joined.members if joined else []
+        return {
+            "view": view,
+            "live_cursor": cursor if view.me else None,
+            "family_members": joined.members if joined else [],
+            "closure": networks.closure(session, view.network),
+            "departures": networks.departures(session=session, keys=rt.keys, actor=viewer.actor, view=view),
+        }
 
-    view, cursor, family_members = await rt.db.run(load)
+    context = await rt.db.run(load)
+    view = context["view"]
     if view.network.id != network_id:
         return redirect(f"/networks/{view.network.id}")
-    candidates = [(m.involvement.account_id, m.name) for m in view.members if not m.involvement.is_lead]
-    context: dict[str, Any] = {
-        "view": view,
+    ended = request.query_params.get("ended")
+    context |= {
         "errors": errors or {},
-        "lead_candidates": candidates,
-        "live_cursor": cursor if view.me else None,
-        "family_members": family_members,
+        "lead_candidates": [(m.involvement.account_id, m.name) for m in view.members if not m.involvement.is_lead],
+        "ended_notice": next((d for d in context["departures"] if d.involvement_id == ended), None),
     }
     return render(request, "network.html", context, status)
 
@@ -199,19 +204,46 @@ async def _network_change(request: Request, change: NetworkChange) -> Response:
     return redirect(location)
 
 
-async def end_involvement(request: Request) -> Response:
-    keys = runtime(request).keys
-    involvement_id = request.path_params["involvement_id"]
-
-    def change(session: Session, actor: policy.Actor, network_id: str, form: dict[str, str]) -> str:
-        ended = networks.end_involvement(
-            session=session, keys=keys, actor=actor, network_id=network_id, involvement_id=involvement_id
+async def end_form(
+    request: Request, *, values: dict[str, str] | None = None, errors: dict[str, str] | None = None, status: int = 200
+) -> Response:
+    """Whose involvement ends and what they lose, before it happens; ending someone else's asks why."""
+    viewer = signed_in(request)
+    rt = runtime(request)
+    network_id, involvement_id = request.path_params["network_id"], request.path_params["involvement_id"]
+    ending = await rt.db.run(
+        lambda session: networks.ending(
+            session=session, keys=rt.keys, actor=viewer.actor, network_id=network_id, involvement_id=involvement_id
         )
-        if ended.account_id == actor.account_id:
-            return "/?notice=left-network"
-        return f"/networks/{network_id}?notice=involvement-ended"
+    )
+    context = {"ending": ending, "view": ending.view, "values": values or {}, "errors": errors or {}}
+    return render(request, "network_end_involvement.html", context, status)
 
-    return await _network_change(request, change)
+
+async def end_involvement(request: Request) -> Response:
+    viewer = signed_in(request)
+    rt = runtime(request)
+    network_id, involvement_id = request.path_params["network_id"], request.path_params["involvement_id"]
+    form = await form_of(request)
+    try:
+        ended = await rt.db.run(
+            lambda session: networks.end_involvement(
+                session=session,
+                keys=rt.keys,
+                actor=viewer.actor,
+                network_id=network_id,
+                involvement_id=involvement_id,
+                reason=form.get("reason"),
+                reason_required=True,
+            )
+        )
+    except Invalid as problem:
+        return await end_form(request, values=form, errors=problem.fields, status=422)
+    except (Conflict, Forbidden) as problem:
+        return await network_page(request, errors={"network": problem.message}, status=problem.status, audited=False)
+    if ended.account_id == viewer.account.id:
+        return redirect("/?notice=left-network")
+    return redirect(f"/networks/{network_id}?ended={ended.id}")
 
 
 async def appoint_lead(request: Request) -> Response:
@@ -248,16 +280,44 @@ async def history_rule(request: Request) -> Response:
     return await _network_change(request, change)
 
 
+async def close_form(
+    request: Request, *, values: dict[str, str] | None = None, errors: dict[str, str] | None = None, status: int = 200
+) -> Response:
+    """What closing the network means, before a lead closes it, and why."""
+    viewer = signed_in(request)
+    rt = runtime(request)
+    network_id = request.path_params["network_id"]
+    view = await rt.db.run(
+        lambda session: networks.closing(session=session, keys=rt.keys, actor=viewer.actor, network_id=network_id)
+    )
+    context = {"view": view, "values": values or {}, "errors": errors or {}}
+    return render(request, "network_close.html", context, status)
+
+
 async def network_status(request: Request) -> Response:
-    keys = runtime(request).keys
-
-    def change(session: Session, actor: policy.Actor, network_id: str, form: dict[str, str]) -> str:
-        networks.set_open(
-            session=session, keys=keys, actor=actor, network_id=network_id, open_=form.get("status") == "open"
+    """Close (from the confirmation page, with a reason) or reopen the network."""
+    viewer = signed_in(request)
+    rt = runtime(request)
+    network_id = request.path_params["network_id"]
+    form = await form_of(request)
+    reopen = form.get("status") == "open"
+    try:
+        await rt.db.run(
+            lambda session: networks.set_open(
+                session=session,
+                keys=rt.keys,
+                actor=viewer.actor,
+                network_id=network_id,
+                open_=reopen,
+                reason=form.get("reason"),
+                reason_required=True,
+            )
         )
-        return f"/networks/{network_id}?notice=network-saved"
-
-    return await _network_change(request, change)
+    except Invalid as problem:
+        return await close_form(request, values=form, errors=problem.fields, status=422)
+    except (Conflict, Forbidden) as problem:
+        return await network_page(request, errors={"network": problem.message}, status=problem.status, audited=False)
+    return redirect(f"/networks/{network_id}?notice={'network-reopened' if reopen else 'network-closed'}")
 
 
 async def merge_form(request: Request) -> Response:
@@ -295,10 +355,12 @@ routes = [
     Route("/networks/{network_id}", show_network, methods=["GET"]),
     Route("/networks/{network_id}/join", join_form, methods=["GET"]),
     Route("/networks/{network_id}/involvements", join, methods=["POST"]),
+    Route("/networks/{network_id}/involvements/{involvement_id}/end", end_form, methods=["GET"]),
     Route("/networks/{network_id}/involvements/{involvement_id}/end", end_involvement, methods=["POST"]),
     Route("/networks/{network_id}/leads", appoint_lead, methods=["POST"]),
     Route("/networks/{network_id}/leads/step-down", step_down, methods=["POST"]),
     Route("/networks/{network_id}/history-rule", history_rule, methods=["POST"]),
+    Route("/networks/{network_id}/close", close_form, methods=["GET"]),
     Route("/networks/{network_id}/status", network_status, methods=["POST"]),
     Route("/admin/merge", merge_form, methods=["GET"]),
     Route("/admin/merge", merge, methods=["POST"]),
