@@ -195,6 +195,13 @@ def open_identity(cipher: DataCipher, child: Child) -> ChildIdentity:
 
 def find_exact(*, session: Session, index: BlindIndex, query: SearchQuery) -> str | None:
     """The child whose identifiers match every part of the query exactly, after normalising; else None."""
+    found = find_all_exact(session=session, index=index, query=query)
+    return found[0] if found else None
+
+
+def find_all_exact(*, session: Session, index: BlindIndex, query: SearchQuery) -> list[str]:
+    """Every child whose identifiers match every part of the query exactly: one child recorded twice is two, which
+    a system admin merging duplicates must see both of."""
     wanted: list[set[str]] = []
     if query.given_name:
         keys = index.every(*_name_parts(query.family_name, query.date_of_birth, query.given_name))
@@ -203,7 +210,7 @@ def find_exact(*, session: Session, index: BlindIndex, query: SearchQuery) -> st
         keys = index.every(*_nhs_parts(query.family_name, query.date_of_birth, query.nhs_number))
         wanted.append(set(session.exec(select(ChildSearchKey.child_id).where(col(ChildSearchKey.key).in_(keys))).all()))
     matches = set.intersection(*wanted) if wanted else set()
-    return sorted(matches)[0] if matches else None
+    return sorted(matches)
 
 
 def near_duplicates(*, session: Session, cipher: DataCipher, index: BlindIndex, identity: ChildIdentity) -> list[Child]:

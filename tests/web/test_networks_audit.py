@@ -91,7 +91,7 @@ def test_admin_reads_the_trail_and_the_reading_is_recorded(client: TestClient, w
     client.post("/api/v1/networks", json=START, headers=bearer(t["nurse"]))
     sign_in(client, "root@example.org", PASSWORD)
     page = client.get("/admin/audit")
-    assert page.status_code == 200 and "network.created" in page.text and "Helen Morgan" in page.text
+    assert page.status_code == 200 and "Started a network" in page.text and "Helen Morgan" in page.text
     with world.db.transaction() as session:
         assert session.exec(select(AuditEvent).where(AuditEvent.action == "audit.read")).first() is not None
 

@@ -38,7 +38,7 @@ from patchwork.services.audit.checkpoints import (
     checkpoint_from_json,
     checkpoint_to_json,
 )
-from patchwork.services.audit.reading import MAX_LIST_LIMIT, events_for_network, list_events
+from patchwork.services.audit.reading import MAX_LIST_LIMIT, EventPage, events_for_network, list_events, read_page
 from patchwork.services.audit.verify import UNREADABLE, VerifyResult, verify
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "UNREADABLE",
     "AuditTrailUnavailable",
     "Checkpoint",
+    "EventPage",
     "MalformedCheckpoint",
     "Recorded",
     "VerifyResult",
@@ -67,6 +68,7 @@ __all__ = [
     "events_for_network",
     "list_events",
     "previous_audit_keys",
+    "read_page",
     "record",
     "verify",
 ]
