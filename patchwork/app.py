@@ -29,6 +29,7 @@ from patchwork.web.pages import (
     exports,
     family,
     insights,
+    merge,
     networks,
     notes,
     notifications,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *account.routes,
         *api_tokens.routes,
         *admin.routes,
+        *merge.routes,  # before networks.routes, whose /admin/merge handlers it replaces
         *networks.routes,
         *notes.routes,
         *audit.routes,
