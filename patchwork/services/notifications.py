@@ -274,6 +274,12 @@ def for_person(*, session: Session, keys: Keyring, account: Account, limit: int 
     )
 
 
+def unread_count(*, session: Session, keys: Keyring, account: Account) -> int:
+    """How many notifications this person has not read, up to one past UNREAD_CAP (shown as "99+")."""
+    found = places(session=session, keys=keys, account=account)
+    return _count(session, account, found, {n: p.seen for n, p in found.items()}, UNREAD_CAP + 1)
+
+
 def one(*, session: Session, keys: Keyring, account: Account, network_id: str, seq: int) -> Notification | None:
     """The notification one event makes for this person, if any: the live page's path, the list's rules."""
     found = places(session=session, keys=keys, account=account, only=network_id)

@@ -137,6 +137,13 @@ class PageStream(Live):
             self.subscriber.put(self._banner(problem))
 
     async def render(self, fact: Fact) -> str | None:
+        text = await self._render(fact)
+        if text is not None and fact.type in notifications.KINDS:
+            # Something that may concern the viewer: the menu's unread count fetches itself again.
+            text += self._template("_unread.html", refresh=True, oob=True)
+        return text
+
+    async def _render(self, fact: Fact) -> str | None:
         if self.view == LiveView.notifications:
             return self._notification_cursor(fact) + await self._notification(fact)
         if self.view == LiveView.home:

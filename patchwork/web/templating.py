@@ -79,6 +79,7 @@ def build_templates() -> Jinja2Templates:
     environment.globals["message"] = field_message
     environment.globals["select_items"] = select_items
     environment.filters["uk_time"] = uk_time
+    environment.filters["uk_time_short"] = uk_time_short
     return Jinja2Templates(env=environment, context_processors=[_page_context])
 
 
@@ -99,6 +100,12 @@ def uk_time(moment: datetime) -> str:
     if LONDON is None:
         return aware.astimezone(UTC).strftime("%H:%M on %-d %B %Y (UTC)")
     return aware.astimezone(LONDON).strftime("%H:%M on %-d %B %Y (UK time)")
+
+
+def uk_time_short(moment: datetime) -> str:
+    """The same, short enough for a note card on a phone: "15:04, 3 Dec 2026" (the page says the zone once)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(LONDON or UTC).strftime("%H:%M, %-d %b %Y")
 
 
 def error_list(errors: dict[str, str], order: list[str]) -> list[dict[str, str]]:

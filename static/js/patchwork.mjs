@@ -64,14 +64,41 @@ document.body.addEventListener('htmx:wsClose', (event) => {
 
 document.body.addEventListener('htmx:oobBeforeSwap', (event) => {
   const { target, fragment } = event.detail
-  if (!['notes', 'notifications'].includes(target.id) || !fragment) return
+  if (!fragment) return
+  if (target.classList.contains('pw-note')) {
+    const incoming = fragment.querySelector('.pw-note')
+    if (incoming && !keepWhatIsInHand(target, incoming)) event.detail.shouldSwap = false
+    return
+  }
+  if (!['notes', 'notifications'].includes(target.id)) return
   const incoming = fragment.firstElementChild
   const existing = incoming && incoming.id && document.getElementById(incoming.id)
   if (existing) {
-    existing.replaceWith(incoming)
+    if (keepWhatIsInHand(existing, incoming)) existing.replaceWith(incoming)
     event.detail.shouldSwap = false
   }
 })
+
+// A note updated live while the person is working on it: a revision or redaction being written, or an action on
+// its way (its answer, newer still, will replace the card) is left alone (false: do not replace); a reply being
+// typed, an opened disclosure and the "done" message carry over.
+function keepWhatIsInHand (existing, incoming) {
+  if (!existing.classList.contains('pw-note')) return true
+  if (existing.querySelector('.pw-note__edit, .htmx-request')) return false
+  for (const box of existing.querySelectorAll('textarea')) {
+    const twin = box.id && incoming.querySelector('#' + CSS.escape(box.id))
+    if (twin && box.value) twin.value = box.value
+  }
+  for (const opened of existing.querySelectorAll('details[open]')) {
+    const kind = Array.from(opened.classList).find((name) => name !== 'pw-note__disclosure')
+    const twin = kind && incoming.querySelector('details.' + CSS.escape(kind))
+    if (twin) twin.open = true
+  }
+  const done = existing.querySelector('.pw-note__done')
+  const actions = incoming.querySelector('.pw-note__actions')
+  if (done && actions) actions.before(done)
+  return true
+}
 
 // Notes that arrive live need their GOV.UK components (reply character count) started; those already running
 // refuse a second start, which is expected and not worth a console message.
@@ -79,3 +106,60 @@ document.body.addEventListener('htmx:wsAfterMessage', () => {
   const main = document.getElementById('main-content')
   if (main) initAll({ scope: main, onError: () => {} })
 })
+
+// A note's card swapped in place after an action (web/pages/note.py): start its components, and move focus to
+// what the person should read or type next, without scrolling the page.
+document.body.addEventListener('htmx:afterSwap', (event) => {
+  const card = event.detail.elt && event.detail.elt.isConnected ? event.detail.elt : null
+  const swapped = card || document.getElementById(event.detail.target && event.detail.target.id)
+  const note = swapped && swapped.closest ? swapped.closest('.pw-note') : null
+  if (!note) return
+  initAll({ scope: note, onError: () => {} })
+  const next = note.querySelector('[data-pw-focus]')
+  if (next) next.focus({ preventScroll: true })
+})
+
+// A note that arrives live is highlighted until it has been on screen for a moment; the live status says how
+// many have arrived since the page loaded, for those who cannot see the highlight.
+const shown = new Set(Array.from(document.querySelectorAll('#notes > .pw-note'), (note) => note.id))
+let arrived = 0
+const seen = 'IntersectionObserver' in window
+  ? new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue
+      seen.unobserve(entry.target)
+      setTimeout(() => entry.target.classList.remove('pw-note--new'), 4000)
+    }
+  }, { threshold: 0.5 })
+  : null
+
+// Apart from the connection's status, which its own messages clear.
+function announce (words) {
+  const live = document.getElementById('live')
+  if (!live) return
+  let region = document.getElementById('live-arrivals')
+  if (!region) {
+    region = document.createElement('p')
+    region.id = 'live-arrivals'
+    region.className = 'govuk-body-s pw-live__status'
+    region.setAttribute('role', 'status')
+    live.append(region)
+  }
+  region.textContent = words
+}
+
+const notes = document.getElementById('notes')
+if (notes) {
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      for (const node of change.addedNodes) {
+        if (!(node instanceof HTMLElement) || !node.classList.contains('pw-note') || shown.has(node.id)) continue
+        shown.add(node.id)
+        node.classList.add('pw-note--new')
+        if (seen) seen.observe(node)
+        arrived += 1
+        announce(arrived === 1 ? 'A new note has arrived.' : `${arrived} new notes have arrived.`)
+      }
+    }
+  }).observe(notes, { childList: true })
+}

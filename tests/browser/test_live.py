@@ -7,6 +7,7 @@ the browser sees its connections die as they would when a phone loses signal."""
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Callable, Iterator
 
@@ -50,9 +51,12 @@ def test_a_note_posted_on_one_page_appears_on_another_without_a_reload(
     expect(arrived).to_contain_text(body, timeout=5_000)
     expect(reader).to_have_url(at_path(f"/networks/{network}/notes"))
     expect(reader.locator("#notes > article").first).to_have_id(f"note-{note_id}")
+    expect(arrived).to_have_class(re.compile(r"\bpw-note--new\b"))  # highlighted until it has been seen a moment
+    expect(reader.locator("#live-arrivals")).to_have_text("A new note has arrived.")
+    expect(arrived).not_to_have_class(re.compile(r"\bpw-note--new\b"), timeout=8_000)
     expect(arrived.get_by_role("button", name="Acknowledge")).to_be_visible()
     arrived.get_by_role("button", name="Acknowledge").click()
-    expect(reader.locator(".govuk-notification-banner--success")).to_contain_text("You have acknowledged the note.")
+    expect(arrived.locator(".pw-note__done")).to_have_text("You have acknowledged the note.")
     lead_only = api_note(cast, cast.ana, network, "For the lead only", audience={"kind": "lead"})
     for_cai = api_note(cast, cast.ana, network, "For Cairo", audience={"kind": "people", "user_ids": [cast.cai.id]})
     expect(reader.locator(f"#note-{lead_only}")).to_be_visible()

@@ -507,7 +507,7 @@ def test_urgent_needs_the_referral_route_confirmed(as_person: Callable[..., Page
     check_preview(page, "2 people in 2 organisations; not the family")
     page.get_by_role("button", name="Post note").click()
     note = posted(page, network, body)
-    expect(note_on(page, note).locator(".pw-note__tags")).to_contain_text("Urgent")
+    expect(note_on(page, note).locator(".pw-note__header")).to_contain_text("Urgent")
     assert feed_ids(page, network) == [note]  # the refused attempt wrote nothing
 
 
@@ -521,19 +521,20 @@ def test_revise_reply_acknowledge_and_redact(as_person: Callable[..., Page], cas
     ana = as_person(cast.ana)
     ana.goto(f"/networks/{network}/notes")
 
-    # Ana revises: the note shows as edited, the old text is under "Show earlier versions".
+    # Ana revises in place: the card turns into the form and back, edited; the old text is under "Details".
     note_on(ana, note).get_by_role("link", name=re.compile(r"^Revise")).click()
-    expect(ana).to_have_url(at_path(f"/notes/{note}/revise"))
-    expect(ana.get_by_label("Note", exact=True)).to_have_value(first)
+    box = note_on(ana, note).get_by_label("Revise your note")
+    expect(box).to_have_value(first)
+    expect(box).to_be_focused()
     second = "Left at the gate at 8am, school opens at 8.45. Dad dropped her off."
-    ana.get_by_label("Note", exact=True).fill(second)
-    ana.get_by_role("button", name="Save revision").click()
-    expect(ana).to_have_url(at_path(f"/networks/{network}/notes"))
-    expect(success(ana)).to_contain_text("Your note has been revised.")
+    box.fill(second)
+    note_on(ana, note).get_by_role("button", name="Save revision").click()
     article = note_on(ana, note)
+    expect(article.locator(".pw-note__done")).to_contain_text("Your note has been revised.")
+    expect(ana).to_have_url(at_path(f"/networks/{network}/notes"))
     expect(article.locator(":scope > .pw-note__body")).to_have_text(second)
-    expect(article.locator(".pw-note__tags")).to_contain_text("Edited")
-    history = article.locator("details").filter(has_text="Show earlier versions")
+    expect(article.locator(".pw-note__header")).to_contain_text("Edited")
+    history = article.locator("details.pw-note__more")
     expect(history.locator(".pw-revision")).to_be_hidden()
     history.locator("summary").click()
     expect(history.locator(".pw-revision")).to_have_count(1)
@@ -551,14 +552,13 @@ def test_revise_reply_acknowledge_and_redact(as_person: Callable[..., Page], cas
     article.locator("summary").filter(has_text="Reply").click()
     article.get_by_label("Your reply").fill("She told me she walks the last bit on her own.")
     article.get_by_role("button", name="Post reply").click()
-    expect(success(cai)).to_contain_text("Your reply has been posted.")
-    article = note_on(cai, note)
+    expect(article.locator(".pw-note__done")).to_have_text("Your reply has been posted.")
     expect(article.locator(".pw-reply")).to_contain_text("She told me she walks the last bit on her own.")
     expect(article.locator(".pw-reply")).to_contain_text(cast.cai.name)
     article.get_by_role("button", name=re.compile("^Acknowledge")).click()
-    expect(success(cai)).to_contain_text("You have acknowledged the note.")
-    article = note_on(cai, note)
-    expect(article).to_contain_text("You have acknowledged this note")
+    expect(article.locator(".pw-note__done")).to_have_text("You have acknowledged the note.")
+    expect(article.locator(".pw-note__done")).to_be_focused()
+    expect(article.locator(".pw-note__meta").first).to_contain_text("you acknowledged it")
     expect(article.get_by_role("button", name=re.compile("^Acknowledge"))).to_have_count(0)
     expect(fact(article, "Acknowledged")).to_have_count(0)  # only the author and the leads see who
 
@@ -573,12 +573,12 @@ def test_revise_reply_acknowledge_and_redact(as_person: Callable[..., Page], cas
     # Ana redacts from the note's own page: the text, its history and the replies are gone for everyone.
     ana.goto(f"/notes/{note}")
     note_on(ana, note).get_by_role("link", name=re.compile(r"^Redact")).click()
-    expect(ana).to_have_url(at_path(f"/notes/{note}/redact"))
+    expect(note_on(ana, note).get_by_label("Why are you redacting it?")).to_be_focused()
     expect(ana.locator("main")).to_contain_text(second)
     ana.get_by_label("Why are you redacting it?").fill("Posted about the wrong child.")
     ana.get_by_role("button", name="Redact note").click()
+    expect(note_on(ana, note).locator(".pw-note__done")).to_have_text("The note has been redacted.")
     expect(ana).to_have_url(at_path(f"/notes/{note}"))
-    expect(success(ana)).to_contain_text("The note has been redacted.")
     for page in (ana, ben, cai):
         for path in (f"/networks/{network}/chronology", f"/networks/{network}/notes", f"/notes/{note}"):
             page.goto(path)
@@ -587,7 +587,7 @@ def test_revise_reply_acknowledge_and_redact(as_person: Callable[..., Page], cas
             for gone in ("Left at the gate", "walks the last bit"):
                 expect(main).not_to_contain_text(gone)
     article = note_on(ben, note)
-    expect(article.locator(".pw-note__tags")).to_contain_text("Redacted")
+    expect(article.locator(".pw-note__header")).to_contain_text("Redacted")
     expect(article.locator("summary").filter(has_text="Reply")).to_have_count(0)  # no replies to a redacted note
     expect(article.locator(".pw-reply")).to_contain_text("Hidden with the note")
     expect(fact(article, "Acknowledged")).to_have_text(f"Acknowledged by {cast.cai.name}")

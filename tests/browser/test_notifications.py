@@ -69,3 +69,27 @@ def test_the_home_page_shows_a_new_member_without_a_reload(
     row = reader.locator("#my-networks tr", has=reader.locator(f'a[href="/networks/{network}"]'))
     expect(row).to_contain_text("4 from 3 organisations", timeout=5_000)
     assert_accessible(reader)
+
+
+def test_the_menu_counts_unread_notifications_live(
+    cast: Cast,
+    as_person: Callable[..., Page],  # noqa: F811
+) -> None:
+    network = make_network(cast, cast.ana, cast.ben, cast.cai, lead=cast.ben)
+    reader = as_person(cast.cai)
+    reader.goto("/notifications")
+    reader.get_by_role("button", name="Mark all as read").click()
+    expect(reader.locator(".govuk-notification-banner--success")).to_contain_text("Everything here is marked as read")
+    count = reader.locator("#unread-count")
+    expect(count).to_have_text("")
+    reader.goto(f"/networks/{network}/notes")  # a page following one network keeps the menu's count live too
+    reader.wait_for_function("() => document.getElementById('live') && window.htmx")
+    reader.wait_for_timeout(300)
+    api_note(cast, cast.ana, network, "Asked for a plaster twice")
+    expect(count).to_have_text("1 unread", timeout=5_000)
+    api_note(cast, cast.ana, network, "For the lead only, not for Cai", audience={"kind": "lead"})
+    api_note(cast, cast.ana, network, "Brought a packed lunch today")
+    expect(count).to_have_text("2 unread", timeout=5_000)
+    link = reader.get_by_role("link", name="Notifications 2 unread")
+    expect(link).to_be_visible()
+    assert_accessible(reader)

@@ -408,24 +408,29 @@ def test_revise_redact_reply_and_acknowledge(site: Site) -> None:
     long = act(site, "nurse", f"{note_path}/revise", {"body": "y" * 4001, "return_to": "feed"})
     assert long.status_code == 422 and "4,000 characters or fewer" in long.text
     revised = act(site, "nurse", f"{note_path}/revise", {"body": "Revised text", "return_to": "feed"})
-    assert revised.status_code == 303 and revised.headers["location"] == f"{site.feed}?notice=note-revised"
+    assert (
+        revised.status_code == 303 and revised.headers["location"] == f"{site.feed}?notice=note-revised#note-{note_id}"
+    )
     feed = site["teacher"].get(site.feed).text
-    assert "Revised text" in feed and "Edited" in feed and "Show earlier versions" in feed
+    assert "Revised text" in feed and "Edited" in feed and "Earlier versions" in feed
     assert "Original text" in feed, "the earlier version stays in the history"
 
     no_body = act(site, "teacher", f"{note_path}/replies", {"body": "  ", "return_to": "feed"})
     assert no_body.status_code == 422 and "Enter your reply" in no_body.text
     assert f'href="#reply-{note_id}"' in no_body.text and f'id="reply-{note_id}"' in no_body.text
     replied = act(site, "teacher", f"{note_path}/replies", {"body": "Seen him cold too", "return_to": "note"})
-    assert replied.status_code == 303 and replied.headers["location"] == f"{note_path}?notice=reply-posted"
+    assert (
+        replied.status_code == 303 and replied.headers["location"] == f"{note_path}?notice=reply-posted#note-{note_id}"
+    )
     assert "Seen him cold too" in site["officer"].get(site.feed).text
 
     acknowledged = act(site, "teacher", f"{note_path}/acknowledgements", {"return_to": "note"})
     assert (
-        acknowledged.status_code == 303 and acknowledged.headers["location"] == f"{note_path}?notice=note-acknowledged"
+        acknowledged.status_code == 303
+        and acknowledged.headers["location"] == f"{note_path}?notice=note-acknowledged#note-{note_id}"
     )
     mine = site["teacher"].get(acknowledged.headers["location"]).text
-    assert "You have acknowledged the note." in mine and "You have acknowledged this note" in mine
+    assert "You have acknowledged the note." in mine and "you acknowledged it" in mine
     assert f'action="{note_path}/acknowledgements"' not in mine
     assert "Acknowledged by Tom Fletcher" in site["nurse"].get(site.feed).text, "the author sees who"
     assert "Acknowledged by" not in site["officer"].get(site.feed).text, "other members do not"
@@ -443,7 +448,10 @@ def test_revise_redact_reply_and_acknowledge(site: Site) -> None:
     no_reason = act(site, "nurse", f"{note_path}/redact", {"reason": ""})
     assert no_reason.status_code == 422 and "Enter the reason for redacting" in no_reason.text
     redacted = act(site, "nurse", f"{note_path}/redact", {"reason": "Posted to the wrong network"})
-    assert redacted.status_code == 303 and redacted.headers["location"] == f"{site.feed}?notice=note-redacted"
+    assert (
+        redacted.status_code == 303
+        and redacted.headers["location"] == f"{site.feed}?notice=note-redacted#note-{note_id}"
+    )
     for who in ("nurse", "teacher"):
         feed = site[who].get(site.feed).text
         assert "This note was redacted by Helen Morgan on" in feed and "Posted to the wrong network" not in feed
@@ -595,3 +603,69 @@ def test_a_newcomer_is_told_why_earlier_notes_are_hidden_and_whom_to_ask(
     client.cookies.clear()
     sign_in(client, "teacher@school.example.org", PASSWORD)
     assert 'id="history-rule"' in client.get(f"/networks/{net['id']}/notes").text, "the rule holds for every member"
+
+
+def test_actions_answer_htmx_with_the_card_alone_and_plain_forms_with_the_note_s_place(site: Site) -> None:
+    """With JavaScript, htmx swaps the card in place (the page keeps its scroll); without, the answer goes back to
+    the note's anchor, on the page of the feed it was on."""
+    from patchwork.models.audit import AuditEvent
+
+    note_id = post_note(site, body="Came in without a coat", audience="network")
+    note_path = f"/notes/{note_id}"
+    htmx = {"HX-Request": "true"}
+
+    def reads() -> int:
+        with site.world.db.transaction() as session:
+            return len(session.exec(select(AuditEvent).where(AuditEvent.action == "notes.viewed")).all())
+
+    before_reads = reads()
+    card = site["teacher"].get(f"{note_path}?return_to=feed", headers=htmx)
+    assert card.status_code == 200 and card.text.lstrip().startswith("<article"), card.text[:200]
+    assert "<html" not in card.text and "Came in without a coat" in card.text
+    assert reads() == before_reads + 1, "a card fetched on its own is a read like any other"
+
+    empty = act(site, "teacher", f"{note_path}/replies", {"body": " ", "return_to": "feed"}, headers=htmx)
+    assert empty.status_code == 422 and empty.text.lstrip().startswith("<article")
+    assert "Enter your reply" in empty.text and " open>" in empty.text, "the reply stays open with its error"
+    assert site.count(NoteReply) == 0
+
+    replied = act(
+        site, "teacher", f"{note_path}/replies", {"body": "Same on Monday", "return_to": "feed"}, headers=htmx
+    )
+    assert replied.status_code == 200 and replied.text.lstrip().startswith("<article")
+    assert "Your reply has been posted." in replied.text and "Same on Monday" in replied.text
+
+    acknowledged = act(site, "teacher", f"{note_path}/acknowledgements", {"return_to": "feed"}, headers=htmx)
+    assert acknowledged.status_code == 200 and "You have acknowledged the note." in acknowledged.text
+    assert f'action="{note_path}/acknowledgements"' not in acknowledged.text
+    twice = act(site, "teacher", f"{note_path}/acknowledgements", {"return_to": "feed"}, headers=htmx)
+    assert twice.status_code == 409 and "You have already acknowledged this note" in twice.text
+    assert twice.text.lstrip().startswith("<article") and site.count(Acknowledgement) == 1
+
+    editing = site["nurse"].get(f"{note_path}/revise?return_to=feed", headers=htmx)
+    assert editing.status_code == 200 and editing.text.lstrip().startswith("<article")
+    assert f'hx-post="{note_path}/revise"' in editing.text and "Came in without a coat</textarea>" in editing.text
+    blank = act(site, "nurse", f"{note_path}/revise", {"body": "", "return_to": "feed"}, headers=htmx)
+    assert blank.status_code == 422 and "Enter the note" in blank.text and 'name="body"' in blank.text
+    revised = act(
+        site,
+        "nurse",
+        f"{note_path}/revise",
+        {"body": "Came in without a coat, again", "return_to": "feed"},
+        headers=htmx,
+    )
+    assert revised.status_code == 200 and "Your note has been revised." in revised.text
+
+    redacting = site["nurse"].get(f"{note_path}/redact?return_to=feed", headers=htmx)
+    assert redacting.status_code == 200 and f'hx-post="{note_path}/redact"' in redacting.text
+    no_reason = act(site, "nurse", f"{note_path}/redact", {"reason": "", "return_to": "feed"}, headers=htmx)
+    assert no_reason.status_code == 422 and "Enter the reason for redacting" in no_reason.text
+    redacted = act(site, "nurse", f"{note_path}/redact", {"reason": "Wrong child", "return_to": "feed"}, headers=htmx)
+    assert redacted.status_code == 200 and "The note has been redacted." in redacted.text
+    assert "This note was redacted by Helen Morgan" in redacted.text
+
+    other = post_note(site, body="On an older page")
+    older = act(site, "teacher", f"/notes/{other}/acknowledgements", {"return_to": "feed", "before": "b2xkZXI"})
+    assert older.headers["location"] == f"{site.feed}?before=b2xkZXI&notice=note-acknowledged#note-{other}"
+    forged = act(site, "teacher", f"/notes/{other}/replies", {"body": "x", "return_to": "feed", "before": "a&b=c"})
+    assert forged.headers["location"] == f"{site.feed}?notice=reply-posted#note-{other}", "a bad cursor is dropped"

@@ -1,4 +1,8 @@
-"""One note and what can be done to it: revise, redact, reply, acknowledge."""
+"""One note and what can be done to it: revise, redact, reply, acknowledge.
+
+Each is a plain form that comes back to the note's place on the page; asked by htmx (the `HX-Request` header),
+the answer is the note's card alone, swapped in place, so the page keeps its scroll position.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,24 @@ from patchwork.services import notes, stream
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
 from patchwork.web.pages.place import Place, load_place
+
+DONE = {
+    "note-revised": "Your note has been revised. The earlier version stays in its history.",
+    "note-redacted": "The note has been redacted.",
+    "reply-posted": "Your reply has been posted.",
+    "note-acknowledged": "You have acknowledged the note.",
+}
+CARD = "notes/_card.html"
+
+
+def in_place(request: Request) -> bool:
+    """Asked for by htmx to swap one card (not a boosted page load)."""
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+
+
+def _before(value: str | None) -> str | None:
+    """The older page of the feed the note was on, if any (a cursor: letters, digits, - and _ only)."""
+    return value if value and len(value) <= 200 and all(c.isalnum() or c in "-_" for c in value) else None
 
 
 async def _load_note(request: Request, *, audited: bool) -> tuple[Place, notes.NoteView, str]:
@@ -38,28 +60,37 @@ async def note_page(
     status: int = 200,
     template: str = "notes/note.html",
     loaded: tuple[Place, notes.NoteView, str] | None = None,
+    editing: str | None = None,
+    done: str | None = None,
 ) -> Response:
-    place, item, cursor = loaded or await _load_note(request, audited=status == 200)
+    place, item, cursor = loaded or await _load_note(request, audited=status == 200 and done is None)
     return_to = (values or {}).get("return_to") or request.query_params.get("return_to") or "note"
+    before = (values or {}).get("before") or request.query_params.get("before")
     context = {
         "place": place,
         "item": item,
         "errors": errors or {},
         "values": values or {},
         "return_to": "feed" if return_to == "feed" else "note",
+        "return_before": _before(before),
         "live_cursor": cursor if template == "notes/note.html" else None,
+        "editing": editing,
+        "done": done,
     }
-    return render(request, template, context, status)
+    return render(request, CARD if in_place(request) else template, context, status)
 
 
 async def show_note(request: Request) -> Response:
     return await note_page(request)
 
 
-def _back(network_id: str, note_id: str, return_to: str | None, notice: str) -> Response:
-    if return_to == "note":
-        return redirect(f"/notes/{note_id}?notice={notice}")
-    return redirect(f"/networks/{network_id}/notes?notice={notice}")
+def _back(network_id: str, note_id: str, form: Mapping[str, str], notice: str) -> Response:
+    """Without JavaScript: back to the note's own place, on the page of the feed it was on."""
+    if form.get("return_to") == "note":
+        return redirect(f"/notes/{note_id}?notice={notice}#note-{note_id}")
+    before = _before(form.get("before"))
+    page = f"before={before}&" if before else ""
+    return redirect(f"/networks/{network_id}/notes?{page}notice={notice}#note-{note_id}")
 
 
 def _refused(note_id: str, problem: DomainError) -> dict[str, str]:
@@ -73,7 +104,7 @@ async def revise_form(request: Request) -> Response:
         message = "This note has been redacted" if item.redacted else "Only the author can revise this note"
         status = 409 if item.redacted else 403
         return await note_page(request, errors={f"note-{item.note.id}": message}, status=status, loaded=loaded)
-    return await note_page(request, template="notes/revise.html", loaded=loaded)
+    return await note_page(request, template="notes/revise.html", loaded=loaded, editing="revise")
 
 
 async def redact_form(request: Request) -> Response:
@@ -87,7 +118,7 @@ async def redact_form(request: Request) -> Response:
         )
         status = 409 if item.redacted else 403
         return await note_page(request, errors={f"note-{item.note.id}": message}, status=status, loaded=loaded)
-    return await note_page(request, template="notes/redact.html", loaded=loaded)
+    return await note_page(request, template="notes/redact.html", loaded=loaded, editing="redact")
 
 
 NoteChange = Callable[[Session, Account, str, dict[str, str]], str]
@@ -113,12 +144,17 @@ async def _note_action(
         return await on_invalid(note_id, problem, form)
     except (Conflict, Forbidden) as problem:
         return await note_page(request, errors=_refused(note_id, problem), values=form, status=problem.status)
-    return _back(network_id, note_id, form.get("return_to"), notice)
+    if in_place(request):
+        return await note_page(request, values=form, done=DONE[notice])
+    return _back(network_id, note_id, form, notice)
 
 
 def _form_again(request: Request, template: str) -> Callable[[str, Invalid, dict[str, str]], Awaitable[Response]]:
     async def render_again(note_id: str, problem: Invalid, form: dict[str, str]) -> Response:
-        return await note_page(request, errors=problem.fields, values=form, status=422, template=template)
+        editing = "revise" if template == "notes/revise.html" else "redact"
+        return await note_page(
+            request, errors=problem.fields, values=form, status=422, template=template, editing=editing
+        )
 
     return render_again
 
@@ -172,7 +208,11 @@ async def reply(request: Request) -> Response:
     async def reply_again(note_id: str, problem: Invalid, form: dict[str, str]) -> Response:
         field_id = f"reply-{note_id}"
         errors = {field_id: problem.fields.get("body", problem.message)}
-        values = {field_id: form.get("body", ""), "return_to": form.get("return_to", "")}
+        values = {
+            field_id: form.get("body", ""),
+            "return_to": form.get("return_to", ""),
+            "before": form.get("before", ""),
+        }
         return await note_page(request, errors=errors, values=values, status=422)
 
     return await _note_action(request, change, notice="reply-posted", on_invalid=reply_again)

@@ -24,6 +24,18 @@ async def notifications_page(request: Request) -> Response:
     return render(request, "notifications.html", {"page": page, "page_notice": notice})
 
 
+async def unread(request: Request) -> Response:
+    """The count beside Notifications in the menu, for htmx to fetch after the page has loaded."""
+    viewer = signed_in(request)
+    rt = runtime(request)
+    count = await rt.db.run(
+        lambda session: notifications.unread_count(session=session, keys=rt.keys, account=viewer.account)
+    )
+    response = render(request, "_unread.html", {"unread": count, "cap": notifications.UNREAD_CAP})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 async def mark_read(request: Request) -> Response:
     """Marks read up to the moment the page showed (its cursors), so nothing that arrived since is lost."""
     viewer = signed_in(request)
@@ -39,4 +51,5 @@ async def mark_read(request: Request) -> Response:
 routes = [
     Route("/notifications", notifications_page, methods=["GET"]),
     Route("/notifications/read", mark_read, methods=["POST"]),
+    Route("/notifications/unread", unread, methods=["GET"]),
 ]
