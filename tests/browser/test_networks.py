@@ -243,8 +243,8 @@ def test_two_practitioners_find_each_other_through_a_child(as_account: Callable[
     expect(bob.get_by_role("heading", level=1)).to_have_text(child.name)
     expect(bob.locator("#members tbody tr")).to_have_count(2)
     expect(member_row(bob, bob_name)).to_contain_text(f"Family support worker, {cast.bob.organisation}")
-    expect(member_row(bob, bob_name).get_by_role("button", name="Leave this network")).to_be_visible()
-    expect(member_row(bob, alice_name).get_by_role("button")).to_have_count(0)  # not a lead: cannot end others
+    expect(member_row(bob, bob_name).get_by_role("link", name="Leave this network")).to_be_visible()
+    expect(member_row(bob, alice_name).get_by_role("link", name=re.compile("^End involvement"))).to_have_count(0)
 
     # Alice sees Bob after a reload.
     alice.reload()
@@ -297,7 +297,9 @@ def test_two_practitioners_find_each_other_through_a_child(as_account: Callable[
     expect(bob).to_have_url(at_path(f"/networks/{network}"))
 
     # Bob leaves; Alice no longer sees him.
-    member_row(bob, bob_name).get_by_role("button", name="Leave this network").click()
+    member_row(bob, bob_name).get_by_role("link", name="Leave this network").click()
+    expect(bob.get_by_role("heading", level=1)).to_have_text("Leave this network?")
+    bob.get_by_role("button", name="Leave the network").click()
     expect(bob).to_have_url(at_path("/"))
     expect(success_banner(bob)).to_contain_text("You have left the network.")
     expect(bob.locator("#my-networks").get_by_role("link", name=child.name)).to_have_count(0)
@@ -556,8 +558,15 @@ def test_network_pages_are_accessible(as_account: Callable[..., Page], cast: Cas
     alice.get_by_role("button", name="Appoint lead").click()  # nobody chosen
     expect(alice.locator(".govuk-error-summary")).to_be_visible()
     found += axe_violations(alice, "network page as a lead, with errors")
+    alice.get_by_role("button", name="Close the network").click()  # a link that looks like a button
+    found += axe_violations(alice, "closing a network: the confirmation")
+    alice.get_by_role("button", name="Close the network").click()  # no reason given
+    expect(alice.locator(".govuk-error-summary")).to_be_visible()
+    found += axe_violations(alice, "closing a network: the confirmation with errors")
+    alice.get_by_role("textbox").fill("The family has moved out of the area.")
     alice.get_by_role("button", name="Close the network").click()
     expect(alice.get_by_role("button", name="Reopen the network")).to_be_visible()
+    expect(alice.locator("main")).to_contain_text("The family has moved out of the area.")
     found += axe_violations(alice, "closed network, as a lead")
     bob.reload()
     expect(bob.locator(".govuk-inset-text")).to_contain_text("This network is closed")

@@ -320,33 +320,6 @@ async def network_status(request: Request) -> Response:
     return redirect(f"/networks/{network_id}?notice={'network-reopened' if reopen else 'network-closed'}")
 
 
-async def merge_form(request: Request) -> Response:
-    viewer = signed_in(request)
-    if not viewer.is_system_admin:
-        raise NotFound()
-    return render(request, "admin_merge.html", {"values": {}, "errors": {}})
-
-
-async def merge(request: Request) -> Response:
-    viewer = signed_in(request)
-    rt = runtime(request)
-    form = await form_of(request)
-    try:
-        await rt.db.run(
-            lambda session: networks.merge(
-                session=session,
-                keys=rt.keys,
-                actor=viewer.actor,
-                source_id=form.get("source_id"),
-                target_id=form.get("target_id"),
-                reason=form.get("reason"),
-            )
-        )
-    except Invalid as problem:
-        return render(request, "admin_merge.html", {"values": form, "errors": problem.fields}, 422)
-    return redirect("/admin/merge?notice=networks-merged")
-
-
 routes = [
     Route("/search", search_form, methods=["GET"]),
     Route("/search", search, methods=["POST"]),
@@ -362,6 +335,4 @@ routes = [
     Route("/networks/{network_id}/history-rule", history_rule, methods=["POST"]),
     Route("/networks/{network_id}/close", close_form, methods=["GET"]),
     Route("/networks/{network_id}/status", network_status, methods=["POST"]),
-    Route("/admin/merge", merge_form, methods=["GET"]),
-    Route("/admin/merge", merge, methods=["POST"]),
 ]
