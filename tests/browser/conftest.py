@@ -37,6 +37,15 @@ STARTUP_SECONDS = 30
 
 PROBLEMS = pytest.StashKey[list[str]]()
 
+# Demo accounts that tests only look at, by role, for the walk through every page (test_every_page.py): kept
+# from `Server.claim` so no test changes them (a second factor turned on, a network left) before the walk.
+LOOKED_AT = {
+    "practitioner": "tom.fletcher@oakfield-primary-school.example.org",
+    "lead and organisation admin": "claire.dawson@eastshire-childrens-social-care.example.org",
+    "parent": "nadia.begum@family.example.org",
+    "young person": "aisha.begum@family.example.org",
+}
+
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     # This suite runs with `-p no:asyncio`, but pyproject's shared pytest settings name pytest-asyncio's options
@@ -73,6 +82,7 @@ class DemoAccount:
     kind: str
     roles: tuple[str, ...]
     organisation: str | None
+    leads: tuple[str, ...] = ()  # the children whose networks this account leads
 
     @property
     def is_org_admin(self) -> bool:
@@ -165,7 +175,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     )
     assert demo.returncode == 0, f"patchwork demo failed:\n{demo.stderr}"
     demo_data = json.loads(demo.stdout)
-    accounts = [DemoAccount(a["email"], a["kind"], tuple(a["roles"]), a["organisation"]) for a in demo_data["accounts"]]
+    accounts = [
+        DemoAccount(a["email"], a["kind"], tuple(a["roles"]), a["organisation"], tuple(a.get("leads", ())))
+        for a in demo_data["accounts"]
+    ]
     demo_networks = [n["id"] for n in demo_data.get("networks", [])]
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -179,7 +192,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         )
     try:
         _wait_until_healthy(url, process, log)
-        yield Server(url=url, password=DEMO_PASSWORD, accounts=accounts, networks=demo_networks)
+        yield Server(
+            url=url,
+            password=DEMO_PASSWORD,
+            accounts=accounts,
+            networks=demo_networks,
+            _claimed=set(LOOKED_AT.values()),
+        )
     finally:
         process.terminate()
         try:
