@@ -149,6 +149,7 @@ class NoteParts:
     basis: bool  # the lawful basis of the share
     others_replies: bool  # replies to a note by someone else
     hides_sensitive: bool  # a sensitive practitioner is shown as "a practitioner in the network"
+    plain: bool = False  # told in plain words: who wrote it, when, what, and that it is shared; no level or codes
 
 
 def note_parts(viewer: NoteViewer, note: NoteFacts) -> NoteParts:
@@ -161,6 +162,7 @@ def note_parts(viewer: NoteViewer, note: NoteFacts) -> NoteParts:
             basis=False,
             others_replies=note.author_id == viewer.account_id,
             hides_sensitive=True,
+            plain=True,
         )
     return NoteParts(audience_words=True, audience_detail=True, basis=True, others_replies=True, hides_sensitive=False)
 

@@ -155,8 +155,11 @@ def test_a_lead_invites_and_the_family_member_sees_what_is_shared(
     shared = family.locator("#notes")
     expect(shared).to_contain_text("Jo came to the meeting and agreed the plan.")
     expect(family.locator("main")).not_to_contain_text("Kept among practitioners")
+    expect(shared).to_contain_text("Shared with you")
+    for word in ("Observation", "Who can see it", "Basis for sharing"):  # practitioners' words, not the family's
+        expect(shared).not_to_contain_text(word)
     expect(family.locator("#involved-people")).to_contain_text("Lena Haddad")
-    expect(family.get_by_role("link", name="Who has looked at your child's record", exact=True)).to_have_attribute(
+    expect(family.get_by_role("link", name="Who has looked at Rosa's record", exact=True)).to_have_attribute(
         "href", f"/networks/{network_id}/access-log"
     )
     assert_no_horizontal_scroll(family)

@@ -234,7 +234,7 @@ def test_the_page_for_a_family_member_and_a_lead(client: TestClient, world: Worl
     sign_in(client, "parent@example.org", PASSWORD)
     page = client.get(f"/networks/{network_id}/access-log")
     assert page.status_code == 200
-    assert "Who has looked at your child's record" in page.text
+    assert "Who has looked at Maya&#39;s record" in page.text, "a mother is told of her child's record by name"
     assert "Tom Fletcher" in page.text and "Oakfield Primary" in page.text and "Viewed the notes" in page.text
     assert "Rita Hidden" not in page.text and "Safe Haven" not in page.text
     assert CHILD["given_name"] not in page.text.split("<title>", 1)[1].split("</title>", 1)[0]

@@ -38,6 +38,7 @@ from patchwork.services.family.views import (
     my_family_networks,
     network_view,
 )
+from patchwork.services.family.words import Addressing, addressing, addressing_in, is_young_person
 
 __all__ = [
     "CODE_ALPHABET",
@@ -47,6 +48,7 @@ __all__ = [
     "INVALID_CODE",
     "NOT_FOR_FAMILY",
     "Acceptance",
+    "Addressing",
     "FamilyMember",
     "FamilyNetwork",
     "FamilyOfNetwork",
@@ -56,6 +58,8 @@ __all__ = [
     "InvolvedPerson",
     "Joined",
     "accept",
+    "addressing",
+    "addressing_in",
     "admit",
     "check_can_invite",
     "clean_acceptance",
@@ -65,6 +69,7 @@ __all__ = [
     "family_view",
     "invite",
     "involved",
+    "is_young_person",
     "my_family_networks",
     "network_view",
     "new_code",

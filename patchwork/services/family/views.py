@@ -16,6 +16,7 @@ from patchwork.models.networks import Child, Involvement, InvolvementStatus, Net
 from patchwork.models.notes import FamilyMembership
 from patchwork.services import activity, audit, children, networks, notes, sealed_facts
 from patchwork.services.accounts import actor_of
+from patchwork.services.family.words import Addressing, addressing
 from patchwork.services.visibility import family_viewer
 
 
@@ -43,6 +44,10 @@ class FamilyView:
     @property
     def can_post(self) -> bool:
         return bool(policy.post_note(self.standing.viewer, network_status=self.network.status))
+
+    @property
+    def addressed(self) -> Addressing:
+        return addressing(child=self.child, relationship=self.relationship)
 
 
 def _family_standing(session: Session, account: Account, network_id: str) -> notes.Standing:
@@ -115,6 +120,10 @@ class FamilyNetwork:
     relationship: str
     last_activity_at: datetime  # as this family member may see it
     involved: int  # the people involved that this family member may see
+
+    @property
+    def addressed(self) -> Addressing:
+        return addressing(child=self.child, relationship=self.relationship)
 
 
 def my_family_networks(*, session: Session, keys: Keyring, account: Account) -> list[FamilyNetwork]:

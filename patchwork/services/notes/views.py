@@ -71,6 +71,7 @@ class NoteView:
     family_user_ids: list[str] = field(default_factory=list)
     audience_shown: bool = True  # a family member is shown no practitioner audience at all
     redacted_by: str | None = None  # who redacted it (a sensitive practitioner shown as one, to a family member)
+    plain: bool = False  # a family member's card: who, when, what and "Shared with you"; no level, audience or basis
 
     @property
     def redacted(self) -> bool:
@@ -220,6 +221,7 @@ def _view(keys: Keyring, place: Standing, note: Note, related: _Related) -> Note
         organisation=related.organisations.get(note.author_organisation_id or "") if author_shown else None,
         audience_words=_audience_words(facts, related) if parts.audience_words else "",
         audience_shown=parts.audience_detail,
+        plain=parts.plain,
         family_words=_family_words(related.family_shares[note.id], related, parts, viewer.account_id),
         basis=Basis.from_json(keys.cipher.decrypt(note.basis_sealed, context=f"basis:{note.id}"))
         if note.basis_sealed and parts.basis

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from patchwork import policy
 from patchwork.errors import Invalid
-from patchwork.services import access_log
+from patchwork.services import access_log, family
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import redirect, render, signed_in
 
@@ -44,23 +45,30 @@ async def show(request: Request) -> Response:
     rt = runtime(request)
     network_id = request.path_params["network_id"]
     before = request.query_params.get("before") or None
-    try:
-        log = await rt.db.run(
-            lambda session: access_log.access_log(
-                session=session, keys=rt.keys, actor=viewer.actor, network_id=network_id, before=before
-            )
+    is_family = bool(policy.sees_as_family(viewer.actor))
+
+    def load(session: Session) -> tuple[access_log.AccessLog, family.Addressing | None]:
+        log = access_log.access_log(
+            session=session, keys=rt.keys, actor=viewer.actor, network_id=network_id, before=before
         )
+        if not is_family:
+            return log, None
+        return log, family.addressing_in(
+            session=session, keys=rt.keys, account_id=viewer.account.id, network_id=log.network.id
+        )
+
+    try:
+        log, addressed = await rt.db.run(load)
     except Invalid:
         return redirect(f"/networks/{network_id}/access-log")
     if log.network.id != network_id:
         return redirect(f"/networks/{log.network.id}/access-log")
-    family = bool(policy.sees_as_family(viewer.actor))
     context = {
         "log": log,
         "visits": [(_day(v), _span(v), v) for v in access_log.by_person_and_day(log.entries, UK)],
         "first_page": before is None,
-        "family": family,
-        "back": f"/family/networks/{log.network.id}" if family else f"/networks/{log.network.id}",
+        "addressed": addressed,
+        "back": f"/family/networks/{log.network.id}" if is_family else f"/networks/{log.network.id}",
         "time_zone": "UK time" if UK is not None else "UTC",
     }
     return render(request, "family/access_log.html", context)
