@@ -107,9 +107,30 @@ document.body.addEventListener('htmx:wsAfterMessage', () => {
   if (main) initAll({ scope: main, onError: () => {} })
 })
 
-// A note's card swapped in place after an action (web/pages/note.py): start its components, and move focus to
-// what the person should read or type next, without scrolling the page.
+// A note's card swapped in place after an action (web/pages/note.py): it stays where it was on the screen (the
+// browser's scroll anchoring cannot hold on to an element that is replaced), its components start, and focus
+// moves to what the person should read or type next, without scrolling the page.
+// A card replaced live while it is on screen stays put the same way.
+let actedOn = null
+function holdCard (event) {
+  const target = event.detail.target
+  const top = target && target.classList.contains('pw-note') ? target.getBoundingClientRect().top : null
+  actedOn = top !== null && top < window.innerHeight && top + target.offsetHeight > 0 ? { id: target.id, top } : null
+}
+
+function keepCardInPlace () {
+  if (!actedOn) return
+  const card = document.getElementById(actedOn.id)
+  if (card) window.scrollBy(0, card.getBoundingClientRect().top - actedOn.top)
+  actedOn = null
+}
+
+document.body.addEventListener('htmx:beforeSwap', holdCard)
+document.body.addEventListener('htmx:oobBeforeSwap', holdCard)
+document.body.addEventListener('htmx:oobAfterSwap', keepCardInPlace)
+
 document.body.addEventListener('htmx:afterSwap', (event) => {
+  keepCardInPlace()
   const card = event.detail.elt && event.detail.elt.isConnected ? event.detail.elt : null
   const swapped = card || document.getElementById(event.detail.target && event.detail.target.id)
   const note = swapped && swapped.closest ? swapped.closest('.pw-note') : null
