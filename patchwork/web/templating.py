@@ -103,9 +103,10 @@ def uk_time(moment: datetime) -> str:
 
 
 def uk_time_short(moment: datetime) -> str:
-    """The same, short enough for a note card on a phone: "15:04, 3 Dec 2026" (the page says the zone once)."""
+    """The same, short enough for a note card on a phone, labelled by the zone's own name: "15:04 GMT, 3 Dec 2026"
+    in winter, "15:04 BST, ..." in summer."""
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(LONDON or UTC).strftime("%H:%M, %-d %b %Y")
+    return aware.astimezone(LONDON or UTC).strftime("%H:%M %Z, %-d %b %Y")
 
 
 def error_list(errors: dict[str, str], order: list[str]) -> list[dict[str, str]]:
