@@ -35,9 +35,15 @@ run: $(BIN)/patchwork
 	$(BIN)/patchwork demo --password "$${PATCHWORK_DEMO_PASSWORD:-patchwork-demo-2026}"
 	$(BIN)/patchwork serve --host 127.0.0.1 --port $(PORT)
 
+# The two suites run side by side, one per core (the browser suite in its own process, as it must be: see
+# tests/browser/conftest.py); its report follows the other's, and either failing fails the command.
 test: $(BIN)/patchwork node_modules/.package-lock.json $(CHROMIUM)
-	$(BIN)/pytest tests --ignore=tests/browser
-	$(BIN)/pytest tests/browser
+	@mkdir -p test-results
+	@$(BIN)/pytest tests/browser > test-results/browser.log 2>&1 & browser=$$!; \
+	$(BIN)/pytest tests --ignore=tests/browser; unit=$$?; \
+	wait $$browser; browser=$$?; \
+	echo "---- browser tests (also in test-results/browser.log) ----"; cat test-results/browser.log; \
+	test $$unit -eq 0 && test $$browser -eq 0
 
 test-unit: $(BIN)/patchwork node_modules/.package-lock.json
 	$(BIN)/pytest tests --ignore=tests/browser
