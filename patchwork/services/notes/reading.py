@@ -46,6 +46,11 @@ class ChronologyFilters:
     observed_from: date | None = None
     observed_to: date | None = None
 
+    @property
+    def narrowed(self) -> bool:
+        """Whether any filter is set: a chronology with none is every note the viewer may see."""
+        return bool(self.categories or self.levels or self.organisation_ids or self.observed_from or self.observed_to)
+
 
 def encode_cursor(note: Note) -> str:
     return base64.urlsafe_b64encode(f"{note.created_at.isoformat()}|{note.id}".encode()).decode().rstrip("=")

@@ -14,7 +14,7 @@ from patchwork.errors import Conflict, Forbidden, Invalid
 from patchwork.models.notes import CATEGORY_LABELS, Level
 from patchwork.services import notes, stream
 from patchwork.web.context import runtime
-from patchwork.web.filters import chronology_filters
+from patchwork.web.filters import chronology_filters, date_boxes
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
 from patchwork.web.pages.note import acknowledge, redact, redact_form, reply, revise, revise_form, show_note
 from patchwork.web.pages.note_form import new_note_form, post_note
@@ -143,6 +143,8 @@ async def show_chronology(request: Request) -> Response:
         "rows": rows,
         "filters": filters,
         "params": request.query_params,
+        "dates": date_boxes(request.query_params),
+        "filtered": filters.narrowed,
         "errors": errors,
         "categories": CATEGORY_LABELS,
         "levels": LEVEL_LABELS,
