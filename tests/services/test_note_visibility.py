@@ -97,6 +97,7 @@ class GeneratedNote:
     organisations: frozenset[int]
     people: frozenset[int]
     family: frozenset[int]
+    redacted: bool  # by its author: its text, earlier versions and reason are then shown to nobody
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ def worlds(draw: st.DrawFn) -> World:
                     organisations=draw(st.frozensets(st.integers(0, ORGANISATIONS - 1), min_size=1)),
                     people=draw(st.frozensets(st.integers(0, PRACTITIONERS - 1), min_size=1)),
                     family=draw(st.frozensets(st.integers(0, FAMILY - 1))),
+                    redacted=draw(st.sampled_from([False, False, False, True])),
                 )
             )
     return World(
@@ -153,6 +155,17 @@ class Built:
     bodies: dict[str, str]
     viewers: dict[str, policy.NoteViewer]
     facts: dict[str, policy.NoteFacts]
+    redacted: set[str]
+    reasons: list[str]  # why each redacted note was redacted: for the audit trail only, never shown
+
+    def readable(self, expected: set[str]) -> set[str]:
+        """Of the notes a viewer may see, those whose text they are shown: the ones not redacted."""
+        return expected - self.redacted
+
+    @property
+    def secrets(self) -> list[str]:
+        """What no list, notification, alert or insight shows anyone: every body and every redaction reason."""
+        return [*self.bodies.values(), *self.reasons]
 
 
 def _at(minutes: int) -> object:
@@ -274,6 +287,8 @@ def build(db: Database, keys: Keyring, world: World) -> Built:
         note_ids: list[str] = []
         bodies: dict[str, str] = {}
         facts: dict[str, policy.NoteFacts] = {}
+        redacted: set[str] = set()
+        reasons: list[str] = []
         for n, generated in enumerate(world.notes):
             author = accounts[generated.author]
             family_voice = generated.author.startswith("f")
@@ -297,6 +312,14 @@ def build(db: Database, keys: Keyring, world: World) -> Built:
             revision = NoteRevision(note_id=note.id, number=1, body_sealed="", author_id=author.id)
             revision.body_sealed = keys.cipher.encrypt(body, context=f"revision:{revision.id}")
             session.add(revision)
+            if generated.redacted:
+                reason = f"secret-reason-{n}-{uuid.uuid4().hex[:6]}"
+                note.redacted_at = _at(generated.at + 1)  # type: ignore[assignment]
+                note.redacted_by_id = author.id
+                note.redaction_sealed = keys.cipher.encrypt(reason, context=f"redaction:{note.id}")
+                session.add(note)
+                redacted.add(note.id)
+                reasons.append(reason)
             organisation_ids = frozenset(organisations[o].id for o in generated.organisations)
             people_ids = frozenset(accounts[f"p{p}"].id for p in generated.people)
             family_ids = frozenset(accounts[f"f{f}"].id for f in generated.family) if not family_voice else frozenset()
@@ -324,6 +347,8 @@ def build(db: Database, keys: Keyring, world: World) -> Built:
             bodies=bodies,
             viewers=viewers,
             facts=facts,
+            redacted=redacted,
+            reasons=reasons,
         )
 
 
@@ -438,7 +463,7 @@ def _check_alerts_dashboard_and_insights(db: Database, keys: Keyring, built: Bui
             for view in views:
                 if view.alert.kind == "accumulation":
                     assert view.reason.startswith(f"{len(view.note_ids)} concerns"), view.reason
-                assert "Leak" not in view.reason and not any(b in view.reason for b in built.bodies.values())
+                assert "Leak" not in view.reason and not any(b in view.reason for b in built.secrets)
             if viewer.kind == "practitioner" and viewer.member and viewer.is_lead:
                 board = dashboard.for_lead(
                     session=session, keys=keys, account=account, thresholds=thresholds, today=utcnow().date()
@@ -451,6 +476,7 @@ def _check_alerts_dashboard_and_insights(db: Database, keys: Keyring, built: Bui
                     if rows[n].kind == "practitioner"
                     and rows[n].author_id != account.id
                     and rows[n].level != "observation"
+                    and n not in built.redacted  # a redacted note cannot be acknowledged
                 }
                 assert {item.note_id for item in board.awaiting} == awaiting
                 seen = set(
@@ -465,7 +491,7 @@ def _check_alerts_dashboard_and_insights(db: Database, keys: Keyring, built: Bui
         assert admin is not None
         found = insights.for_admin(session=session, actor=actor_of(admin), since=date(2025, 1, 1))
         text = repr(found)
-        assert "Leak" not in text and not any(body in text for body in built.bodies.values())
+        assert "Leak" not in text and not any(secret in text for secret in built.secrets)
         assert all(
             count is None or count >= insights.SMALLEST
             for t in found
@@ -505,6 +531,7 @@ def _check_family_view_and_access_log(db: Database, keys: Keyring, built: Built,
                 session=session, keys=keys, account=account, network_id=built.network_id, audited=False
             )
             assert {v.note.id for v in view.page.notes} == expected
+            assert {v.note.id for v in view.page.notes if v.body is not None} == built.readable(expected)
             assert {person.name for person in view.involved} == shown, "who is involved, without sensitive ones"
             for item in view.page.notes:
                 assert item.author not in sensitive, "a sensitive author is never named to the family"
@@ -711,7 +738,10 @@ def _check_services(
                     session=session, keys=keys, account=account, network_id=built.network_id, before=cursor, limit=3
                 )
                 seen += [v.note.id for v in page.notes]
-                assert all(v.body == built.bodies[v.note.id] for v in page.notes)
+                assert all(
+                    v.body == (None if v.note.id in built.redacted else built.bodies[v.note.id]) for v in page.notes
+                )
+                assert all(r.body is None for v in page.notes if v.note.id in built.redacted for r in v.revisions)
                 cursor = page.next_cursor
                 if cursor is None:
                     break
@@ -752,7 +782,8 @@ def _check_services(
                 )
                 text = _export_text(export)
                 shown = {note_id for note_id, body in built.bodies.items() if body in text}
-                assert shown == expected, fmt
+                assert shown == built.readable(expected), fmt
+                assert not any(reason in text for reason in built.reasons), fmt
         with pytest.raises(NotFound) as absent:
             notes.one_note(session=session, keys=keys, account=account, note_id=missing_id)
         for note_id in built.note_ids:
@@ -783,10 +814,10 @@ def _check_notifications(db: Database, keys: Keyring, built: Built, account: Acc
     assert page.unread == len(wanted)
     assert all(item.href == f"/notes/{item.note_id}" for item in page.items)
     words = " ".join(f"{item.text} {item.where}" for item in page.items)
-    assert not any(body in words for body in built.bodies.values())
+    assert not any(secret in words for secret in built.secrets)
     assert due is bool(wanted)
     mail = email_digest.message(make_settings("sqlite://"), account.email).as_string()
-    for secret in (*built.bodies.values(), "Leak", "Org ", "Practitioner ", "Family "):
+    for secret in (*built.secrets, "Leak", "Org ", "Practitioner ", "Family "):
         assert secret not in mail
 
 
@@ -817,6 +848,9 @@ def _check_api(
     else:
         assert listed.status_code == 200
         assert {n["id"] for n in listed.json()["notes"]} == expected
+        for note in listed.json()["notes"]:
+            assert note["body"] == (None if note["id"] in built.redacted else built.bodies[note["id"]])
+        assert not any(reason in listed.text for reason in built.reasons)
         assert listed.json()["next"] is None
     notified = client.get("/api/v1/notifications", headers=headers).json()["notifications"]
     assert {n["note_id"] for n in notified if n["type"] == "note.created"} == _others(built, account, expected)
@@ -828,7 +862,14 @@ def _check_api(
     for note_id in built.note_ids:
         response = client.get(f"/api/v1/notes/{note_id}", headers=headers)
         if note_id in expected:
-            assert response.status_code == 200 and response.json()["body"] == built.bodies[note_id]
+            answer = response.json()
+            assert response.status_code == 200, answer
+            if note_id in built.redacted:
+                assert answer["body"] is None and answer["redacted"] and answer["redaction"]["at"]
+                assert all(r["body"] is None for r in answer["revisions"])
+                assert not any(reason in response.text for reason in built.reasons)
+            else:
+                assert answer["body"] == built.bodies[note_id] and answer["redaction"] is None
         else:
             assert (response.status_code, response.json()) == (absent.status_code, absent.json())
 
@@ -855,17 +896,20 @@ def _check_pages(
             assert feed.status_code == 200
             assert set(NOTE_ARTICLE.findall(feed.text)) == expected
             for note_id, body in built.bodies.items():
-                assert (body in feed.text) is (note_id in expected)
+                assert (body in feed.text) is (note_id in built.readable(expected))
+            assert not any(reason in feed.text for reason in built.reasons)
         absent = client.get(f"/notes/{missing_id}", follow_redirects=False)
         assert absent.status_code == 404
         listed = client.get("/notifications", follow_redirects=False)
         assert listed.status_code == 200
         assert set(NOTIFIED.findall(listed.text)) == _others(built, account, expected)
-        assert not any(body in listed.text for body in built.bodies.values())
+        assert not any(secret in listed.text for secret in built.secrets)
         for note_id in built.note_ids:
             page = client.get(f"/notes/{note_id}", follow_redirects=False)
             if note_id in expected:
-                assert page.status_code == 200 and built.bodies[note_id] in page.text
+                assert page.status_code == 200
+                assert (built.bodies[note_id] in page.text) is (note_id not in built.redacted)
+                assert not any(reason in page.text for reason in built.reasons)
             else:
                 assert page.status_code == 404
                 assert _main(page.text) == _main(absent.text), "a hidden note must look exactly like a missing one"
