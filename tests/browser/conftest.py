@@ -268,16 +268,13 @@ def _watch(context: BrowserContext, page: Page, problems: list[str]) -> None:
     context.add_init_script(script=_CSP_LISTENER)
 
 
-@pytest.fixture
-def open_page(request: pytest.FixtureRequest, browser: Browser, server: Server) -> Iterator[Callable[..., Page]]:
-    """Opens a page in a fresh browser context (no cookies shared with other pages): `open_page(phone=True)`.
-
-    `open_page(javascript=False)` opens one with scripts off, as for a person whose browser does not run them."""
-    problems = request.node.stash.setdefault(PROBLEMS, [])
-    contexts: list[BrowserContext] = []
+def page_opener(
+    browser: Browser, base_url: str, problems: list[str], contexts: list[BrowserContext]
+) -> Callable[..., Page]:
+    """Opens pages on `base_url`, each in a fresh, watched browser context (kept in `contexts` to close)."""
 
     def open_one(*, phone: bool = False, javascript: bool = True) -> Page:
-        options: dict[str, object] = {"base_url": server.url, "locale": "en-GB", "java_script_enabled": javascript}
+        options: dict[str, object] = {"base_url": base_url, "locale": "en-GB", "java_script_enabled": javascript}
         if phone:
             options.update(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
         context = browser.new_context(**options)  # type: ignore[arg-type]
@@ -287,7 +284,16 @@ def open_page(request: pytest.FixtureRequest, browser: Browser, server: Server) 
         _watch(context, page, problems)
         return page
 
-    yield open_one
+    return open_one
+
+
+@pytest.fixture
+def open_page(request: pytest.FixtureRequest, browser: Browser, server: Server) -> Iterator[Callable[..., Page]]:
+    """Opens a page in a fresh browser context (no cookies shared with other pages): `open_page(phone=True)`.
+
+    `open_page(javascript=False)` opens one with scripts off, as for a person whose browser does not run them."""
+    contexts: list[BrowserContext] = []
+    yield page_opener(browser, server.url, request.node.stash.setdefault(PROBLEMS, []), contexts)
     for context in contexts:
         context.close()
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import PHONE, PROBLEMS, _environment, _free_port, _wait_until_healthy, _watch
+from tests.browser.conftest import PROBLEMS, _environment, _free_port, _wait_until_healthy, page_opener
 from tests.browser.helpers import assert_accessible, assert_no_horizontal_scroll, at_path, sign_in, sign_out
 from tests.oidc import OpenIdProvider, openid_provider
 from tests.services.test_email_digest import Inbox, free_port
@@ -87,21 +87,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 def open_here(
     request: pytest.FixtureRequest, browser: Browser, deployment: Deployment
 ) -> Iterator[Callable[..., Page]]:
-    problems = request.node.stash.setdefault(PROBLEMS, [])
-    contexts = []
-
-    def open_one(*, phone: bool = False) -> Page:
-        options: dict[str, object] = {"base_url": deployment.url, "locale": "en-GB"}
-        if phone:
-            options.update(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
-        context = browser.new_context(**options)  # type: ignore[arg-type]
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        _watch(context, page, problems)
-        return page
-
-    yield open_one
+    """As `open_page`, on this module's own server."""
+    contexts: list[BrowserContext] = []
+    yield page_opener(browser, deployment.url, request.node.stash.setdefault(PROBLEMS, []), contexts)
     for context in contexts:
         context.close()
 
