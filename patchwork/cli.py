@@ -227,10 +227,12 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
                             "roles": a.roles,
                             "organisation": a.organisation,
                             "leads": list(a.leads),
+                            "family_of": list(a.family_of),
                         }
                         for a in result.accounts
                     ],
-                    "networks": [{"id": network_id} for network_id in result.networks],
+                    "networks": [{"id": n.id, "child": n.child, "leads": list(n.leads)} for n in result.led],
+                    "caseloads": [{"lead": lead, "networks": count} for lead, count in result.caseloads],
                 }
             )
         )
@@ -244,6 +246,13 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
                 f" and {len(account.leads) - 3} more" if len(account.leads) > 3 else ""
             )
             print(f"  {'':<60} leads {len(account.leads)} network{'s' if len(account.leads) != 1 else ''}: {shown}")
+        for place in account.family_of:
+            print(f"  {'':<60} family member in {place}")
+    print("Who leads which network:")
+    for network in result.led:
+        print(f"  {network.child:<40} {'; '.join(network.leads) or 'no lead yet'}")
+    for lead, count in result.caseloads:
+        print(f"  {f'{count} more networks (a caseload)':<40} {lead}")
     return 0
 
 

@@ -80,6 +80,33 @@ def test_demo_is_idempotent_and_prints_accounts(database_url: str) -> None:
     db.dispose()
 
 
+def test_the_demo_account_list_says_who_leads_which_network(database_url: str) -> None:
+    shown = patchwork("demo", "--password", "demo-password-2026", database_url=database_url)
+    assert shown.returncode == 0, shown.stderr
+    lines = [" ".join(line.split()) for line in shown.stdout.splitlines()]
+    led = lines[lines.index("Who leads which network:") + 1 :]
+    assert led == [
+        "Maya Thompson Amira Khan, Oakfield Primary School",
+        "Leo Kowalski (known as Lenny) Priya Nair, Riverside Children's Centre",
+        "Aisha Begum Claire Dawson, Eastshire Children's Social Care",
+        "40 more networks (a caseload) Ravi Patel, Eastshire Children's Social Care",
+    ]
+    nadia = lines.index(next(line for line in lines if line.startswith("nadia.begum@")))
+    aisha = lines.index(next(line for line in lines if line.startswith("aisha.begum@")))
+    assert lines[nadia + 1] == "family member in Aisha Begum's network, as Mother"
+    assert lines[aisha + 1] == "family member in Aisha Begum's network, as the young person"
+
+    data = json.loads(patchwork("demo", "--json", database_url=database_url).stdout)
+    assert [(n["child"], n["leads"]) for n in data["networks"]] == [
+        ("Maya Thompson", ["Amira Khan, Oakfield Primary School"]),
+        ("Leo Kowalski (known as Lenny)", ["Priya Nair, Riverside Children's Centre"]),
+        ("Aisha Begum", ["Claire Dawson, Eastshire Children's Social Care"]),
+    ]
+    assert data["caseloads"] == [{"lead": "Ravi Patel, Eastshire Children's Social Care", "networks": 40}]
+    by_email = {a["email"]: a for a in data["accounts"]}
+    assert by_email["nadia.begum@family.example.org"]["family_of"] == ["Aisha Begum's network, as Mother"]
+
+
 def test_demo_without_password_prints_new_passwords_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/demo.db"
     first = patchwork("demo", database_url=url)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlmodel import Session
 
@@ -11,7 +11,14 @@ from patchwork.auth.passwords import Passwords
 from patchwork.crypto import Keyring
 from patchwork.db import Database
 from patchwork.services.demo.family import FAMILY, FAMILY_NETWORK, FAMILY_NOTES, FAMILY_VOICE, create_demo_family
-from patchwork.services.demo.networks import DEMO_CHILDREN, create_demo_networks, leads_by_email
+from patchwork.services.demo.networks import (
+    DEMO_CHILDREN,
+    DemoNetwork,
+    create_demo_networks,
+    family_by_email,
+    leads_by_email,
+    who_leads,
+)
 from patchwork.services.demo.notes import DEMO_NOTES, create_demo_notes
 from patchwork.services.demo.people import (
     ADMIN,
@@ -35,6 +42,7 @@ __all__ = [
     "ORGANISATIONS",
     "PRACTITIONERS",
     "DemoAccount",
+    "DemoNetwork",
     "DemoResult",
     "create_demo",
     "create_demo_family",
@@ -49,6 +57,8 @@ class DemoResult:
     accounts: list[DemoAccount]
     created: int
     networks: list[str]
+    led: list[DemoNetwork] = field(default_factory=list)  # the named networks and who leads each
+    caseloads: list[tuple[str, int]] = field(default_factory=list)  # every other network, counted by its lead
 
 
 async def create_demo(*, db: Database, passwords: Passwords, keys: Keyring, password: str | None) -> DemoResult:
@@ -60,8 +70,9 @@ async def create_demo(*, db: Database, passwords: Passwords, keys: Keyring, pass
         created += create_demo_notes(session=session, keys=keys, network_ids=network_ids)
         created += create_demo_family(session=session, keys=keys, network_id=network_ids[FAMILY_NETWORK])
         created += create_caseload(session=session, keys=keys)
-        leads = leads_by_email(session, keys)
-        accounts = [replace(a, leads=leads.get(a.email, ())) for a in accounts]
-        return DemoResult(accounts=accounts, created=created, networks=network_ids)
+        leads, families = leads_by_email(session, keys), family_by_email(session, keys)
+        accounts = [replace(a, leads=leads.get(a.email, ()), family_of=families.get(a.email, ())) for a in accounts]
+        led, caseloads = who_leads(session, keys, network_ids)
+        return DemoResult(accounts=accounts, created=created, networks=network_ids, led=led, caseloads=caseloads)
 
     return await db.run(write)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from datetime import date
 
 from sqlmodel import Session, col, select
 
 from patchwork.crypto import Keyring
-from patchwork.models import Account, Child, Involvement, Network
-from patchwork.services import children, networks
+from patchwork.models import Account, Child, Involvement, Network, Organisation
+from patchwork.models.notes import FamilyMembership
+from patchwork.services import children, networks, sealed_facts
 from patchwork.services.accounts import actor_of
+from patchwork.services.family import is_young_person
 
 # (given, family, known as, date of birth, NHS number, postcode, members: (email-name, role label, lead))
 DEMO_CHILDREN = [
@@ -116,3 +120,55 @@ def leads_by_email(session: Session, keys: Keyring) -> dict[str, tuple[str, ...]
     ).all():
         led.setdefault(email, []).append(children.open_identity(keys.cipher, child).display_name)
     return {email: tuple(sorted(names)) for email, names in led.items()}
+
+
+@dataclass(frozen=True)
+class DemoNetwork:
+    """One demo network as the account list shows it: whose it is and who leads it ("Amira Khan, Oakfield Primary
+    School")."""
+
+    id: str
+    child: str
+    leads: tuple[str, ...]
+
+
+def who_leads(
+    session: Session, keys: Keyring, network_ids: list[str]
+) -> tuple[list[DemoNetwork], list[tuple[str, int]]]:
+    """The named demo networks with their leads, and every other network (the caseload) counted by its lead."""
+    leads: dict[str, list[str]] = {}
+    for network_id, name, organisation in session.exec(
+        select(Involvement.network_id, Account.name, Organisation.name)
+        .join(Account, col(Account.id) == Involvement.account_id)
+        .join(Organisation, col(Organisation.id) == Involvement.organisation_id)
+        .where(Involvement.status == "active", col(Involvement.is_lead).is_(True))
+        .order_by(col(Account.name))
+    ).all():
+        leads.setdefault(network_id, []).append(f"{name}, {organisation}")
+    named = []
+    for network_id in network_ids:
+        network = session.get(Network, network_id)
+        child = session.get(Child, network.child_id) if network else None
+        if child is not None:
+            shown = children.open_identity(keys.cipher, child).display_name
+            named.append(DemoNetwork(id=network_id, child=shown, leads=tuple(leads.get(network_id, ()))))
+    others = Counter(lead for network_id, people in leads.items() if network_id not in network_ids for lead in people)
+    return named, sorted(others.items())
+
+
+def family_by_email(session: Session, keys: Keyring) -> dict[str, tuple[str, ...]]:
+    """Where each family account is, and as what: "Aisha Begum's network, as Mother"."""
+    found: dict[str, list[str]] = {}
+    for email, membership, child in session.exec(
+        select(Account.email, FamilyMembership, Child)
+        .join(FamilyMembership, col(FamilyMembership.account_id) == Account.id)
+        .join(Network, col(Network.id) == FamilyMembership.network_id)
+        .join(Child, col(Child.id) == Network.child_id)
+        .where(FamilyMembership.active == True)  # noqa: E712
+    ).all():
+        relationship = sealed_facts.relationship(keys.cipher, membership)
+        as_what = "the young person" if is_young_person(relationship) else relationship
+        found.setdefault(email, []).append(
+            f"{children.open_identity(keys.cipher, child).display_name}'s network, as {as_what}"
+        )
+    return {email: tuple(sorted(places)) for email, places in found.items()}

@@ -62,6 +62,7 @@ class DemoAccount:
     organisation: str | None
     password: str | None  # None when the account already existed and kept its password
     leads: tuple[str, ...] = ()  # the children whose networks this person leads
+    family_of: tuple[str, ...] = ()  # for a family account: "Aisha Begum's network, as Mother"
 
 
 # (name, e-mail, job title, organisation index or None for the system admin, organisation admin)
