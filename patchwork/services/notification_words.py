@@ -26,10 +26,10 @@ def who(name: str, organisation: str | None) -> str:
 def note_text(kind: str, data: Mapping[str, Any], view: notes.NoteView | None, viewer: policy.NoteViewer) -> str | None:
     if view is None:
         return None
-    what = "your account" if view.note.kind == NoteKind.family_voice else "your note"
+    what = "what you wrote" if view.note.kind == NoteKind.family_voice else "your note"
     if kind == "note.created":
         if view.note.kind == NoteKind.family_voice:
-            return f"{view.author} (family) posted their account"
+            return f"{view.author} (family) wrote in their own words"
         if not view.audience_shown:  # a family member: told only that it is shared with them
             return capital(f"{who(view.author, view.organisation)} shared a note with you")
         return f"Note from {who(view.author, view.organisation)}"

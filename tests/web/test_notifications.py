@@ -120,8 +120,8 @@ def test_family_members_hear_only_of_what_is_shared_with_them_and_never_a_sensit
 
     family = listing(client, parent["token"])
     assert summary(family) == [
-        ("note.acknowledged", voice_id, "Your account was acknowledged"),
-        ("note.replied", voice_id, "A practitioner in the network replied to your account"),
+        ("note.acknowledged", voice_id, "What you wrote was acknowledged"),
+        ("note.replied", voice_id, "A practitioner in the network replied to what you wrote"),
         ("note.created", from_nurse, "Helen Morgan, Northgate Health shared a note with you"),
         ("note.created", from_refuge, "A practitioner in the network shared a note with you"),
     ], "no membership changes, nothing not shared with them"
@@ -129,7 +129,7 @@ def test_family_members_hear_only_of_what_is_shared_with_them_and_never_a_sensit
         assert secret not in str(family)
 
     nurse = summary(listing(client, net["t"]["nurse"]))
-    assert ("note.created", voice_id, "Sarah Thompson (family) posted their account") in nurse
+    assert ("note.created", voice_id, "Sarah Thompson (family) wrote in their own words") in nurse
     assert ("family.joined", None, "Sarah Thompson (Mother) joined as a family member") in nurse
     assert (
         "involvement.added",

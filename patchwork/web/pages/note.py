@@ -25,6 +25,10 @@ DONE = {
     "reply-posted": "Your reply has been posted.",
     "note-acknowledged": "You have acknowledged the note.",
 }
+DONE_FOR_FAMILY = DONE | {
+    "note-revised": "Your change has been saved. What it said before stays with it.",
+    "note-redacted": "It has been removed.",
+}
 CARD = "notes/_card.html"
 
 
@@ -75,7 +79,7 @@ async def note_page(
         "return_before": _before(before),
         "live_cursor": cursor if template == "notes/note.html" else None,
         "editing": editing,
-        "done": done,
+        "done": (DONE_FOR_FAMILY if place.family_view else DONE)[done] if done else None,
     }
     return render(request, CARD if in_place(request) else template, context, status)
 
@@ -145,7 +149,7 @@ async def _note_action(
     except (Conflict, Forbidden) as problem:
         return await note_page(request, errors=_refused(note_id, problem), values=form, status=problem.status)
     if in_place(request):
-        return await note_page(request, values=form, done=DONE[notice])
+        return await note_page(request, values=form, done=notice)
     return _back(network_id, note_id, form, notice)
 
 
