@@ -26,12 +26,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("api_token") as table:
-        table.drop_column("last_used_at")
-        table.drop_column("name")
-    with op.batch_alter_table("account") as table:
-        table.drop_column("status_event_id")
-    with op.batch_alter_table("involvement") as table:
-        table.drop_column("ended_event_id")
-    with op.batch_alter_table("network") as table:
-        table.drop_column("status_event_id")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35 and later, PostgreSQL): a batch copy of the table would drop
+    # and re-create `account`, which every other table refers to, and SQLite refuses that with foreign keys on.
+    op.drop_column("api_token", "last_used_at")
+    op.drop_column("api_token", "name")
+    op.drop_column("account", "status_event_id")
+    op.drop_column("involvement", "ended_event_id")
+    op.drop_column("network", "status_event_id")
