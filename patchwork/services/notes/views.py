@@ -94,7 +94,7 @@ _ORGANISATION_NAMES = select(Organisation.id, Organisation.name).where(
 
 
 @dataclass
-class _Related:
+class Related:
     """What a list of notes shows besides the notes themselves, read in a fixed number of queries."""
 
     replies: dict[str, list[NoteReply]] = field(default_factory=lambda: defaultdict(list))
@@ -118,6 +118,24 @@ class _Related:
         )
 
 
+@dataclass(frozen=True)
+class Seeing:
+    """Everything a viewer's view of one note depends on besides the note itself: the policy's answers for this
+    viewer and note. Two viewers with the same Seeing are shown the same thing, so a view is rendered once for
+    them all (live delivery shares it between every connection that sees the note alike)."""
+
+    parts: policy.NoteParts
+    author_shown: bool
+    sensitive_shown: bool  # a sensitive replier, acknowledger or redactor is named
+    acknowledgements: bool
+    acknowledged_by_me: bool
+    shared_with_me: bool
+    can_revise: bool
+    can_redact: bool
+    can_reply: bool
+    can_acknowledge: bool
+
+
 def views(
     *,
     session: Session,
@@ -131,8 +149,30 @@ def views(
     audience is in their facts, so none of that is read."""
     if not notes:
         return []
+    sensitive_shown = bool(policy.sees_person(place.viewer, sensitive=True))
+    related = gather(
+        session, keys, place.network.id, notes, written=written, me=place.account, hidden=not sensitive_shown
+    )
+    network_open = place.network.status == NetworkStatus.open
+    return [
+        render(keys, note, related, seeing(place.viewer, note, related, network_open=network_open)) for note in notes
+    ]
+
+
+def gather(
+    session: Session,
+    keys: Keyring,
+    network_id: str,
+    notes: list[Note],
+    *,
+    written: Mapping[str, policy.NoteFacts] | None = None,
+    me: Account | None = None,
+    hidden: bool = True,
+) -> Related:
+    """What `render` needs of these notes besides the notes, for any viewer (`hidden`: also who of the people
+    named is a sensitive practitioner, for viewers who may not see them; `me`: the viewer, when there is one)."""
     written = written or {}
-    related = _Related(people={n.author_id for n in notes} | {n.redacted_by_id for n in notes if n.redacted_by_id})
+    related = Related(people={n.author_id for n in notes} | {n.redacted_by_id for n in notes if n.redacted_by_id})
     for note_id, facts in written.items():
         related.audience_orgs[note_id] |= facts.audience_organisations
         related.audience_people[note_id] |= facts.audience_people
@@ -141,11 +181,74 @@ def views(
     ids = [n.id for n in notes if n.id not in written]
     if ids:
         _read_related(session, related, ids, revised=[n.id for n in notes if n.revision_count > 1])
-    _read_names(session, keys, place, notes, related)
-    return [_view(keys, place, note, related) for note in notes]
+    _read_names(session, keys, network_id, notes, related, me=me, hidden=hidden)
+    return related
 
 
-def _read_related(session: Session, related: _Related, ids: list[str], *, revised: list[str]) -> None:
+def seeing(viewer: policy.NoteViewer, note: Note, related: Related, *, network_open: bool) -> Seeing:
+    facts = related.facts(note)
+    redacted = note.redacted_at is not None
+    acknowledged_by_me = any(a.account_id == viewer.account_id for a in related.acks[note.id])
+    own = note.author_id == viewer.account_id
+    return Seeing(
+        parts=policy.note_parts(viewer, facts),
+        author_shown=bool(policy.sees_person(viewer, sensitive=note.author_sensitive, own=own)),
+        sensitive_shown=bool(policy.sees_person(viewer, sensitive=True)),
+        acknowledgements=bool(policy.see_acknowledgements(viewer, facts)),
+        acknowledged_by_me=acknowledged_by_me,
+        shared_with_me=viewer.account_id in facts.family_shares,
+        can_revise=not redacted and bool(policy.revise_note(viewer, facts)),
+        can_redact=not redacted and bool(policy.redact_note(viewer, facts)),
+        can_reply=not redacted and network_open and bool(policy.reply_to_note(viewer, facts)),
+        can_acknowledge=not redacted and not acknowledged_by_me and bool(policy.acknowledge_note(viewer, facts)),
+    )
+
+
+def render(keys: Keyring, note: Note, related: Related, seen: Seeing) -> NoteView:
+    """The note as a viewer with this Seeing is shown it: nothing of the viewer is used but `seen`."""
+    facts = related.facts(note)
+    parts = seen.parts
+    redacted = note.redacted_at is not None
+    hidden = set() if seen.sensitive_shown else related.hidden_people
+    return NoteView(
+        note=note,
+        body=None if redacted else keys.cipher.decrypt(note.body_sealed, context=f"note:{note.id}"),
+        author=related.names.get(note.author_id, "Unknown") if seen.author_shown else SENSITIVE_AUTHOR,
+        organisation=related.organisations.get(note.author_organisation_id or "") if seen.author_shown else None,
+        audience_words=_audience_words(facts, related) if parts.audience_words else "",
+        audience_shown=parts.audience_detail,
+        plain=parts.plain,
+        family_words=_family_words(related.family_shares[note.id], related, parts, shared_with_me=seen.shared_with_me),
+        basis=Basis.from_json(keys.cipher.decrypt(note.basis_sealed, context=f"basis:{note.id}"))
+        if note.basis_sealed and parts.basis
+        else None,
+        revisions=[
+            Revision(
+                number=r.number,
+                body=None if redacted else keys.cipher.decrypt(r.body_sealed, context=f"revision:{r.id}"),
+                at=r.created_at,
+            )
+            for r in related.revisions[note.id]
+        ],
+        replies=[_reply(keys, r, related, redacted, hidden) for r in related.replies[note.id]]
+        if parts.others_replies
+        else [],
+        acknowledged_by=[_person(a.account_id, related, hidden) for a in related.acks[note.id]]
+        if seen.acknowledgements
+        else None,
+        acknowledged_by_me=seen.acknowledged_by_me,
+        can_revise=seen.can_revise,
+        can_redact=seen.can_redact,
+        can_reply=seen.can_reply,
+        can_acknowledge=seen.can_acknowledge,
+        redacted_by=_person(note.redacted_by_id, related, hidden) if redacted and note.redacted_by_id else None,
+        organisation_ids=sorted(facts.audience_organisations) if parts.audience_detail else [],
+        user_ids=sorted(facts.audience_people) if parts.audience_detail else [],
+        family_user_ids=sorted(facts.family_shares) if parts.audience_detail else [],
+    )
+
+
+def _read_related(session: Session, related: Related, ids: list[str], *, revised: list[str]) -> None:
     for row in session.exec(
         select(NoteReply).where(col(NoteReply.note_id).in_(ids)).order_by(col(NoteReply.created_at))
     ).all():
@@ -181,10 +284,19 @@ def _read_related(session: Session, related: _Related, ids: list[str], *, revise
         related.people.add(account_id)
 
 
-def _read_names(session: Session, keys: Keyring, place: Standing, notes: list[Note], related: _Related) -> None:
+def _read_names(
+    session: Session,
+    keys: Keyring,
+    network_id: str,
+    notes: list[Note],
+    related: Related,
+    *,
+    me: Account | None,
+    hidden: bool,
+) -> None:
     related.names = (
-        {place.account.id: place.account.name}
-        if related.people == {place.account.id}
+        {me.id: me.name}
+        if me is not None and related.people == {me.id}
         else dict(session.exec(_NAMES, params={"ids": list(related.people)}).all())
     )
     organisation_ids = {n.author_organisation_id for n in notes if n.author_organisation_id}
@@ -196,78 +308,32 @@ def _read_names(session: Session, keys: Keyring, place: Standing, notes: list[No
     if any(related.family_shares.values()):
         related.relationships = {
             m.account_id: sealed_facts.relationship(keys.cipher, m)
-            for m in session.exec(select(FamilyMembership).where(FamilyMembership.network_id == place.network.id))
+            for m in session.exec(select(FamilyMembership).where(FamilyMembership.network_id == network_id))
         }
-    if not policy.sees_person(place.viewer, sensitive=True):
+    if hidden:
         repliers = {r.author_id for rs in related.replies.values() for r in rs}
         acknowledgers = {a.account_id for rs in related.acks.values() for a in rs}
         redactors = {n.redacted_by_id for n in notes if n.redacted_by_id}
-        related.hidden_people = sensitive_among(session, place.network.id, repliers | acknowledgers | redactors)
+        related.hidden_people = sensitive_among(session, network_id, repliers | acknowledgers | redactors)
 
 
-def _view(keys: Keyring, place: Standing, note: Note, related: _Related) -> NoteView:
-    viewer = place.viewer
-    facts = related.facts(note)
-    parts = policy.note_parts(viewer, facts)
-    redacted = note.redacted_at is not None
-    own = note.author_id == viewer.account_id
-    author_shown = bool(policy.sees_person(viewer, sensitive=note.author_sensitive, own=own))
-    acks = related.acks[note.id]
-    acknowledged_by_me = any(a.account_id == viewer.account_id for a in acks)
-    return NoteView(
-        note=note,
-        body=None if redacted else keys.cipher.decrypt(note.body_sealed, context=f"note:{note.id}"),
-        author=related.names.get(note.author_id, "Unknown") if author_shown else SENSITIVE_AUTHOR,
-        organisation=related.organisations.get(note.author_organisation_id or "") if author_shown else None,
-        audience_words=_audience_words(facts, related) if parts.audience_words else "",
-        audience_shown=parts.audience_detail,
-        plain=parts.plain,
-        family_words=_family_words(related.family_shares[note.id], related, parts, viewer.account_id),
-        basis=Basis.from_json(keys.cipher.decrypt(note.basis_sealed, context=f"basis:{note.id}"))
-        if note.basis_sealed and parts.basis
-        else None,
-        revisions=[
-            Revision(
-                number=r.number,
-                body=None if redacted else keys.cipher.decrypt(r.body_sealed, context=f"revision:{r.id}"),
-                at=r.created_at,
-            )
-            for r in related.revisions[note.id]
-        ],
-        replies=[_reply(keys, r, related, redacted) for r in related.replies[note.id]] if parts.others_replies else [],
-        acknowledged_by=[_person(a.account_id, related) for a in acks]
-        if policy.see_acknowledgements(viewer, facts)
-        else None,
-        acknowledged_by_me=acknowledged_by_me,
-        can_revise=not redacted and bool(policy.revise_note(viewer, facts)),
-        can_redact=not redacted and bool(policy.redact_note(viewer, facts)),
-        can_reply=not redacted
-        and place.network.status == NetworkStatus.open
-        and bool(policy.reply_to_note(viewer, facts)),
-        can_acknowledge=not redacted and bool(policy.acknowledge_note(viewer, facts)) and not acknowledged_by_me,
-        redacted_by=_person(note.redacted_by_id, related) if redacted and note.redacted_by_id else None,
-        organisation_ids=sorted(facts.audience_organisations) if parts.audience_detail else [],
-        user_ids=sorted(facts.audience_people) if parts.audience_detail else [],
-        family_user_ids=sorted(facts.family_shares) if parts.audience_detail else [],
-    )
+def _person(account_id: str, related: Related, hidden: set[str]) -> str:
+    return SENSITIVE_AUTHOR if account_id in hidden else related.names.get(account_id, "Unknown")
 
 
-def _person(account_id: str, related: _Related) -> str:
-    return SENSITIVE_AUTHOR if account_id in related.hidden_people else related.names.get(account_id, "Unknown")
-
-
-def _reply(keys: Keyring, reply: NoteReply, related: _Related, redacted: bool) -> Reply:
-    hidden = reply.author_id in related.hidden_people
+def _reply(keys: Keyring, reply: NoteReply, related: Related, redacted: bool, hidden: set[str]) -> Reply:
     return Reply(
         id=reply.id,
-        author=_person(reply.author_id, related),
-        organisation=None if hidden else related.organisations.get(reply.author_organisation_id or ""),
+        author=_person(reply.author_id, related, hidden),
+        organisation=None
+        if reply.author_id in hidden
+        else related.organisations.get(reply.author_organisation_id or ""),
         body=None if redacted else keys.cipher.decrypt(reply.body_sealed, context=f"reply:{reply.id}"),
         at=reply.created_at,
     )
 
 
-def _audience_words(facts: policy.NoteFacts, related: _Related) -> str:
+def _audience_words(facts: policy.NoteFacts, related: Related) -> str:
     return policy.audience_words(
         kind=facts.kind,
         audience=facts.audience,
@@ -276,9 +342,9 @@ def _audience_words(facts: policy.NoteFacts, related: _Related) -> str:
     )
 
 
-def _family_words(shares: set[str], related: _Related, parts: policy.NoteParts, me: str) -> str:
+def _family_words(shares: set[str], related: Related, parts: policy.NoteParts, *, shared_with_me: bool) -> str:
     if not parts.audience_detail:
-        return "Shared with you" if me in shares else ""
+        return "Shared with you" if shared_with_me else ""
     if not shares:
         return "Not shared with the family"
     described = [
