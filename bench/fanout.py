@@ -34,6 +34,7 @@ import httpx
 
 from bench.light_client import LightClient, connect_light
 from bench.poster import shared_clock
+from bench.procs import pinned_command, rss_kib, sockets, tree
 from bench.signin import (
     HOST,
     THROTTLE_LIMIT,
@@ -54,6 +55,7 @@ from patchwork.settings import Settings
 __all__ = ["BenchError", "Remote", "Spawn", "exit_status", "run_fanout", "run_idle", "tally"]
 
 T = TypeVar("T")
+R = TypeVar("R", bound="Receiver")
 ORGANISATION_TYPES = ("school", "health", "social_care", "police")
 SETUP_CONCURRENCY = 8
 CONNECT_CONCURRENCY = 50
@@ -94,10 +96,15 @@ class Remote:
 
 @dataclass(frozen=True)
 class Spawn:
-    """Start `patchwork serve` here; a temporary SQLite database unless a database URL is given."""
+    """Start `patchwork serve` here; a temporary SQLite database unless a database URL is given.
+
+    Several workers need a Redis URL (`patchwork serve` falls back to one without); `cpus` pins the server, its
+    workers and their threads to those CPUs."""
 
     database_url: str | None = None
     redis_url: str | None = None
+    workers: int = 1
+    cpus: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -256,7 +263,8 @@ async def _fanout(
         started = time.perf_counter()
         population = await _populate(http, target, accounts)
         tokens = _spread(population.tokens, clients)
-        async with _connected(target.base, tokens, compression=compression) as (receivers, connect_seconds):
+        url = _stream_url(target.base)
+        async with _connected(url, _bearers(tokens), compression=compression) as (receivers, connect_seconds):
             warm_started = time.perf_counter()
             poster = population.tokens[0]
             warm_ups = await _warm_up(http, poster, population.network_id, receivers)
@@ -319,7 +327,7 @@ async def _idle(
         await asyncio.sleep(IDLE_SETTLE_SECONDS)
         before = _tree_rss_kib(target.server_pid)
         tokens = _spread(population.tokens, connections)
-        async with _connected(target.base, tokens, compression=compression, give_up=False) as (
+        async with _connected(_stream_url(target.base), _bearers(tokens), compression=compression, give_up=False) as (
             receivers,
             connect_seconds,
         ):
@@ -333,7 +341,8 @@ async def _idle(
             deaf = _deaf(receivers, posted)
             duplicates = tally(receivers, {}, also_expected=posted).duplicates
             closed = Counter(r.closed for r in receivers if r.closed is not None)
-            client_rss = _rss_kib(os.getpid())
+            client_rss = rss_kib(os.getpid())
+            processes = _per_process(target.server_pid)
     growth = connected - before if connected is not None and before is not None else None
     return {
         "benchmark": "fanout-idle",
@@ -354,6 +363,8 @@ async def _idle(
         },
         "server_rss_per_connection_kib": round(growth / len(receivers), 1) if growth and receivers else None,
         "server_rss_means": "VmRSS of the server process and its children, from /proc",
+        "server_processes": processes,
+        "server_processes_means": "each process's VmRSS and open sockets once every connection had heard a note",
         "notes_posted_until_every_connection_heard_one": len(posted),
         "seconds_until_every_connection_heard_one": round(heard_seconds, 2),
         "losses": deaf,
@@ -363,6 +374,10 @@ async def _idle(
         "client_rss_mib": _mib(client_rss),
         "open_files_limit": open_files,
     }
+
+
+def _workers(count: int) -> str:
+    return f"{count} uvicorn worker{'s' if count != 1 else ''}"
 
 
 def _compression(offered: bool) -> str:
@@ -402,32 +417,24 @@ def _raise_open_file_limit(connections: int) -> int:
     return soft
 
 
-def _rss_kib(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
 def _tree_rss_kib(pid: int | None) -> int | None:
     """Resident memory of a process and all its descendants (uvicorn workers, say), in KiB."""
-    if pid is None or _rss_kib(pid) is None:
-        return None
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    family, frontier = {pid}, [pid]
-    while frontier:
-        parent = frontier.pop()
-        children = [child for child, of in parents.items() if of == parent and child not in family]
-        family.update(children)
-        frontier.extend(children)
-    return sum(_rss_kib(member) or 0 for member in family)
+    members = tree(pid)
+    return sum(rss_kib(member) or 0 for member in members) if members else None
+
+
+def _per_process(pid: int | None) -> list[dict[str, Any]]:
+    """Each process of the server's tree: its resident memory and how many sockets it holds (a worker's clients)."""
+    members = tree(pid)
+    return [
+        {
+            "pid": member,
+            "role": "supervisor" if n == 0 and len(members) > 1 else "worker",
+            "rss_mib": _mib(rss_kib(member)),
+            "sockets": sockets(member),
+        }
+        for n, member in enumerate(members)
+    ]
 
 
 @asynccontextmanager
@@ -447,17 +454,18 @@ async def _target(settings: Settings, server: Remote | Spawn) -> AsyncIterator[T
         env = _server_env(settings, database_url)
         if server.redis_url:
             env["PATCHWORK_REDIS_URL"] = server.redis_url
+            env["PATCHWORK_REDIS_PREFIX"] = f"patchwork-bench-{secrets.token_hex(4)}"  # apart from anyone else's
         email, password = f"fanout-admin-{secrets.token_hex(4)}@bench.example.org", secrets.token_urlsafe(15)
         await _command(env, workdir, "db", "upgrade")
         await _command({**env, "PATCHWORK_ADMIN_PASSWORD": password}, workdir, "createadmin", "--email", email)
-        async with _server(env, workdir) as (base, pid):
+        async with _server(env, workdir, workers=server.workers, cpus=server.cpus) as (base, pid):
             yield Target(
                 base=base,
                 admin_email=email,
                 admin_password=password,
                 server_pid=pid,
                 description={
-                    "process": f"patchwork serve, 1 uvicorn worker, {HOST}, started by the bench",
+                    "process": f"patchwork serve, {_workers(server.workers)}, {HOST}, started by the bench",
                     "database": urlsplit(database_url).scheme.split("+")[0]
                     + ("" if server.database_url else " (fresh temporary file)"),
                     "broker": "redis" if server.redis_url else "memory (in-process)",
@@ -486,13 +494,16 @@ async def _command(env: dict[str, str], workdir: Path, *args: str) -> None:
 
 
 @asynccontextmanager
-async def _server(env: dict[str, str], workdir: Path) -> AsyncIterator[tuple[str, int]]:
-    """Like the sign-in bench's server, but the process id is wanted too, to read its memory."""
+async def _server(
+    env: dict[str, str], workdir: Path, *, workers: int = 1, cpus: frozenset[int] | None = None
+) -> AsyncIterator[tuple[str, int]]:
+    """Like the sign-in bench's server, but the process id is wanted too, to read its memory and CPU time."""
     port = _free_port()
     log_path = workdir / "server.log"
+    command = _patchwork("serve", "--host", HOST, "--port", str(port), "--workers", str(workers))
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            *_patchwork("serve", "--host", HOST, "--port", str(port)),
+            *pinned_command(command, cpus),
             env=env,
             cwd=workdir,
             stdin=asyncio.subprocess.DEVNULL,
@@ -629,43 +640,46 @@ def _stream_url(base: str) -> str:
     return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}{STREAM_PATH}"
 
 
+def _bearers(tokens: Sequence[str]) -> list[tuple[dict[str, str], Receiver]]:
+    return [({"Authorization": f"Bearer {token}"}, Receiver()) for token in tokens]
+
+
 @asynccontextmanager
 async def _connected(
-    base: str, tokens: Sequence[str], *, compression: bool, give_up: bool = True
-) -> AsyncIterator[tuple[list[Receiver], float]]:
-    """One stream connection per token (a light client: see bench/light_client.py); yields those that opened.
+    url: str, clients: Sequence[tuple[dict[str, str], R]], *, compression: bool, give_up: bool = True
+) -> AsyncIterator[tuple[list[R], float]]:
+    """One stream connection per (headers, receiver) pair (a light client: see bench/light_client.py); yields the
+    receivers of those that opened, in the order given.
 
     With `give_up`, one connection that cannot open ends the run; otherwise it is left out."""
-    url = _stream_url(base)
-    opened: list[tuple[LightClient, Receiver]] = []
+    opened: list[tuple[LightClient, R] | None] = [None] * len(clients)
     problems: Counter[str] = Counter()
     started = time.perf_counter()
 
-    async def open_one(token: str) -> None:
-        receiver = Receiver()
+    async def open_one(n: int) -> None:
+        headers, receiver = clients[n]
         try:
             async with asyncio.timeout(OPEN_SECONDS):
-                client = await connect_light(
-                    url, {"Authorization": f"Bearer {token}"}, receiver.hear, compression=compression
-                )
+                client = await connect_light(url, headers, receiver.hear, compression=compression)
         except Exception as error:  # refused handshakes, resets, timeouts: counted, reported
             problems[f"{type(error).__name__}: {error}"[:160]] += 1
             return
         client.closed.add_done_callback(lambda done: setattr(receiver, "closed", done.result()))
-        opened.append((client, receiver))
+        opened[n] = (client, receiver)
 
     try:
-        await _bounded(CONNECT_CONCURRENCY, (functools.partial(open_one, t) for t in tokens))
+        await _bounded(CONNECT_CONCURRENCY, (functools.partial(open_one, n) for n in range(len(clients))))
         seconds = time.perf_counter() - started
         if problems and give_up:
-            raise BenchError(f"{sum(problems.values())} of {len(tokens)} stream connections failed: {dict(problems)}")
-        yield [receiver for _, receiver in opened], seconds
+            raise BenchError(f"{sum(problems.values())} of {len(clients)} stream connections failed: {dict(problems)}")
+        yield [pair[1] for pair in opened if pair is not None], seconds
     finally:
-        for client, _ in opened:
+        clients_opened = [pair[0] for pair in opened if pair is not None]
+        for client in clients_opened:
             client.close()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(CLOSE_SECONDS):
-                await asyncio.gather(*(client.closed for client, _ in opened), return_exceptions=True)
+                await asyncio.gather(*(client.closed for client in clients_opened), return_exceptions=True)
 
 
 async def _warm_up(http: httpx.AsyncClient, token: str, network_id: str, receivers: Sequence[Receiver]) -> set[str]:
