@@ -34,7 +34,7 @@ import httpx
 
 from bench.light_client import LightClient, connect_light
 from bench.poster import shared_clock
-from bench.procs import pinned_command, rss_kib, sockets, tree
+from bench.procs import pinned_command, role, rss_kib, sockets, tree
 from bench.signin import (
     HOST,
     THROTTLE_LIMIT,
@@ -429,11 +429,11 @@ def _per_process(pid: int | None) -> list[dict[str, Any]]:
     return [
         {
             "pid": member,
-            "role": "supervisor" if n == 0 and len(members) > 1 else "worker",
+            "role": role(member, members),
             "rss_mib": _mib(rss_kib(member)),
             "sockets": sockets(member),
         }
-        for n, member in enumerate(members)
+        for member in members
     ]
 
 

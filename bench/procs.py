@@ -78,6 +78,20 @@ def tree(pid: int | None) -> list[int]:
     return family
 
 
+def role(pid: int, members: Sequence[int]) -> str:
+    """What a member of a server's tree is: its supervisor, a worker, or a helper (multiprocessing's resource
+    tracker, say)."""
+    if len(members) == 1:
+        return "worker"
+    if pid == members[0]:
+        return "supervisor"
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return "gone"
+    return "helper" if b"resource_tracker" in command else "worker"
+
+
 def cpu_seconds(pid: int) -> float | None:
     """User plus system CPU time of one process (all its threads), in seconds; None if it is gone."""
     try:

@@ -102,6 +102,7 @@ def _add_bench(commands: Commands) -> None:
     signin.add_argument("--background", type=int, default=50, help="other requests kept in flight")
     signin.set_defaults(handler=_bench_signin)
     _add_bench_fanout(bench_commands)
+    _add_bench_issue_17(bench_commands)
     bench_audit = bench_commands.add_parser("audit", help="audit-chain verification speed on a throwaway database")
     bench_audit.add_argument("--events", type=int, default=100_000)
     bench_audit.add_argument("--database-url", help="PostgreSQL admin URL (default: a temporary SQLite file)")
@@ -138,7 +139,60 @@ def _add_bench_fanout(bench_commands: Commands) -> None:
     fanout.add_argument("--server-pid", type=int, help="with --url: the server's process id, to read its memory")
     fanout.add_argument("--database-url", help="database for the started server (default: temporary SQLite)")
     fanout.add_argument("--redis-url", help="Redis broker for the started server (default: in-process)")
+    fanout.add_argument("--workers", type=int, default=1, help="workers of the started server (2 or more: --redis-url)")
+    fanout.add_argument(
+        "--lockstep", action="store_true", help="post each note once every client has the one before in hand"
+    )
+    fanout.add_argument(
+        "--fetch", action="store_true", help="(lock step) a client GETs a note its event does not carry: note in hand"
+    )
+    fanout.add_argument("--no-pin", action="store_true", help="(lock step) do not pin server and clients to CPUs")
     fanout.set_defaults(handler=_bench_fanout)
+
+
+def _add_bench_issue_17(bench_commands: Commands) -> None:
+    env = os.environ.get
+    limit = bench_commands.add_parser(
+        "limit", help="lock-step delivery against Patchwork and a bare Starlette broadcast, side by side, with ratios"
+    )
+    limit.add_argument("--clients", type=int, default=100)
+    limit.add_argument("--notes", type=int, default=200)
+    limit.add_argument("--accounts", type=int, help="accounts whose tokens connections share (default: 1 per client)")
+    limit.add_argument("--fetch", action="store_true", help="Patchwork's clients GET a note its event does not carry")
+    limit.add_argument("--no-pin", action="store_true", help="do not pin server and clients to CPUs")
+    limit.set_defaults(handler=_bench_limit)
+    throughput = bench_commands.add_parser("throughput", help="notes a second from concurrent posters, back to back")
+    throughput.add_argument("--posters", type=int, default=20, help="each its own account and token")
+    throughput.add_argument("--seconds", type=float, default=10.0)
+    throughput.add_argument("--notes", type=int, help="instead of --seconds: stop after this many notes")
+    throughput.add_argument("--networks", type=int, default=1, help="spread the posters over this many networks")
+    throughput.add_argument("--database-url", help="PostgreSQL admin URL: a throwaway database (default: SQLite)")
+    throughput.add_argument("--redis-url", help="Redis broker (needed for --workers 2 or more)")
+    throughput.add_argument("--workers", type=int, default=1)
+    throughput.set_defaults(handler=_bench_throughput)
+    suite = bench_commands.add_parser("suite", help="issue 17's figures and targets as one JSON document")
+    suite.add_argument("--sizes", type=int, nargs="+", default=[100, 500], help="clients of the delivery rounds")
+    suite.add_argument("--notes", type=int, default=200, help="notes of each delivery round")
+    suite.add_argument("--accounts", type=int, default=100, help="accounts of the delivery rounds (tokens shared)")
+    suite.add_argument("--in-hand-clients", type=int, default=100)
+    suite.add_argument("--idle", type=int, default=10_000, help="idle connections (one worker, then two)")
+    suite.add_argument("--posters", type=int, default=20)
+    suite.add_argument("--throughput-seconds", type=float, default=10.0)
+    suite.add_argument("--post-cost-notes", type=int, default=500)
+    suite.add_argument(
+        "--database-url",
+        default=env("PATCHWORK_BENCH_DATABASE_URL"),
+        help="PostgreSQL admin URL for throughput and two workers (default: PATCHWORK_BENCH_DATABASE_URL)",
+    )
+    suite.add_argument(
+        "--redis-url", default=env("PATCHWORK_BENCH_REDIS_URL"), help="default: PATCHWORK_BENCH_REDIS_URL"
+    )
+    suite.add_argument(
+        "--skip", nargs="+", default=[], choices=["delivery", "in_hand", "post_cost", "throughput", "idle"]
+    )
+    suite.add_argument("--quick", action="store_true", help="small sizes to check the harness (no target is judged)")
+    suite.add_argument("--no-pin", action="store_true", help="do not pin server and clients to CPUs")
+    suite.set_defaults(handler=_bench_suite)
 
 
 def _add_audit(commands: Commands) -> None:
@@ -366,9 +420,27 @@ def _bench_fanout(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         server = Remote(args.url, args.admin_email, password, args.server_pid)
     else:
-        server = Spawn(database_url=args.database_url, redis_url=args.redis_url)
+        server = Spawn(database_url=args.database_url, redis_url=args.redis_url, workers=args.workers)
     try:
-        if args.idle is not None:
+        if args.lockstep or args.fetch:
+            from bench.delivery import run_delivery
+
+            result = run_fast(
+                run_delivery(
+                    settings,
+                    clients=args.clients,
+                    notes=args.notes,
+                    server=server,
+                    accounts=args.accounts,
+                    fetch=args.fetch,
+                    limit=False,
+                    pin=not args.no_pin,
+                    wait=args.wait,
+                    compression=not args.no_compression,
+                )
+            )
+            result = result["patchwork"] | {"pinning": result["pinning"]}
+        elif args.idle is not None:
             result = asyncio.run(
                 run_idle(
                     settings,
@@ -396,6 +468,88 @@ def _bench_fanout(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(result, indent=2))
     return exit_status(result)
+
+
+def _bench_limit(settings: Settings, args: argparse.Namespace) -> int:
+    from bench.delivery import run_delivery
+    from bench.fanout import BenchError
+    from bench.poster import run_fast
+
+    try:
+        result = run_fast(
+            run_delivery(
+                settings,
+                clients=args.clients,
+                notes=args.notes,
+                accounts=args.accounts,
+                fetch=args.fetch,
+                pin=not args.no_pin,
+            )
+        )
+    except (BenchError, ValueError) as error:
+        print(f"patchwork: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    patchwork = result["patchwork"]
+    return 1 if patchwork["losses"] or patchwork["duplicates"] else 0
+
+
+def _bench_throughput(settings: Settings, args: argparse.Namespace) -> int:
+    from bench.fanout import BenchError
+    from bench.throughput import run_throughput
+
+    try:
+        result = asyncio.run(
+            run_throughput(
+                settings,
+                posters=args.posters,
+                seconds=args.seconds,
+                notes=args.notes,
+                networks=args.networks,
+                database_url=args.database_url,
+                redis_url=args.redis_url,
+                workers=args.workers,
+            )
+        )
+    except (BenchError, ValueError) as error:
+        print(f"patchwork: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 1 if result["errors"] else 0
+
+
+def _bench_suite(settings: Settings, args: argparse.Namespace) -> int:
+    from bench.poster import run_fast
+    from bench.suite import QUICK, run_suite
+
+    options = {
+        "sizes": tuple(args.sizes),
+        "notes": args.notes,
+        "in_hand_clients": args.in_hand_clients,
+        "idle": args.idle,
+        "throughput_seconds": args.throughput_seconds,
+        "post_cost_notes": args.post_cost_notes,
+        **(QUICK if args.quick else {}),
+    }
+    try:
+        result = run_fast(
+            run_suite(
+                settings,
+                accounts=args.accounts,
+                posters=args.posters,
+                database_url=args.database_url,
+                redis_url=args.redis_url,
+                pin=not args.no_pin,
+                skip=frozenset(args.skip),
+                **options,
+            )
+        )
+    except ValueError as error:
+        print(f"patchwork: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2))
+    failed = [name for name, part in result.items() if isinstance(part, dict) and "error" in part]
+    return 1 if failed else 0
 
 
 def _bench_audit(settings: Settings, args: argparse.Namespace) -> int:
