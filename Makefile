@@ -69,9 +69,10 @@ vendor: node_modules/.package-lock.json
 	cp node_modules/htmx-ext-ws/dist/ws.min.js static/vendor/htmx-ext-ws-$(HTMX_WS).min.js
 	sed -i 's|/\*# sourceMappingURL=[^*]*\*/||; s|//# sourceMappingURL=.*||' static/vendor/*.min.css static/vendor/*.min.js
 
+# Issue 17's figures and targets as one JSON document (see the README); BENCH_OPTIONS=--quick to check the harness.
+BENCH_OPTIONS ?=
 bench: $(BIN)/patchwork
-	$(BIN)/patchwork bench signin
-	$(BIN)/patchwork bench fanout --clients 100 --notes 200
+	@$(BIN)/patchwork bench suite $(BENCH_OPTIONS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
