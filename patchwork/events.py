@@ -3,7 +3,10 @@ and the rule that decides, for one recipient, whether an event may reach them.""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +40,39 @@ class Fact:
     def as_json(self) -> dict[str, object]:
         return {"cursor": self.cursor, "network_id": self.network_id, "type": self.type, "data": public(self.data)}
 
+    def public_data(self) -> dict[str, Any]:
+        return public(self.data)
+
+
+NoteLoader = Callable[[str, frozenset[str]], Awaitable[Any]]
+
+
+class SharedNotes:
+    """The notes of one batch's note events, read when a connection first needs their content (at most once for
+    all the connections the batch is offered to), and what has been made of them for those connections: `made`
+    holds each frame by whatever the caller makes it from (the event and what the viewer is shown)."""
+
+    def __init__(self, load: NoteLoader, network_id: str, note_ids: frozenset[str]) -> None:
+        self._load = load
+        self.network_id = network_id
+        self.note_ids = note_ids
+        self._reading: asyncio.Future[Any] | None = None
+        self.made: dict[Any, str] = {}
+
+    async def read(self) -> Any:
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._load(self.network_id, self.note_ids))
+        try:
+            return await asyncio.shield(self._reading)  # one connection closing does not cancel it for the others
+        except asyncio.CancelledError:
+            # but does not leave it behind either: a read begun is waited for (as Database.run waits for its work)
+            while not self._reading.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait({self._reading})
+            if not self._reading.cancelled():
+                self._reading.exception()
+            raise
+
 
 @dataclass
 class Batch:
@@ -50,6 +86,9 @@ class Batch:
     history_rule: str
     facts: list[Fact]
     viewers: dict[str, policy.NoteViewer]
+    notes: SharedNotes | None = (
+        None  # the hub's SharedNotes of its note events, for connections whose frames carry the note
+    )
     _frames: dict[int, str] = field(default_factory=dict)
 
     @property

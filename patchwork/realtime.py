@@ -21,7 +21,17 @@ from typing import Any
 
 from patchwork import policy
 from patchwork.bus import Broker
-from patchwork.events import NOTE_EVENTS, Announced, Batch, Fact, announcement_message, follows, visible
+from patchwork.events import (
+    NOTE_EVENTS,
+    Announced,
+    Batch,
+    Fact,
+    NoteLoader,
+    SharedNotes,
+    announcement_message,
+    follows,
+    visible,
+)
 from patchwork.outbox import ACCOUNT_DOORBELL
 
 log = logging.getLogger("patchwork.realtime")
@@ -34,6 +44,17 @@ STANDING_SECONDS = 60.0  # a safety net: every change of standing already reache
 Reader = Callable[[str, int, frozenset[str]], Awaitable[Batch]]
 Sealer = Callable[[str, int], str]
 Forgetter = Callable[[str | None], None]
+
+
+@dataclass(frozen=True)
+class Carry:
+    """A visible note event queued for a connection whose frames carry the note: rendered when it is sent, from
+    the batch's notes, for the viewer as the batch found them."""
+
+    fact: Fact
+    notes: SharedNotes
+    viewer: policy.NoteViewer
+    history_rule: str
 
 
 @dataclass(frozen=True)
@@ -68,7 +89,7 @@ class Subscriber:
     def __init__(self, account_id: str, *, queue_size: int | None = None) -> None:
         self.account_id = account_id
         self.positions: dict[str, int] = {}
-        self.queue: asyncio.Queue[Fact | str] = asyncio.Queue(queue_size or self.queue_size)
+        self.queue: asyncio.Queue[Fact | Carry | str] = asyncio.Queue(queue_size or self.queue_size)
         self.ended: Ended | None = None
         self.holding = False  # while True the hub offers this subscriber nothing; `Hub.release` ends it
         self.ending = asyncio.Event()
@@ -82,7 +103,7 @@ class Subscriber:
             self.ending.set()
             self.recheck.set()  # wakes the connection's guard, which then closes it
 
-    def put(self, item: Fact | str) -> bool:
+    def put(self, item: Fact | Carry | str) -> bool:
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
@@ -119,12 +140,14 @@ class Subscriber:
         for fact in batch.facts:
             if fact.seq <= position or low < fact.seq <= high:
                 continue
-            if visible(viewer, fact, history_rule=batch.history_rule) and not self.put(self.encode(batch, fact)):
+            if visible(viewer, fact, history_rule=batch.history_rule) and not self.put(
+                self.encode(batch, fact, viewer)
+            ):
                 return True
         self.positions[batch.network_id] = batch.last
         return True
 
-    def encode(self, batch: Batch, fact: Fact) -> Fact | str:
+    def encode(self, batch: Batch, fact: Fact, viewer: policy.NoteViewer) -> Fact | Carry | str:
         """What goes on the queue for a visible event: by default the shared JSON frame."""
         return batch.frame(fact)
 
@@ -133,12 +156,22 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, broker: Broker, read: Reader, seal: Sealer, *, forget: Forgetter | None = None) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        read: Reader,
+        seal: Sealer,
+        *,
+        forget: Forgetter | None = None,
+        load_notes: NoteLoader | None = None,
+    ) -> None:
         """`forget(account_id)` is told whenever what is held about an account may be stale (its doorbell rang
-        here or in another process), and `forget(None)` when anything may be (the listener restarted)."""
+        here or in another process), and `forget(None)` when anything may be (the listener restarted).
+        `load_notes(network_id, note_ids)` reads notes for connections whose frames carry them (SharedNotes)."""
         self._broker = broker
         self._read = read
         self._seal = seal
+        self._load_notes = load_notes
         self._also_forget = forget
         self._followers: dict[str, Followers] = {}
         self._generation = 0  # moves whenever standings are dropped: a read begun before may not store its own
@@ -262,6 +295,10 @@ class Hub:
 
     def _offer(self, network_id: str, group: list[Subscriber], batch: Batch) -> bool:
         """Offer a batch to each subscriber; True when one of them needs the network read again from earlier."""
+        if self._load_notes is not None and batch.notes is None:
+            note_ids = frozenset(f.note_id for f in batch.facts if f.type in NOTE_EVENTS and f.note_id)
+            if note_ids:
+                batch.notes = SharedNotes(self._load_notes, network_id, note_ids)
         again = False
         for subscriber in group:
             if not subscriber.offer(batch):

@@ -17,6 +17,7 @@ from patchwork.services import delivery
 from patchwork.services.audit import audit_key, previous_audit_keys
 from patchwork.services.email_digest import Mailer
 from patchwork.services.escalation import EscalationSchedule
+from patchwork.services.notes import carried
 from patchwork.services.throttle import Limits
 from patchwork.settings import Settings
 
@@ -79,8 +80,13 @@ class Runtime:
                 )
             )
 
+        async def load_notes(network_id: str, note_ids: frozenset[str]) -> carried.Carried:
+            return await db.run(
+                lambda session: carried.load(session=session, keys=keys, network_id=network_id, note_ids=note_ids)
+            )
+
         tokens = TokenCache()
-        hub = Hub(broker, read, keys.cursors.seal, forget=tokens.forget)
+        hub = Hub(broker, read, keys.cursors.seal, forget=tokens.forget, load_notes=load_notes)
         db.on_commit = hub.ring
         hub.start()
         # E-mail digests only when an SMTP server is configured; every process may run one (they claim per person).

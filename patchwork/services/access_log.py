@@ -44,6 +44,8 @@ VIEW_WORDS: dict[str, str] = {
     "feed": "viewed the notes",
     "chronology": "viewed the chronology",
     "note": "viewed the notes",
+    "stream": "viewed the notes",
+    "events": "viewed the notes",
 }
 
 

@@ -9,8 +9,10 @@ from sqlmodel import Session
 from patchwork import outbox
 from patchwork.crypto import BadCursor, Keyring
 from patchwork.errors import DomainError
+from patchwork.events import NOTE_EVENTS
 from patchwork.models import Account
-from patchwork.services import events, notes
+from patchwork.services import audit, events, notes
+from patchwork.services.notes import carried
 from patchwork.services.visibility import belonging_to
 
 
@@ -25,6 +27,7 @@ class Outgoing:
     network_id: str
     type: str
     data: dict[str, object]
+    note: notes.NoteView | None = None  # a note event's note, as the viewer is shown it now
 
     def as_json(self) -> dict[str, object]:
         return {"cursor": self.cursor, "network_id": self.network_id, "type": self.type, "data": self.data}
@@ -63,15 +66,40 @@ def catch_up(
 def catch_up_from(
     *, session: Session, keys: Keyring, place: notes.Standing, after: int, limit: int = events.PAGE
 ) -> CatchUp:
+    """Each note event carries its note as this viewer is shown it now (the notes read once for the page); a page
+    that carries any is recorded as a read of the notes ("notes.viewed", view events)."""
     deliveries, last = events.visible_after(
         session=session, viewer=place.viewer, network=place.network, after=after, limit=limit
     )
     head = outbox.head(session=session, network_id=place.network.id)
-    outgoing = [
-        Outgoing(cursor=keys.cursors.seal(d.network_id, d.seq), network_id=d.network_id, type=d.type, data=d.data)
-        for d in deliveries
-    ]
+    note_ids = {str(d.data.get("note_id")) for d in deliveries if d.type in NOTE_EVENTS}
+    shown = carried.load(session=session, keys=keys, network_id=place.network.id, note_ids=note_ids)
+    outgoing = []
+    for d in deliveries:
+        note = None
+        if d.type in NOTE_EVENTS:
+            found = shown.seen_by(place.viewer, str(d.data.get("note_id")), history_rule=place.network.history_rule)
+            if found is None:
+                continue
+            note = found[1]
+        cursor = keys.cursors.seal(d.network_id, d.seq)
+        outgoing.append(Outgoing(cursor=cursor, network_id=d.network_id, type=d.type, data=d.data, note=note))
+    if any(o.note is not None for o in outgoing):
+        record_read(session=session, keys=keys, account_id=place.account.id, network_id=place.network.id, view="events")
     return CatchUp(events=outgoing, cursor=keys.cursors.seal(place.network.id, last), seq=last, more=last < head)
+
+
+def record_read(*, session: Session, keys: Keyring, account_id: str, network_id: str, view: str = "stream") -> None:
+    """Notes sent to someone by the stream or the events endpoint: a read of the notes, for the audit trail and the
+    family's access log, as opening the feed is."""
+    audit.record(
+        session=session,
+        key=keys.audit,
+        action="notes.viewed",
+        actor_id=account_id,
+        network_id=network_id,
+        details={"view": view},
+    )
 
 
 def followed_networks(*, session: Session, account: Account) -> list[str]:

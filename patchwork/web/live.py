@@ -18,11 +18,11 @@ from sqlmodel import Session
 from starlette.datastructures import QueryParams
 from starlette.websockets import WebSocket
 
-from patchwork import jsontext
+from patchwork import jsontext, policy
 from patchwork.auth.csrf import csrf_token
 from patchwork.errors import DomainError, Invalid, NotFound
 from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, Batch, Fact
-from patchwork.realtime import TOO_SLOW, Ended, Subscriber
+from patchwork.realtime import TOO_SLOW, Carry, Ended, Subscriber
 from patchwork.runtime import Runtime
 from patchwork.services import alerts, dashboard, networks, notes, notifications
 from patchwork.web.board import Asked, load_board
@@ -53,7 +53,7 @@ TRY_AGAIN_LATER = 1013
 class PageSubscriber(Subscriber):
     """Queues the event itself: each page renders its own HTML for its viewer."""
 
-    def encode(self, batch: Batch, fact: Fact) -> Fact | str:
+    def encode(self, batch: Batch, fact: Fact, viewer: policy.NoteViewer) -> Fact | Carry | str:
         return fact
 
     def left(self, network_id: str) -> None:

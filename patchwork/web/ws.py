@@ -16,13 +16,15 @@ from typing import Any
 from sqlmodel import Session
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from patchwork import jsontext, outbox
+from patchwork import jsontext, outbox, policy
 from patchwork.auth.sessions import still_signed_in
 from patchwork.errors import DomainError
-from patchwork.events import Fact
-from patchwork.realtime import SIGNED_OUT, TOO_SLOW, Ended, Subscriber
+from patchwork.events import NOTE_EVENTS, Batch, Fact
+from patchwork.realtime import SIGNED_OUT, TOO_SLOW, Carry, Ended, Subscriber
 from patchwork.runtime import Runtime
 from patchwork.services import notes, stream
+from patchwork.services.notes.carried import Carried
+from patchwork.web.api.convert import note_out
 from patchwork.web.viewer import Viewer
 
 log = logging.getLogger("patchwork.stream")
@@ -45,6 +47,7 @@ class Live:
         self.viewer = viewer
         self.subscriber = subscriber
         self._sending_since: float | None = None
+        self._read_recorded: set[str] = set()
 
     async def run(self) -> None:
         """Subscribe, take the snapshot, and only then accept: once the handshake is done, nothing is missed."""
@@ -89,6 +92,10 @@ class Live:
         """The text to send for a visible event that was queued as a Fact."""
         return None
 
+    async def carried(self, item: Carry) -> str | None:
+        """The text to send for a visible note event queued with its batch's notes (see ApiSubscriber)."""
+        return None
+
     async def send_text(self, text: str) -> None:
         self._sending_since = asyncio.get_running_loop().time()
         await self.websocket.send_text(text)
@@ -101,7 +108,12 @@ class Live:
         queue = self.subscriber.queue  # an ended subscriber's writer is cancelled when _guard returns
         while True:
             item = queue.get_nowait() if not queue.empty() else await queue.get()
-            text = item if isinstance(item, str) else await self.render(item)
+            if isinstance(item, str):
+                text: str | None = item
+            elif isinstance(item, Fact):
+                text = await self.render(item)
+            else:
+                text = await self.carried(item)
             if text is not None:
                 await self.send_text(text)
 
@@ -170,6 +182,31 @@ class Live:
         return await rt.db.run(find)
 
 
+def carried_frame(item: Carry, shown: Carried) -> str | None:
+    """A note event's frame with `data.note` as the item's viewer is shown the note now, or None when they may no
+    longer see it. One frame per event and Seeing, shared by every connection of the batch."""
+    fact = item.fact
+    found = shown.seen_by(item.viewer, fact.note_id or "", history_rule=item.history_rule)
+    if found is None:
+        return None
+    seen, view = found
+    text = item.notes.made.get((fact.seq, seen))
+    if text is None:
+        frame = fact.as_json()
+        frame["data"] = {**fact.public_data(), "note": note_out(view).model_dump(mode="json")}
+        text = item.notes.made[(fact.seq, seen)] = json.dumps(frame, separators=(",", ":"))
+    return text
+
+
+class ApiSubscriber(Subscriber):
+    """The JSON stream's subscriber: a note event goes out carrying the note as its viewer is shown it."""
+
+    def encode(self, batch: Batch, fact: Fact, viewer: policy.NoteViewer) -> Fact | Carry | str:
+        if fact.type in NOTE_EVENTS and fact.note_id and batch.notes is not None:
+            return Carry(fact, batch.notes, viewer, batch.history_rule)
+        return batch.frame(fact)
+
+
 class ApiStream(Live):
     """The JSON stream: every network the account belongs to, from now; `resume` frames go back to a cursor.
 
@@ -190,6 +227,26 @@ class ApiStream(Live):
             hub.follow(self.subscriber, network_id, head)
         wait = self.runtime.settings.stream_resume_wait_seconds
         asyncio.get_running_loop().call_later(wait, hub.release, self.subscriber)
+
+    async def carried(self, item: Carry) -> str | None:
+        """The event with `data.note`: the same JSON as GET .../notes gives this viewer, decided by the policy now
+        (a note this viewer may no longer see is not sent). Viewers shown a note alike share one frame. The first
+        note a connection is sent of a network is recorded as a read of the notes ("notes.viewed", view stream)."""
+        text = carried_frame(item, await item.notes.read())
+        if text is None:
+            return None
+        if item.fact.network_id not in self._read_recorded:
+            await self._record_read(item.fact.network_id)
+        return text
+
+    async def _record_read(self, network_id: str) -> None:
+        rt, account_id = self.runtime, self.viewer.account.id
+        await rt.db.run(
+            lambda session: stream.record_read(
+                session=session, keys=rt.keys, account_id=account_id, network_id=network_id
+            )
+        )
+        self._read_recorded.add(network_id)
 
     async def handle(self, raw: str) -> None:
         try:
@@ -231,4 +288,4 @@ async def api_stream(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_FORBIDDEN, "Set up two-step verification first")
         return
     runtime: Runtime = websocket.scope["state"]["runtime"]
-    await ApiStream(websocket, runtime, viewer, Subscriber(viewer.account.id)).run()
+    await ApiStream(websocket, runtime, viewer, ApiSubscriber(viewer.account.id)).run()

@@ -33,7 +33,7 @@ from patchwork.clock import utcnow
 from patchwork.crypto import Keyring
 from patchwork.db import Database
 from patchwork.errors import NotFound
-from patchwork.events import MEMBER_EVENTS, Announced, Batch, announcement, announcement_message
+from patchwork.events import MEMBER_EVENTS, Announced, Batch, SharedNotes, announcement, announcement_message
 from patchwork.models import Account, Organisation
 from patchwork.models.alerts import Alert, AlertNote
 from patchwork.models.events import NetworkEvent
@@ -46,7 +46,7 @@ from patchwork.models.notes import (
     NoteFamilyShare,
     NoteRevision,
 )
-from patchwork.realtime import Followers, Subscriber, announced_batch
+from patchwork.realtime import Carry, Followers, Subscriber, announced_batch
 from patchwork.runtime import keyring_for
 from patchwork.services import (
     access_log,
@@ -66,7 +66,10 @@ from patchwork.services import (
     subject_access,
 )
 from patchwork.services.accounts import actor_of
+from patchwork.services.notes import carried
 from patchwork.services.visibility import Standings, facts_of_many, seen_across
+from patchwork.web.api.convert import note_out
+from patchwork.web.ws import ApiSubscriber, carried_frame
 from tests.conftest import _empty, make_settings
 
 # CI runs 200 examples on SQLite (about 2 minutes: each checks every path for every viewer) and 20 more on
@@ -638,28 +641,53 @@ def _check_live_stream(db: Database, keys: Keyring, built: Built, world: World) 
             account_ids=frozenset(account.id for account in built.accounts.values()),
         )
     assert not batch.more
-    for key, subscriber in _offered(built, world, batch, position=0).items():
+    for key, subscriber in _offered(db, keys, built, world, batch, position=0).items():
         viewer = built.viewers[key]
         if batch.facts and not (viewer.member or viewer.family_member):
             assert built.network_id not in subscriber.positions, "an outsider's connection stops following"
     _check_announced_path(db, keys, built, world, batch)
 
 
-def _offered(built: Built, world: World, batch: Batch, *, position: int) -> dict[str, Subscriber]:
-    """Offer the batch to a subscriber for each viewer, following from `position`: each queues exactly the events
-    of the notes the policy lets its viewer see, in order."""
+def _offered(
+    db: Database, keys: Keyring, built: Built, world: World, batch: Batch, *, position: int
+) -> dict[str, Subscriber]:
+    """Offer the batch to a stream subscriber for each viewer, following from `position`: each queues exactly the
+    events of the notes the policy lets its viewer see, in order, each carrying its note as GET gives it to them."""
+
+    async def never(network_id: str, note_ids: frozenset[str]) -> object:
+        raise AssertionError("read here, in the transaction below")
+
+    note_ids = frozenset(str(f.data["note_id"]) for f in batch.facts)
+    batch.notes = SharedNotes(never, built.network_id, note_ids) if note_ids else None
+    with db.transaction() as session:
+        shown = carried.load(session=session, keys=keys, network_id=built.network_id, note_ids=note_ids)
     subscribers = {}
     for key, viewer in built.viewers.items():
-        subscriber = Subscriber(built.accounts[key].id)
+        subscriber = ApiSubscriber(built.accounts[key].id)
         subscriber.positions[built.network_id] = position
         assert subscriber.offer(batch)
-        frames = [json.loads(str(subscriber.queue.get_nowait())) for _ in range(subscriber.queue.qsize())]
+        items = [subscriber.queue.get_nowait() for _ in range(subscriber.queue.qsize())]
+        texts = [carried_frame(item, shown) if isinstance(item, Carry) else str(item) for item in items]
+        frames = [json.loads(text) for text in texts if text is not None]
         expected = [
             note_id
             for note_id in built.note_ids
             if policy.see_note(viewer, built.facts[note_id], history_rule=world.history_rule)
         ]
         assert [frame["data"]["note_id"] for frame in frames] == expected, key
+        if frames:
+            with db.transaction() as session:
+                as_read = {
+                    note_id: note_out(
+                        notes.one_note(session=session, keys=keys, account=built.accounts[key], note_id=note_id)
+                    ).model_dump(mode="json")
+                    for note_id in expected
+                }
+            for frame in frames:
+                assert frame["data"]["note"] == as_read[frame["data"]["note_id"]], key
+            sent = json.dumps(frames, ensure_ascii=False)
+            assert not any(reason in sent for reason in built.reasons), key
+            assert {n for n, body in built.bodies.items() if body in sent} == built.readable(set(expected)), key
         subscribers[key] = subscriber
     return subscribers
 
@@ -702,7 +730,7 @@ def _check_announced_path(db: Database, keys: Keyring, built: Built, world: Worl
         assert batch is None
         return
     assert batch is not None
-    _offered(built, world, batch, position=batch.after)
+    _offered(db, keys, built, world, batch, position=batch.after)
 
 
 def _check_services(

@@ -87,7 +87,7 @@ def test_an_announced_note_reaches_open_sockets_without_reading_the_outbox(clien
         assert officer.next()["type"] == "note.created"
         with counting() as statements:
             second = client.post(url, json=NOTE | {"body": "second"}, headers=bearer(t["teacher"])).json()
-            assert officer.next()["data"] == {"note_id": second["id"]}
+            assert officer.next()["data"]["note_id"] == second["id"]
         assert _outbox_reads(statements) == []
 
         # A change of standing is never taken from the announcement: it is read back, with everyone's standing.
@@ -106,7 +106,7 @@ def test_opening_the_history_takes_effect_on_an_open_stream(client: TestClient, 
     with streaming(client, late) as newcomer:
         client.post(revise, json={"body": "revised before the opening"}, headers=bearer(t["teacher"]))
         marker = client.post(url, json=NOTE | {"body": "marker"}, headers=bearer(t["teacher"])).json()
-        assert newcomer.next()["data"] == {"note_id": marker["id"]}, "the revision of a note from before is not theirs"
+        assert newcomer.next()["data"]["note_id"] == marker["id"], "the revision of a note from before is not theirs"
         opened = client.post(
             f"/api/v1/networks/{net['id']}/history-openings",
             json={"user_id": joined["user_id"], "reason": "Needs the background"},
@@ -117,7 +117,7 @@ def test_opening_the_history_takes_effect_on_an_open_stream(client: TestClient, 
         assert frame["type"] == "history.opened" and frame["data"] == {"user_id": joined["user_id"]}
         client.post(revise, json={"body": "revised after the opening"}, headers=bearer(t["teacher"]))
         frame = newcomer.next()
-        assert frame["type"] == "note.revised" and frame["data"] == {"note_id": earlier["id"]}
+        assert frame["type"] == "note.revised" and frame["data"]["note_id"] == earlier["id"]
 
 
 def test_becoming_and_ceasing_to_be_lead_takes_effect_on_an_open_stream(client: TestClient, net: dict) -> None:  # type: ignore[type-arg]
@@ -127,16 +127,16 @@ def test_becoming_and_ceasing_to_be_lead_takes_effect_on_an_open_stream(client: 
     with streaming(client, t["officer"]) as stream:
         before = client.post(url, json=leads_only, headers=bearer(t["teacher"])).json()
         marker = client.post(url, json=NOTE, headers=bearer(t["teacher"])).json()
-        assert stream.next()["data"] == {"note_id": marker["id"]}, f"{before['id']} is for leads only"
+        assert stream.next()["data"]["note_id"] == marker["id"], f"{before['id']} is for leads only"
         appointed = client.post(
             f"/api/v1/networks/{net['id']}/leads", json={"user_id": officer}, headers=bearer(t["nurse"])
         )
         assert appointed.status_code == 201, appointed.text
         assert stream.next()["type"] == "lead.changed"
         as_lead = client.post(url, json=leads_only, headers=bearer(t["teacher"])).json()
-        assert stream.next()["data"] == {"note_id": as_lead["id"]}
+        assert stream.next()["data"]["note_id"] == as_lead["id"]
         assert client.delete(f"/api/v1/networks/{net['id']}/leads/me", headers=bearer(t["officer"])).status_code == 200
         assert stream.next()["type"] == "lead.changed"
         client.post(url, json=leads_only, headers=bearer(t["teacher"]))
         marker = client.post(url, json=NOTE, headers=bearer(t["teacher"])).json()
-        assert stream.next()["data"] == {"note_id": marker["id"]}
+        assert stream.next()["data"]["note_id"] == marker["id"]

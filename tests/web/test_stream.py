@@ -64,7 +64,8 @@ def test_a_note_reaches_exactly_the_members_who_may_see_it(client: TestClient, n
         for listener in (teacher, officer):
             frame = listener.next()
             assert frame["type"] == "note.created" and frame["network_id"] == net["id"]
-            assert frame["data"] == {"note_id": everyone["id"]} and frame["cursor"]
+            assert frame["data"]["note_id"] == everyone["id"] and frame["cursor"]
+            assert set(frame["data"]) == {"note_id", "note"} and frame["data"]["note"]["body"] == NOTE["body"]
         assert lead_only["id"] not in str(teacher.frames.queue) + str(officer.frames.queue)
 
 

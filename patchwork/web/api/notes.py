@@ -287,4 +287,12 @@ async def network_events(request: Request) -> Response:
             after=request.query_params.get("after") or None,
         )
     )
-    return JSONResponse({"events": [e.as_json() for e in page.events], "cursor": page.cursor, "more": page.more})
+    return JSONResponse({"events": [_event_out(e) for e in page.events], "cursor": page.cursor, "more": page.more})
+
+
+def _event_out(event: stream.Outgoing) -> dict[str, object]:
+    """An event as the stream sends it: a note event's `data.note` is the note as GET .../notes gives it."""
+    out = event.as_json()
+    if event.note is not None:
+        out["data"] = {**event.data, "note": note_out(event.note).model_dump(mode="json")}
+    return out

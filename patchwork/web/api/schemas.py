@@ -379,11 +379,19 @@ class HistoryOpeningOut(BaseModel):
     at: str
 
 
+class EventData(BaseModel):
+    """An event's facts (ids, kinds, times: `note_id`, `alert_id`, `user_id`, ...); a note event's also carry the
+    note as the receiving viewer is shown it now, the same JSON as `GET .../notes` gives them."""
+
+    model_config = ConfigDict(extra="allow")
+    note: NoteOut | None = None
+
+
 class EventOut(BaseModel):
     cursor: str
     network_id: str
     type: str
-    data: dict[str, str | int | bool | None]
+    data: EventData
 
 
 class EventList(BaseModel):
