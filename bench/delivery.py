@@ -217,6 +217,7 @@ async def lockstep(
                     "carried_by_the_event": sum(f.carried for f in followers),
                     "fetched_with_get": sum(f.fetched for f in followers),
                     "fetch_failures": dict(fetch_failures),
+                    "counts_mean": "every client's notes, the warm-up notes included",
                 },
             }
             if fetch

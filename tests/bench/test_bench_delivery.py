@@ -15,6 +15,7 @@ import pytest
 
 from bench import procs
 from bench.delivery import Follower, Ledger, limit_frame, limit_stage, run_delivery
+from bench.light_client import connect_http
 from bench.limit import UVICORN_OPTIONS
 from patchwork.settings import Settings
 
@@ -59,6 +60,30 @@ async def test_patchwork_and_the_limit_side_by_side_with_the_note_in_hand() -> N
     assert set(result["ratios"]) == {"server_cpu_per_delivery", "p50", "p99"}
     assert result["ratios"]["p50"] == round(ours["latency_ms"]["p50"] / limit["latency_ms"]["p50"], 2)
     assert ("pinned" in result["pinning"]) == (len(os.sched_getaffinity(0)) >= 2)
+
+
+async def test_the_light_http_client_gets_one_answer_after_another_on_one_connection() -> None:
+    answers: list[tuple[int, bytes]] = []
+    done = asyncio.Event()
+
+    def answered(status: int, body: bytes, at: float) -> None:
+        answers.append((status, body))
+        if len(answers) == 3:
+            done.set()
+
+    async with limit_stage() as bare:
+        http = await connect_http(bare.base)
+        try:
+            for path in ("/healthz", "/nowhere", "/healthz"):
+                http.get(path, {"Accept": "application/json"}, answered)
+            async with asyncio.timeout(10):
+                await done.wait()
+        finally:
+            http.close()
+
+    assert [status for status, _ in answers] == [200, 404, 200]
+    assert json.loads(answers[0][1])["status"] == "ok"
+    assert answers[1][1] == b"Not Found"
 
 
 def test_a_note_the_event_does_not_carry_is_in_hand_when_its_get_answers() -> None:
