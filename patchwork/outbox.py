@@ -21,6 +21,7 @@ from patchwork.clock import utcnow
 from patchwork.events import announcement
 from patchwork.models import new_id
 from patchwork.models.events import EventCounter, NetworkEvent
+from patchwork.statements import Statement
 
 PAGE = 500
 DOORBELLS = "patchwork.doorbells"  # the session.info key under which a unit of work collects what it rang
@@ -55,15 +56,15 @@ def start_counter(*, session: Session, network_id: str) -> None:
 
 _COUNTERS = EventCounter.__table__  # type: ignore[attr-defined]
 _EVENTS = NetworkEvent.__table__  # type: ignore[attr-defined]
-# Built once: every change others see appends here, and building a statement costs more than running it.
-_NEXT_SEQ = (
+# Compiled once and run on the cursor: every change others see appends here (see patchwork.statements).
+_NEXT_SEQ = Statement(
     update(_COUNTERS)
     .where(_COUNTERS.c.network_id == bindparam("counter_network_id"))
     .values(seq=_COUNTERS.c.seq + 1)
     .returning(_COUNTERS.c.seq)
 )
-_INSERT_COUNTER = insert(_COUNTERS)
-_INSERT_EVENT = insert(_EVENTS)
+_INSERT_COUNTER = Statement(insert(_COUNTERS))
+_INSERT_EVENT = Statement(insert(_EVENTS))
 
 
 def append(
@@ -79,12 +80,14 @@ def append(
     number. Written with plain SQL statements: every change others see comes this way."""
     session.flush()  # the network (and its counter) may be new in this transaction
     connection = session.connection()
-    seq = connection.execute(_NEXT_SEQ, {"counter_network_id": network_id}).scalar_one_or_none()
-    if seq is None:
-        connection.execute(_INSERT_COUNTER, {"network_id": network_id, "seq": 1})
+    counted = _NEXT_SEQ.rows(connection, {"counter_network_id": network_id})
+    if counted:
+        seq = counted[0][0]
+    else:
+        _INSERT_COUNTER.run(connection, {"network_id": network_id, "seq": 1})
         seq = 1
-    connection.execute(
-        _INSERT_EVENT,
+    _INSERT_EVENT.run(
+        connection,
         {
             "id": new_id(),
             "network_id": network_id,

@@ -22,6 +22,7 @@ from patchwork.crypto import key_id
 from patchwork.models import AuditEvent, AuditHead, new_id
 from patchwork.models.audit import HEAD_ID
 from patchwork.settings import ConfigurationError, Settings
+from patchwork.statements import Statement
 
 HKDF_INFO = b"patchwork-audit-chain"
 HASH_FORMAT = "patchwork-audit-v1"
@@ -139,19 +140,19 @@ class Recorded:
 
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
 _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
-# Built once: an append is on the path of every change, and building a statement costs more than running it.
-_INSERT_EVENT = insert(_EVENTS)
-_MOVE_HEAD = (
+# Compiled once and run on the cursor: an append is on the path of every change (see patchwork.statements).
+_INSERT_EVENT = Statement(insert(_EVENTS))
+_MOVE_HEAD = Statement(
     update(_HEAD)
     .where(_HEAD.c.id == HEAD_ID, _HEAD.c.seq == bindparam("head_seq"))
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
-_LOCK_HEAD_SQLITE = (
+_LOCK_HEAD_SQLITE = Statement(
     # SQLite has no row locks: a write takes the database's write lock (waiting for busy_timeout) before the
     # read, so no two transactions can read the same head.
     update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq).returning(_HEAD.c.seq, _HEAD.c.hash)
 )
-_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+_LOCK_HEAD = Statement(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update())
 
 
 def record(
@@ -175,8 +176,8 @@ def record(
     event_id, seq, at = new_id(), head_seq + 1, utcnow()
     fields = (actor_id, action, network_id, target_type, target_id, details_text, head_hash)
     event_hash = hash_fields(key, seq, event_id, at, *fields)  # the key id is not hashed: it names the key
-    connection.execute(
-        _INSERT_EVENT,
+    _INSERT_EVENT.run(
+        connection,
         {
             "id": event_id,
             "seq": seq,
@@ -192,18 +193,19 @@ def record(
             "key_id": audit_key_id(key),
         },
     )
-    moved = connection.execute(_MOVE_HEAD, {"head_seq": head_seq, "new_seq": seq, "new_hash": event_hash})
-    if moved.rowcount != 1:
+    moved = _MOVE_HEAD.run(connection, {"head_seq": head_seq, "new_seq": seq, "new_hash": event_hash})
+    if moved != 1:
         raise AuditTrailUnavailable("the audit head moved while it was locked; the event was not recorded")
     return Recorded(event_id, seq, at, action, details_text, head_hash, event_hash)
 
 
 def _lock_head(connection: Connection) -> tuple[int, str]:
     """Take the head row's lock for the rest of the transaction and read it."""
-    row = connection.execute(_LOCK_HEAD_SQLITE if connection.dialect.name == "sqlite" else _LOCK_HEAD).first()
-    if row is None:
+    rows = (_LOCK_HEAD_SQLITE if connection.dialect.name == "sqlite" else _LOCK_HEAD).rows(connection)
+    if not rows:
         raise AuditTrailUnavailable("the audit head row is missing; run `patchwork db upgrade`")
-    return int(row.seq), str(row.hash)
+    seq, head_hash = rows[0]
+    return int(seq), str(head_hash)
 
 
 def read_head(session: Session) -> tuple[int, str] | None:
