@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
-from sqlmodel import Session, col, select
+from sqlalchemy import and_, bindparam, exists, inspect, true
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
+from sqlmodel import Session, SQLModel, col, select
 
 from patchwork import policy
 from patchwork.errors import NotFound
-from patchwork.models import Account
-from patchwork.models.networks import Involvement, InvolvementStatus, Network
+from patchwork.models import Account, AccountKind
+from patchwork.models.networks import HistoryRule, Involvement, InvolvementStatus, Network
 from patchwork.models.notes import (
     FamilyMembership,
+    HistoryOpening,
     Note,
 )
-from patchwork.services.visibility import facts_of, standing_in, viewer_in
+from patchwork.services.visibility import facts_of, viewer_in, viewer_of
+from patchwork.statements import Statement
+
+Row = TypeVar("Row", bound=SQLModel)
 
 
 @dataclass(frozen=True)
@@ -25,16 +34,97 @@ class Standing:
     involvement: Involvement | None = None  # the viewer's, when they are a practitioner member
 
 
+_NETWORKS = Network.__table__  # type: ignore[attr-defined]
+_INVOLVEMENTS = Involvement.__table__  # type: ignore[attr-defined]
+_OPENINGS = HistoryOpening.__table__  # type: ignore[attr-defined]
+_FAMILY = FamilyMembership.__table__  # type: ignore[attr-defined]
+# visibility.standing_in's three questions (the viewer's active involvement, a history opened to them, an active
+# family membership) and the network itself, in one statement: every request that reaches a network asks them.
+_STANDING = Statement(
+    sa_select(
+        *_NETWORKS.c,
+        *_INVOLVEMENTS.c,
+        exists()
+        .where(_OPENINGS.c.network_id == _NETWORKS.c.id, _OPENINGS.c.account_id == bindparam("account_id"))
+        .label("history_opened"),
+        exists()
+        .where(
+            _FAMILY.c.network_id == _NETWORKS.c.id,
+            _FAMILY.c.account_id == bindparam("account_id"),
+            _FAMILY.c.active == true(),
+        )
+        .label("family_member"),
+    )
+    .select_from(
+        _NETWORKS.outerjoin(
+            _INVOLVEMENTS,
+            and_(
+                _INVOLVEMENTS.c.network_id == _NETWORKS.c.id,
+                _INVOLVEMENTS.c.account_id == bindparam("account_id"),
+                _INVOLVEMENTS.c.status == InvolvementStatus.active,
+            ),
+        )
+    )
+    .where(_NETWORKS.c.id == bindparam("network_id"))
+)
+_NETWORK_KEYS = [c.key for c in _NETWORKS.c]
+_INVOLVEMENT_KEYS = [c.key for c in _INVOLVEMENTS.c]
+MERGES_FOLLOWED = 20  # a chain of merged networks longer than this is not followed (merges point at open ones)
+
+
 def _network_for(session: Session, account: Account, network_id: str) -> Standing:
-    network = session.get(Network, network_id) if len(network_id) == 36 else None
-    while network is not None and network.merged_into_id:
-        network = session.get(Network, network.merged_into_id)
-    if network is None:
+    """The network (followed through merges) and where the account stands in it, asked as one statement; the
+    network and involvement it returns are the session's, as if loaded by it."""
+    found = _standing_row(session, account, network_id) if len(network_id) == 36 else None
+    for _ in range(MERGES_FOLLOWED):
+        if found is None or not found[0]["merged_into_id"]:
+            break
+        found = _standing_row(session, account, found[0]["merged_into_id"])
+    if found is None or found[0]["merged_into_id"]:
         raise NotFound("No such network")
-    viewer, involvement = standing_in(session, account, network)
+    network_values, involvement_values, history_opened, family_member = found
+    network = _as_loaded(session, Network, network_values)
+    involvement = None
+    if account.kind == AccountKind.practitioner and involvement_values is not None:
+        involvement = _as_loaded(session, Involvement, involvement_values)
+    viewer = viewer_of(
+        account.id,
+        account.kind,
+        membership=(involvement.organisation_id, involvement.started_at, involvement.is_lead) if involvement else None,
+        history_opened=involvement is not None and network.history_rule != HistoryRule.full and history_opened,
+        family_member=account.kind == AccountKind.family and family_member,
+    )
     if not (viewer.member or viewer.family_member):
         raise NotFound("No such network")
     return Standing(account=account, network=network, viewer=viewer, involvement=involvement)
+
+
+def _standing_row(
+    session: Session, account: Account, network_id: str
+) -> tuple[dict[str, Any], dict[str, Any] | None, bool, bool] | None:
+    session.flush()  # what this unit of work changed is read back, as a query through the session would
+    rows = _STANDING.rows(session.connection(), {"network_id": network_id, "account_id": account.id})
+    if not rows:
+        return None
+    row = rows[0]
+    split = len(_NETWORK_KEYS)
+    network = dict(zip(_NETWORK_KEYS, row[:split], strict=True))
+    involvement = dict(zip(_INVOLVEMENT_KEYS, row[split : split + len(_INVOLVEMENT_KEYS)], strict=True))
+    return network, involvement if involvement["id"] is not None else None, bool(row[-2]), bool(row[-1])
+
+
+def _as_loaded(session: Session, model: type[Row], values: dict[str, Any]) -> Row:
+    """The session's object for this row: the one it holds already, or one made from `values` and added as if the
+    session had loaded it (clean, its later changes saved as usual)."""
+    mapper = inspect(model)
+    held = session.identity_map.get(mapper.identity_key_from_primary_key((values["id"],)))
+    if held is not None:
+        return cast(Row, held)
+    row: Row = mapper.class_manager.new_instance()
+    instance_state(row).dict.update(values)
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
 
 
 def standing(*, session: Session, account: Account, network_id: str) -> Standing:
