@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from patchwork import limits, policy
@@ -23,6 +24,7 @@ from patchwork.models.notes import (
 )
 from patchwork.services import children
 from patchwork.services.validation import refused_character
+from patchwork.statements import Statement
 
 MAX_BODY = limits.NOTE_BODY
 
@@ -157,10 +159,17 @@ def clean_body(value: object, label: str = "the note") -> str:
     return body
 
 
+_CHILDREN = Child.__table__  # type: ignore[attr-defined]
+_SEALED_IDENTITY = Statement(select(_CHILDREN.c.sealed_identity).where(_CHILDREN.c.id == bindparam("child_id")))
+
+
 def check_observed_on(*, session: Session, keys: Keyring, network: Network, observed_on: date) -> None:
-    """A note is observed no earlier than the child was born (and, by clean_draft, not in the future)."""
-    child = session.get(Child, network.child_id)
-    assert child is not None
+    """A note is observed no earlier than the child was born (and, by clean_draft, not in the future). Every post
+    asks, so the sealed identity alone is read, with a statement compiled once, not the child through the session."""
+    session.flush()  # a child new in this unit of work is read too
+    sealed = _SEALED_IDENTITY.rows(session.connection(), {"child_id": network.child_id})
+    assert sealed
+    child = Child.model_construct(id=network.child_id, sealed_identity=sealed[0][0])
     born = children.open_identity(keys.cipher, child).date_of_birth
     if observed_on < born:
         raise Invalid({"observed_on": "Date observed must be on or after the date the child was born"})
