@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 
 from patchwork.clock import utcnow
 from patchwork.models import Account
@@ -55,8 +57,11 @@ class TokenCache:
         if held.until < time.monotonic() or held.expires_at <= utcnow():
             self._drop(token_digest)
             return None
-        account = Account(**held.account)
-        make_transient_to_detached(account)  # as if loaded: never inserted again by a session it is added to
+        # Made as the ORM makes a loaded row (Account(**columns) sets each field through SQLModel: 0.1 ms), and
+        # detached as if loaded: never inserted again by a session it is added to.
+        account: Account = _ACCOUNTS.class_manager.new_instance()
+        instance_state(account).dict.update(held.account)
+        make_transient_to_detached(account)
         return held.token_id, account
 
     def hold(self, token_digest: str, token_id: str, expires_at: datetime, account: Account, generation: int) -> None:
@@ -89,3 +94,4 @@ class TokenCache:
 
 
 _ACCOUNT_COLUMNS = tuple(Account.__table__.columns)  # type: ignore[attr-defined]
+_ACCOUNTS = inspect(Account)
