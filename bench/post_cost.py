@@ -16,7 +16,9 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import functools
 import json
+import logging
 import os
 import pstats
 import secrets
@@ -26,7 +28,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TextIO
 
 from bench.audit import _throwaway_postgres
 from bench.people import practitioners
@@ -92,7 +94,6 @@ def run_post_cost(settings: Settings, *, notes: int = 500, database_url: str | N
                 "database_url": url,
                 "secret_key": settings.secret_key or secrets.token_urlsafe(48),
                 "data_key": settings.data_key or new_data_key(),
-                "log_level": "WARNING",
             }
         )
         upgrade(url)
@@ -108,6 +109,7 @@ def run_post_cost(settings: Settings, *, notes: int = 500, database_url: str | N
         "notes": notes,
         "warm_up": WARM_UP,
         "note": "observation, audience network, consent basis, 4 members in 3 organisations",
+        "log_level": bench_settings.log_level,
         "cpu_ms": measured["cpu"],
         "p50_ms": measured["cpu"]["p50"],
         "p99_ms": measured["cpu"]["p99"],
@@ -256,8 +258,23 @@ async def _post(app: Any, state: dict[str, Any], path: str, token: str, body: by
     return ended[0] - cpu, ended[1] - wall, status
 
 
-async def _measure(settings: Settings, made: dict[str, str], notes: int) -> dict[str, Any]:
+def _app(settings: Settings) -> Any:
+    """The app as a server runs it, its log lines (one a request at INFO, as in production) written to nowhere."""
     app = create_app(settings)
+    for name in ("patchwork", "uvicorn"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(_nowhere())
+    return app
+
+
+@functools.cache
+def _nowhere() -> TextIO:
+    return open(os.devnull, "w")  # kept open for the process, like stderr
+
+
+async def _measure(settings: Settings, made: dict[str, str], notes: int) -> dict[str, Any]:
+    app = _app(settings)
     path = f"/api/v1/networks/{made['network_id']}/notes"
     bodies = [_body(n) for n in range(WARM_UP + notes)]
     cpu: list[float] = []
@@ -301,7 +318,7 @@ def _profile(settings: Settings, made: dict[str, str], notes: int, cpu_per_post_
         profile.enable()  # replaces this hook for the rest of the thread's life
 
     async def posts() -> None:
-        app = create_app(settings)
+        app = _app(settings)
         path = f"/api/v1/networks/{made['network_id']}/notes"
         bodies = [_body(n) for n in range(WARM_UP + notes)]
         async with _Lifespan(app) as lifespan:
