@@ -44,7 +44,7 @@ class Fact:
         return public(self.data)
 
 
-NoteLoader = Callable[[str, frozenset[str]], Awaitable[Any]]
+NoteLoader = Callable[[str, dict[str, policy.NoteFacts | None]], Awaitable[Any]]
 
 
 class SharedNotes:
@@ -52,16 +52,18 @@ class SharedNotes:
     all the connections the batch is offered to), and what has been made of them for those connections: `made`
     holds each frame by whatever the caller makes it from (the event and what the viewer is shown)."""
 
-    def __init__(self, load: NoteLoader, network_id: str, note_ids: frozenset[str]) -> None:
+    def __init__(self, load: NoteLoader, network_id: str, notes: dict[str, policy.NoteFacts | None]) -> None:
         self._load = load
         self.network_id = network_id
-        self.note_ids = note_ids
+        self.notes = notes  # each note's facts as the batch has them (its audience), when it has them
         self._reading: asyncio.Future[Any] | None = None
         self.made: dict[Any, str] = {}
 
     async def read(self) -> Any:
+        if self._reading is not None and self._reading.done():
+            return self._reading.result()
         if self._reading is None:
-            self._reading = asyncio.ensure_future(self._load(self.network_id, self.note_ids))
+            self._reading = asyncio.ensure_future(self._load(self.network_id, self.notes))
         try:
             return await asyncio.shield(self._reading)  # one connection closing does not cancel it for the others
         except asyncio.CancelledError:

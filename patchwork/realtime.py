@@ -296,9 +296,9 @@ class Hub:
     def _offer(self, network_id: str, group: list[Subscriber], batch: Batch) -> bool:
         """Offer a batch to each subscriber; True when one of them needs the network read again from earlier."""
         if self._load_notes is not None and batch.notes is None:
-            note_ids = frozenset(f.note_id for f in batch.facts if f.type in NOTE_EVENTS and f.note_id)
-            if note_ids:
-                batch.notes = SharedNotes(self._load_notes, network_id, note_ids)
+            notes = {f.note_id: f.note for f in batch.facts if f.type in NOTE_EVENTS and f.note_id}
+            if notes:
+                batch.notes = SharedNotes(self._load_notes, network_id, notes)
         again = False
         for subscriber in group:
             if not subscriber.offer(batch):

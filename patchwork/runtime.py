@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from patchwork import policy
 from patchwork.auth.passwords import Passwords
 from patchwork.auth.sessions import Timeouts
 from patchwork.auth.token_cache import TokenCache
@@ -80,9 +81,9 @@ class Runtime:
                 )
             )
 
-        async def load_notes(network_id: str, note_ids: frozenset[str]) -> carried.Carried:
+        async def load_notes(network_id: str, notes: dict[str, policy.NoteFacts | None]) -> carried.Carried:
             return await db.run(
-                lambda session: carried.load(session=session, keys=keys, network_id=network_id, note_ids=note_ids)
+                lambda session: carried.load(session=session, keys=keys, network_id=network_id, notes=notes)
             )
 
         tokens = TokenCache()

@@ -73,7 +73,7 @@ def catch_up_from(
     )
     head = outbox.head(session=session, network_id=place.network.id)
     note_ids = {str(d.data.get("note_id")) for d in deliveries if d.type in NOTE_EVENTS}
-    shown = carried.load(session=session, keys=keys, network_id=place.network.id, note_ids=note_ids)
+    shown = carried.load(session=session, keys=keys, network_id=place.network.id, notes=dict.fromkeys(note_ids))
     outgoing = []
     for d in deliveries:
         note = None

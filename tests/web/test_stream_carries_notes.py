@@ -95,7 +95,7 @@ def test_a_note_is_rendered_once_for_every_viewer_who_sees_it_alike(
     note_id = answer.json()["id"]
     with world.db.transaction() as session:
         shown = carried.load(
-            session=session, keys=keyring_for(world.settings), network_id=net["id"], note_ids={note_id}
+            session=session, keys=keyring_for(world.settings), network_id=net["id"], notes={note_id: None}
         )
     viewers = [
         policy.NoteViewer(

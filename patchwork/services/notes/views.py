@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -118,8 +119,7 @@ class Related:
         )
 
 
-@dataclass(frozen=True)
-class Seeing:
+class Seeing(NamedTuple):
     """Everything a viewer's view of one note depends on besides the note itself: the policy's answers for this
     viewer and note. Two viewers with the same Seeing are shown the same thing, so a view is rendered once for
     them all (live delivery shares it between every connection that sees the note alike)."""
@@ -166,41 +166,53 @@ def gather(
     notes: list[Note],
     *,
     written: Mapping[str, policy.NoteFacts] | None = None,
+    audiences: Mapping[str, policy.NoteFacts] | None = None,
     me: Account | None = None,
     hidden: bool = True,
 ) -> Related:
     """What `render` needs of these notes besides the notes, for any viewer (`hidden`: also who of the people
-    named is a sensitive practitioner, for viewers who may not see them; `me`: the viewer, when there is one)."""
+    named is a sensitive practitioner, for viewers who may not see them; `me`: the viewer, when there is one).
+    A note's audience never changes once posted: for notes in `audiences` it is taken from their facts."""
     written = written or {}
+    known = {**(audiences or {}), **written}
     related = Related(people={n.author_id for n in notes} | {n.redacted_by_id for n in notes if n.redacted_by_id})
-    for note_id, facts in written.items():
+    for note_id, facts in known.items():
         related.audience_orgs[note_id] |= facts.audience_organisations
         related.audience_people[note_id] |= facts.audience_people
         related.family_shares[note_id] |= facts.family_shares
         related.people |= facts.audience_people | facts.family_shares
     ids = [n.id for n in notes if n.id not in written]
     if ids:
-        _read_related(session, related, ids, revised=[n.id for n in notes if n.revision_count > 1])
+        revised = [n.id for n in notes if n.revision_count > 1]
+        unknown = [note_id for note_id in ids if note_id not in known]
+        _read_related(session, related, ids, revised=revised, unknown_audience=unknown)
     _read_names(session, keys, network_id, notes, related, me=me, hidden=hidden)
     return related
 
 
-def seeing(viewer: policy.NoteViewer, note: Note, related: Related, *, network_open: bool) -> Seeing:
-    facts = related.facts(note)
+def seeing(
+    viewer: policy.NoteViewer,
+    note: Note,
+    related: Related,
+    *,
+    network_open: bool,
+    facts: policy.NoteFacts | None = None,
+) -> Seeing:
+    facts = facts or related.facts(note)
     redacted = note.redacted_at is not None
-    acknowledged_by_me = any(a.account_id == viewer.account_id for a in related.acks[note.id])
-    own = note.author_id == viewer.account_id
+    me = viewer.account_id
+    acknowledged_by_me = any(a.account_id == me for a in related.acks[note.id])
     return Seeing(
-        parts=policy.note_parts(viewer, facts),
-        author_shown=bool(policy.sees_person(viewer, sensitive=note.author_sensitive, own=own)),
-        sensitive_shown=bool(policy.sees_person(viewer, sensitive=True)),
-        acknowledgements=bool(policy.see_acknowledgements(viewer, facts)),
-        acknowledged_by_me=acknowledged_by_me,
-        shared_with_me=viewer.account_id in facts.family_shares,
-        can_revise=not redacted and bool(policy.revise_note(viewer, facts)),
-        can_redact=not redacted and bool(policy.redact_note(viewer, facts)),
-        can_reply=not redacted and network_open and bool(policy.reply_to_note(viewer, facts)),
-        can_acknowledge=not redacted and not acknowledged_by_me and bool(policy.acknowledge_note(viewer, facts)),
+        policy.note_parts(viewer, facts),
+        bool(policy.sees_person(viewer, sensitive=note.author_sensitive, own=facts.author_id == me)),
+        bool(policy.sees_person(viewer, sensitive=True)),
+        bool(policy.see_acknowledgements(viewer, facts)),
+        acknowledged_by_me,
+        me in facts.family_shares,
+        not redacted and bool(policy.revise_note(viewer, facts)),
+        not redacted and bool(policy.redact_note(viewer, facts)),
+        not redacted and network_open and bool(policy.reply_to_note(viewer, facts)),
+        not redacted and not acknowledged_by_me and bool(policy.acknowledge_note(viewer, facts)),
     )
 
 
@@ -248,7 +260,9 @@ def render(keys: Keyring, note: Note, related: Related, seen: Seeing) -> NoteVie
     )
 
 
-def _read_related(session: Session, related: Related, ids: list[str], *, revised: list[str]) -> None:
+def _read_related(
+    session: Session, related: Related, ids: list[str], *, revised: list[str], unknown_audience: list[str]
+) -> None:
     for row in session.exec(
         select(NoteReply).where(col(NoteReply.note_id).in_(ids)).order_by(col(NoteReply.created_at))
     ).all():
@@ -264,6 +278,9 @@ def _read_related(session: Session, related: Related, ids: list[str], *, revised
     ).all():
         related.acks[ack.note_id].append(ack)
         related.people.add(ack.account_id)
+    if not unknown_audience:
+        return
+    ids = unknown_audience
     for note_id, organisation_id in session.exec(
         select(NoteAudienceOrganisation.note_id, NoteAudienceOrganisation.organisation_id).where(
             col(NoteAudienceOrganisation.note_id).in_(ids)
