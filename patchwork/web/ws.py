@@ -59,7 +59,6 @@ class Live:
             tasks = [
                 asyncio.create_task(self._write()),
                 asyncio.create_task(self._read()),
-                asyncio.create_task(self._heartbeat()),
                 asyncio.create_task(self._guard()),
             ]
             done, waiting = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -128,31 +127,41 @@ class Live:
                 return
             await self.handle(raw)
 
-    async def _heartbeat(self) -> None:
-        """Now and then: a heartbeat, and the end of a connection whose last send has hung (its reader gone)."""
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-            since = self._sending_since
-            if since is not None and loop.time() - since > SEND_SECONDS:
-                self.subscriber.end(TOO_SLOW)
-                return
-            self.subscriber.put(self.heartbeat())
-
     def heartbeat(self) -> str:
         return '{"type":"heartbeat"}'
 
     async def _guard(self) -> None:
+        """One task for what a connection does now and then (a task less per socket, for many idle ones): a
+        heartbeat every HEARTBEAT_SECONDS, ending a connection whose last send has hung (its reader gone); the
+        sign-in checked again whenever the account's doorbell rings and every CHECK_SECONDS."""
         subscriber = self.subscriber
+        loop = asyncio.get_running_loop()
+        next_heartbeat = loop.time() + HEARTBEAT_SECONDS
+        next_check = loop.time() + CHECK_SECONDS
         while subscriber.ended is None:
             rang = False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(subscriber.recheck.wait(), CHECK_SECONDS)
+                await asyncio.wait_for(
+                    subscriber.recheck.wait(), max(0.0, min(next_heartbeat, next_check) - loop.time())
+                )
                 rang = True
             subscriber.recheck.clear()
-            if subscriber.ended is None and not await self._still_signed_in():
+            now = loop.time()
+            if now >= next_heartbeat:
+                next_heartbeat = now + HEARTBEAT_SECONDS
+                since = self._sending_since
+                if since is not None and now - since > SEND_SECONDS:
+                    subscriber.end(TOO_SLOW)
+                    break
+                subscriber.put(self.heartbeat())
+            due = now >= next_check
+            if due:
+                next_check = now + CHECK_SECONDS
+            if not (rang or due) or subscriber.ended is not None:
+                continue
+            if not await self._still_signed_in():
                 subscriber.end(SIGNED_OUT)
-            elif rang and subscriber.ended is None:
+            elif rang:
                 await self.account_rang()
         await subscriber.ending.wait()
 

@@ -282,3 +282,27 @@ def test_a_client_that_falls_a_whole_queue_behind_is_told_to_resume_and_closed(
             while True:
                 officer.next()
         assert closed.value.code == 4408
+
+
+def test_an_idle_stream_hears_heartbeats_and_keeps_its_sign_in_checked(
+    client: TestClient, net: dict, world, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def,type-arg]
+    """One task does both: a heartbeat now and then, and the sign-in checked again; an expired token ends it."""
+    from sqlalchemy import update
+
+    from patchwork.clock import utcnow
+    from patchwork.models import ApiToken
+    from patchwork.web import ws
+
+    monkeypatch.setattr(ws, "HEARTBEAT_SECONDS", 0.2)
+    monkeypatch.setattr(ws, "CHECK_SECONDS", 0.3)
+    with streaming(client, net["t"]["officer"]) as officer:
+        assert officer.next(2.0, skip_heartbeats=False) == {"type": "heartbeat"}
+        assert officer.next(2.0, skip_heartbeats=False) == {"type": "heartbeat"}
+        # An expiry rings no doorbell: only the periodic check can notice it.
+        with world.db.transaction() as session:
+            session.execute(update(ApiToken).values(expires_at=utcnow()))
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                officer.next(3.0)
+        assert closed.value.code == 4403
