@@ -141,9 +141,8 @@ class Live:
         while subscriber.ended is None:
             rang = False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    subscriber.recheck.wait(), max(0.0, min(next_heartbeat, next_check) - loop.time())
-                )
+                async with asyncio.timeout_at(min(next_heartbeat, next_check)):  # no task of its own, as wait_for
+                    await subscriber.recheck.wait()
                 rang = True
             subscriber.recheck.clear()
             now = loop.time()
