@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -31,3 +31,9 @@ def uk_time(moment: datetime) -> str:
     if LONDON is None:
         return aware.astimezone(UTC).strftime("%H:%M on %-d %B %Y (UTC)")
     return aware.astimezone(LONDON).strftime("%H:%M on %-d %B %Y (UK time)")
+
+
+def uk_today() -> date:
+    """Today's date in the UK (where a day of the access log begins and ends)."""
+    now = utcnow()
+    return (now.astimezone(LONDON) if LONDON is not None else now).date()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from patchwork import policy
@@ -19,6 +19,7 @@ from patchwork.services.audit import audit_key, previous_audit_keys
 from patchwork.services.email_digest import Mailer
 from patchwork.services.escalation import EscalationSchedule
 from patchwork.services.notes import carried
+from patchwork.services.stream import RecordedReads
 from patchwork.services.throttle import Limits
 from patchwork.settings import Settings
 
@@ -34,6 +35,7 @@ class Runtime:
     tokens: TokenCache
     mailer: Mailer | None = None
     escalation: EscalationSchedule | None = None
+    stream_reads: RecordedReads = field(default_factory=RecordedReads)
 
     @property
     def cipher(self) -> DataCipher:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlmodel import Session
 
@@ -87,6 +88,28 @@ def catch_up_from(
     if any(o.note is not None for o in outgoing):
         record_read(session=session, keys=keys, account_id=place.account.id, network_id=place.network.id, view="events")
     return CatchUp(events=outgoing, cursor=keys.cursors.seal(place.network.id, last), seq=last, more=last < head)
+
+
+class RecordedReads:
+    """Whom this process has recorded, today, as sent the notes of a network by the stream: a person's first note
+    of a network each day is recorded as a read of the notes (as opening the feed is), not every note on every
+    connection (an integration's sockets would otherwise write the trail once per socket). Held by the runtime."""
+
+    def __init__(self) -> None:
+        self._day: date | None = None
+        self._recorded: set[tuple[str, str]] = set()
+
+    def due(self, account_id: str, network_id: str, today: date) -> bool:
+        if today != self._day:
+            self._day = today
+            self._recorded.clear()
+        return (account_id, network_id) not in self._recorded
+
+    def recorded(self, account_id: str, network_id: str) -> None:
+        self._recorded.add((account_id, network_id))
+
+    def forget(self, account_id: str, network_id: str) -> None:
+        self._recorded.discard((account_id, network_id))
 
 
 def record_read(*, session: Session, keys: Keyring, account_id: str, network_id: str, view: str = "stream") -> None:

@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from patchwork import jsontext, outbox, policy
 from patchwork.auth.sessions import still_signed_in
+from patchwork.clock import uk_today
 from patchwork.errors import DomainError
 from patchwork.events import NOTE_EVENTS, Batch, Fact
 from patchwork.realtime import SIGNED_OUT, TOO_SLOW, Carry, Ended, Subscriber
@@ -47,7 +48,6 @@ class Live:
         self.viewer = viewer
         self.subscriber = subscriber
         self._sending_since: float | None = None
-        self._read_recorded: set[str] = set()
 
     async def run(self) -> None:
         """Subscribe, take the snapshot, and only then accept: once the handshake is done, nothing is missed."""
@@ -239,22 +239,28 @@ class ApiStream(Live):
     async def carried(self, item: Carry) -> str | None:
         """The event with `data.note`: the same JSON as GET .../notes gives this viewer, decided by the policy now
         (a note this viewer may no longer see is not sent). Viewers shown a note alike share one frame. The first
-        note a connection is sent of a network is recorded as a read of the notes ("notes.viewed", view stream)."""
+        note a person is sent of a network each day is recorded as a read of the notes ("notes.viewed", view stream)."""
         text = carried_frame(item, await item.notes.read())
         if text is None:
             return None
-        if item.fact.network_id not in self._read_recorded:
-            await self._record_read(item.fact.network_id)
+        await self._record_read(item.fact.network_id)
         return text
 
     async def _record_read(self, network_id: str) -> None:
         rt, account_id = self.runtime, self.viewer.account.id
-        await rt.db.run(
-            lambda session: stream.record_read(
-                session=session, keys=rt.keys, account_id=account_id, network_id=network_id
+        reads, today = rt.stream_reads, uk_today()
+        if not reads.due(account_id, network_id, today):
+            return
+        reads.recorded(account_id, network_id)  # at once: the account's other sockets need not record it too
+        try:
+            await rt.db.run(
+                lambda session: stream.record_read(
+                    session=session, keys=rt.keys, account_id=account_id, network_id=network_id
+                )
             )
-        )
-        self._read_recorded.add(network_id)
+        except BaseException:
+            reads.forget(account_id, network_id)
+            raise
 
     async def handle(self, raw: str) -> None:
         try:
