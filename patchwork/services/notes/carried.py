@@ -45,9 +45,7 @@ class Carried:
         return len(self._views)
 
 
-def load(
-    *, session: Session, keys: Keyring, network_id: str, notes: Mapping[str, policy.NoteFacts | None]
-) -> Carried:
+def load(*, session: Session, keys: Keyring, network_id: str, notes: Mapping[str, policy.NoteFacts | None]) -> Carried:
     """The notes (of this network only) with everything any viewer may be shown of them, in a fixed number of
     queries however many notes and viewers there are; a note's facts, when given, spare reading its audience."""
     network = session.get(Network, network_id)
