@@ -25,6 +25,7 @@ from patchwork.events import MEMBER_EVENTS, NOTE_EVENTS, Batch, Fact
 from patchwork.realtime import TOO_SLOW, Carry, Ended, Subscriber
 from patchwork.runtime import Runtime
 from patchwork.services import alerts, dashboard, networks, notes, notifications
+from patchwork.services.notes.carried import Carried
 from patchwork.web.board import Asked, load_board
 from patchwork.web.filters import chronology_filters
 from patchwork.web.middleware import CSRF_FIELD, header
@@ -51,9 +52,12 @@ TRY_AGAIN_LATER = 1013
 
 
 class PageSubscriber(Subscriber):
-    """Queues the event itself: each page renders its own HTML for its viewer."""
+    """Queues the event itself, a note event with its batch's notes: each page renders its own HTML for its
+    viewer (the note read once for every page and stream of the process, not once per page)."""
 
     def encode(self, batch: Batch, fact: Fact, viewer: policy.NoteViewer) -> Fact | Carry | str:
+        if fact.type in NOTE_EVENTS and fact.note_id and batch.notes is not None:
+            return Carry(fact, batch.notes, viewer, batch.history_rule)
         return fact
 
     def left(self, network_id: str) -> None:
@@ -140,6 +144,21 @@ class PageStream(Live):
         text = await self._render(fact)
         if text is not None and fact.type in notifications.KINDS:
             # Something that may concern the viewer: the menu's unread count fetches itself again.
+            text += self._template("_unread.html", refresh=True, oob=True)
+        return text
+
+    async def carried(self, item: Carry) -> str | None:
+        """A note event with its batch's notes: a feed or the note's own page swaps in the note as this viewer is
+        shown it now (nothing if they may no longer see it); any other page renders the event as it would."""
+        fact = item.fact
+        if not (self.view == LiveView.feed or (self.view == LiveView.note and fact.note_id == self.note_id)):
+            return await self.render(fact)
+        shown: Carried = await item.notes.read()
+        found = shown.seen_by(item.viewer, fact.note_id or "", history_rule=item.history_rule)
+        text = self._cursor(fact)
+        if found is not None:
+            text += self._note_html(found[1], into_feed=self.view == LiveView.feed and fact.type == "note.created")
+        if fact.type in notifications.KINDS:
             text += self._template("_unread.html", refresh=True, oob=True)
         return text
 
@@ -250,8 +269,9 @@ class PageStream(Live):
                 return None
 
         item = await rt.db.run(load)
-        if item is None:
-            return ""
+        return "" if item is None else self._note_html(item, into_feed=into_feed)
+
+    def _note_html(self, item: notes.NoteView, *, into_feed: bool) -> str:
         return_to = "feed" if self.view == LiveView.feed else "note"
         return self._template("live/_note.html", item=item, return_to=return_to, into_feed=into_feed)
 
