@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, insert, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from patchwork import policy
@@ -65,6 +66,24 @@ _NEXT_SEQ = Statement(
 )
 _INSERT_COUNTER = Statement(insert(_COUNTERS))
 _INSERT_EVENT = Statement(insert(_EVENTS))
+_EVENT_VALUES = ("id", "network_id", "type", "data", "at")
+_COUNTED = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.network_id == bindparam("counter_network_id"))
+    .values(seq=_COUNTERS.c.seq + 1)
+    .returning(_COUNTERS.c.seq)
+    .cte("counted")
+)
+# PostgreSQL: the counter moved and the event written in one statement, one round trip fewer for every change.
+_APPEND_POSTGRESQL = Statement(
+    insert(_EVENTS)
+    .from_select(
+        [*_EVENT_VALUES, "seq"],
+        sa_select(*(bindparam(name, type_=_EVENTS.c[name].type) for name in _EVENT_VALUES), _COUNTED.c.seq),
+    )
+    .add_cte(_COUNTED)
+    .returning(_EVENTS.c.seq)
+)
 
 
 def append(
@@ -80,23 +99,26 @@ def append(
     number. Written with plain SQL statements: every change others see comes this way."""
     session.flush()  # the network (and its counter) may be new in this transaction
     connection = session.connection()
-    counted = _NEXT_SEQ.rows(connection, {"counter_network_id": network_id})
-    if counted:
-        seq = counted[0][0]
+    event = {
+        "id": new_id(),
+        "network_id": network_id,
+        "type": type,
+        "data": json.dumps(facts, sort_keys=True),
+        "at": utcnow(),
+        "counter_network_id": network_id,
+    }
+    if connection.dialect.name == "postgresql":
+        appended = _APPEND_POSTGRESQL.rows(connection, event)
     else:
+        appended = _NEXT_SEQ.rows(connection, event)
+        if appended:
+            _INSERT_EVENT.run(connection, event | {"seq": appended[0][0]})
+    if appended:
+        seq = appended[0][0]
+    else:  # a network whose counter was never started
         _INSERT_COUNTER.run(connection, {"network_id": network_id, "seq": 1})
         seq = 1
-    _INSERT_EVENT.run(
-        connection,
-        {
-            "id": new_id(),
-            "network_id": network_id,
-            "seq": seq,
-            "type": type,
-            "data": json.dumps(facts, sort_keys=True),
-            "at": utcnow(),
-        },
-    )
+        _INSERT_EVENT.run(connection, event | {"seq": seq})
     announce(session, network_id, announcement(seq, type, facts, note))
     return int(seq)
 

@@ -153,6 +153,23 @@ _LOCK_HEAD_SQLITE = Statement(
     update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq).returning(_HEAD.c.seq, _HEAD.c.hash)
 )
 _LOCK_HEAD = Statement(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID).with_for_update())
+_EVENT_COLUMNS = tuple(column.key for column in _EVENTS.columns)
+_MOVED = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID, _HEAD.c.seq == bindparam("head_seq"))
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+    .returning(_HEAD.c.seq)
+    .cte("moved")
+)
+# PostgreSQL: the head moved and the event written in one statement (no head moved, no event), a round trip fewer.
+_APPEND_POSTGRESQL = Statement(
+    insert(_EVENTS)
+    .from_select(
+        list(_EVENT_COLUMNS),
+        select(*(bindparam(key, type_=_EVENTS.c[key].type) for key in _EVENT_COLUMNS)).select_from(_MOVED),
+    )
+    .add_cte(_MOVED)
+)
 
 
 def record(
@@ -176,24 +193,26 @@ def record(
     event_id, seq, at = new_id(), head_seq + 1, utcnow()
     fields = (actor_id, action, network_id, target_type, target_id, details_text, head_hash)
     event_hash = hash_fields(key, seq, event_id, at, *fields)  # the key id is not hashed: it names the key
-    _INSERT_EVENT.run(
-        connection,
-        {
-            "id": event_id,
-            "seq": seq,
-            "at": at,
-            "actor_id": actor_id,
-            "action": action,
-            "network_id": network_id,
-            "target_type": target_type,
-            "target_id": target_id,
-            "details": details_text,
-            "prev_hash": head_hash,
-            "hash": event_hash,
-            "key_id": audit_key_id(key),
-        },
-    )
-    moved = _MOVE_HEAD.run(connection, {"head_seq": head_seq, "new_seq": seq, "new_hash": event_hash})
+    event = {
+        "id": event_id,
+        "seq": seq,
+        "at": at,
+        "actor_id": actor_id,
+        "action": action,
+        "network_id": network_id,
+        "target_type": target_type,
+        "target_id": target_id,
+        "details": details_text,
+        "prev_hash": head_hash,
+        "hash": event_hash,
+        "key_id": audit_key_id(key),
+    }
+    head = {"head_seq": head_seq, "new_seq": seq, "new_hash": event_hash}
+    if connection.dialect.name == "postgresql":
+        moved = _APPEND_POSTGRESQL.run(connection, event | head)
+    else:
+        _INSERT_EVENT.run(connection, event)
+        moved = _MOVE_HEAD.run(connection, head)
     if moved != 1:
         raise AuditTrailUnavailable("the audit head moved while it was locked; the event was not recorded")
     return Recorded(event_id, seq, at, action, details_text, head_hash, event_hash)
