@@ -85,6 +85,7 @@ class Subscriber:
     queue of what its viewer may see. A subscriber that falls a whole queue behind is ended (TOO_SLOW)."""
 
     queue_size = QUEUE_SIZE
+    carries_notes = False  # whether this subscriber's frames carry a note event's note (see Hub._with_notes)
 
     def __init__(self, account_id: str, *, queue_size: int | None = None) -> None:
         self.account_id = account_id
@@ -237,12 +238,15 @@ class Hub:
         then follows its news, and the next request does not wait behind it); hearing the same announcement
         back from the broker finds nothing new."""
         delivered = False
+        offered: list[asyncio.Future[None]] = []
         for doorbell, announced in rung.items():
             if doorbell.startswith(ACCOUNT_DOORBELL):
                 self._forget(doorbell.removeprefix(ACCOUNT_DOORBELL))  # here at once; elsewhere by the broker
             if announced:
                 try:
-                    self._announced(Announced.of(doorbell, announced))
+                    being = self._announced(Announced.of(doorbell, announced))
+                    if being is not None:
+                        offered.append(being)
                     delivered = True
                 except Exception:  # the change is committed: the broker's copy of the message is delivered instead
                     log.exception("realtime.local_delivery_failed")
@@ -252,6 +256,8 @@ class Hub:
                 )
             except Exception:  # the outbox has the events; subscribers catch up on the next doorbell or resume
                 log.warning("realtime.publish_failed", exc_info=True)
+        if offered:
+            await asyncio.wait(offered)
         if delivered:
             await asyncio.sleep(0)
 
@@ -263,23 +269,36 @@ class Hub:
             return
         self._readers[network_id] = asyncio.create_task(self._drain(network_id), name="patchwork-drain")
 
-    async def _drain(self, network_id: str) -> None:
+    async def _drain(
+        self,
+        network_id: str,
+        first: tuple[Batch, list[Subscriber]] | None = None,
+        delivered: asyncio.Future[None] | None = None,
+    ) -> None:
+        """Read and offer until every follower has everything; `first` is an announced batch, judged already,
+        to offer before reading anything, and `delivered` is told once it has been."""
         try:
             while True:
                 self._dirty.discard(network_id)
-                group = self._group(network_id)
-                if not group:
-                    self._by_network.pop(network_id, None)
-                    self._followers.pop(network_id, None)
-                    return
-                after = min(s.positions[network_id] for s in group)
-                asked = frozenset(s.account_id for s in group)
-                generation = self._generation
-                batch = await self._read(network_id, after, asked)
-                if generation == self._generation:
-                    until = asyncio.get_running_loop().time() + STANDING_SECONDS
-                    self._followers[network_id] = Followers(batch.history_rule, batch.viewers, asked, until)
+                if first is not None:
+                    (batch, group), first = first, None
+                else:
+                    group = self._group(network_id)
+                    if not group:
+                        self._by_network.pop(network_id, None)
+                        self._followers.pop(network_id, None)
+                        return
+                    after = min(s.positions[network_id] for s in group)
+                    asked = frozenset(s.account_id for s in group)
+                    generation = self._generation
+                    batch = await self._read(network_id, after, asked)
+                    if generation == self._generation:
+                        until = asyncio.get_running_loop().time() + STANDING_SECONDS
+                        self._followers[network_id] = Followers(batch.history_rule, batch.viewers, asked, until)
+                await self._with_notes(network_id, group, batch)
                 again = self._offer(network_id, group, batch) or batch.more
+                if delivered is not None and not delivered.done():
+                    delivered.set_result(None)
                 if not again and network_id not in self._dirty:
                     return
         except asyncio.CancelledError:
@@ -288,17 +307,25 @@ class Hub:
             log.exception("realtime.read_failed")
             asyncio.get_running_loop().call_later(RETRY_SECONDS, self.poke, network_id)
         finally:
+            if delivered is not None and not delivered.done():
+                delivered.set_result(None)
             self._readers.pop(network_id, None)
+
+    async def _with_notes(self, network_id: str, group: list[Subscriber], batch: Batch) -> None:
+        """Read the batch's notes first when a subscriber's frames carry them: once for all, and each connection
+        is then woken once, with its note in hand."""
+        if self._load_notes is None or batch.notes is not None or not any(s.carries_notes for s in group):
+            return
+        notes = {f.note_id: f.note for f in batch.facts if f.type in NOTE_EVENTS and f.note_id}
+        if notes:
+            batch.notes = SharedNotes(self._load_notes, network_id, notes)
+            await batch.notes.read()
 
     def _group(self, network_id: str) -> list[Subscriber]:
         return [s for s in self._by_network.get(network_id, ()) if network_id in s.positions and not s.holding]
 
     def _offer(self, network_id: str, group: list[Subscriber], batch: Batch) -> bool:
         """Offer a batch to each subscriber; True when one of them needs the network read again from earlier."""
-        if self._load_notes is not None and batch.notes is None:
-            notes = {f.note_id: f.note for f in batch.facts if f.type in NOTE_EVENTS and f.note_id}
-            if notes:
-                batch.notes = SharedNotes(self._load_notes, network_id, notes)
         again = False
         for subscriber in group:
             if not subscriber.offer(batch):
@@ -307,15 +334,23 @@ class Hub:
                 _discard(self._by_network, network_id, subscriber)
         return again
 
-    def _announced(self, announced: Announced) -> None:
-        """Deliver announced events without a read when nothing stands in the way; otherwise read them."""
+    def _announced(self, announced: Announced) -> asyncio.Future[None] | None:
+        """Deliver announced events without reading the outbox when nothing stands in the way (their notes are
+        read first if a subscriber's frames carry them); otherwise read them. Returns what tells when the
+        announced events have been offered, if they are being delivered so."""
         network_id = announced.network_id
         if self._stopped or network_id not in self._by_network:
-            return
+            return None
         group = self._group(network_id)
         batch = None if network_id in self._readers else self._batch_of(announced, group)
-        if batch is None or self._offer(network_id, group, batch):
+        if batch is None:
             self.poke(network_id)
+            return None
+        delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._readers[network_id] = asyncio.create_task(
+            self._drain(network_id, (batch, group), delivered), name="patchwork-deliver"
+        )
+        return delivered
 
     def _batch_of(self, announced: Announced, group: list[Subscriber]) -> Batch | None:
         """The announced events as a batch, with the standing held from the last read, if that standing is fresh

@@ -55,6 +55,8 @@ class PageSubscriber(Subscriber):
     """Queues the event itself, a note event with its batch's notes: each page renders its own HTML for its
     viewer (the note read once for every page and stream of the process, not once per page)."""
 
+    carries_notes = True
+
     def encode(self, batch: Batch, fact: Fact, viewer: policy.NoteViewer) -> Fact | Carry | str:
         if fact.type in NOTE_EVENTS and fact.note_id and batch.notes is not None:
             return Carry(fact, batch.notes, viewer, batch.history_rule)

@@ -209,6 +209,8 @@ def carried_frame(item: Carry, shown: Carried) -> str | None:
 class ApiSubscriber(Subscriber):
     """The JSON stream's subscriber: a note event goes out carrying the note as its viewer is shown it."""
 
+    carries_notes = True
+
     def encode(self, batch: Batch, fact: Fact, viewer: policy.NoteViewer) -> Fact | Carry | str:
         if fact.type in NOTE_EVENTS and fact.note_id and batch.notes is not None:
             return Carry(fact, batch.notes, viewer, batch.history_rule)
