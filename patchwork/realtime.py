@@ -179,6 +179,7 @@ class Hub:
         self._by_network: dict[str, set[Subscriber]] = {}
         self._by_account: dict[str, set[Subscriber]] = {}
         self._readers: dict[str, asyncio.Task[None]] = {}
+        self._delivering: dict[str, int] = {}  # the last sequence of an announced batch being offered, by network
         self._dirty: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
@@ -310,11 +311,14 @@ class Hub:
             if delivered is not None and not delivered.done():
                 delivered.set_result(None)
             self._readers.pop(network_id, None)
+            self._delivering.pop(network_id, None)
 
     async def _with_notes(self, network_id: str, group: list[Subscriber], batch: Batch) -> None:
         """Read the batch's notes first when a subscriber's frames carry them: once for all, and each connection
         is then woken once, with its note in hand."""
         if self._load_notes is None or batch.notes is not None or not any(s.carries_notes for s in group):
+            return
+        if not _behind(group, network_id, batch.last):
             return
         notes = {f.note_id: f.note for f in batch.facts if f.type in NOTE_EVENTS and f.note_id}
         if notes:
@@ -342,10 +346,14 @@ class Hub:
         if self._stopped or network_id not in self._by_network:
             return None
         group = self._group(network_id)
+        last = max((seq for seq, *_ in announced.events), default=0)
+        if self._delivering.get(network_id, 0) >= last or not _behind(group, network_id, last):
+            return None  # this announcement again (the broker's copy of our own): it is being or has been offered
         batch = None if network_id in self._readers else self._batch_of(announced, group)
         if batch is None:
             self.poke(network_id)
             return None
+        self._delivering[network_id] = last
         delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._readers[network_id] = asyncio.create_task(
             self._drain(network_id, (batch, group), delivered), name="patchwork-deliver"
@@ -427,6 +435,11 @@ def announced_batch(announced: Announced, followers: Followers, seal: Sealer) ->
         return None
     first, last = facts[0].seq, facts[-1].seq
     return Batch(network_id, first - 1, last, last, followers.history_rule, facts, followers.viewers)
+
+
+def _behind(group: list[Subscriber], network_id: str, last: int) -> bool:
+    """Whether any of these subscribers has yet to be offered events up to `last` of the network."""
+    return any(s.positions.get(network_id, last) < last for s in group)
 
 
 def _discard(index: dict[str, set[Subscriber]], key: str, subscriber: Subscriber) -> None:
