@@ -10,7 +10,7 @@ import pytest
 from patchwork.clock import utcnow
 from patchwork.errors import NotFound
 from patchwork.models import Account, AccountKind, Organisation
-from patchwork.models.networks import Network
+from patchwork.models.networks import Child, Network
 from patchwork.models.notes import HistoryOpening
 from patchwork.runtime import keyring_for
 from patchwork.services import children, notes, sealed_facts
@@ -101,6 +101,8 @@ def test_the_one_statement_answers_as_standing_in_does(world: World, history_rul
             place = notes.standing(session=session, account=account, network_id=network_id)
             assert place.viewer == expected, kind
             assert (place.involvement.id if place.involvement else None) == (involvement.id if involvement else None)
+            child = session.get(Child, place.network.child_id)
+            assert child is not None and place.child_sealed == child.sealed_identity
 
 
 def test_a_merged_network_is_followed_and_its_objects_are_the_sessions(world: World) -> None:

@@ -163,13 +163,18 @@ _CHILDREN = Child.__table__  # type: ignore[attr-defined]
 _SEALED_IDENTITY = Statement(select(_CHILDREN.c.sealed_identity).where(_CHILDREN.c.id == bindparam("child_id")))
 
 
-def check_observed_on(*, session: Session, keys: Keyring, network: Network, observed_on: date) -> None:
+def check_observed_on(
+    *, session: Session, keys: Keyring, network: Network, observed_on: date, sealed_identity: str | None = None
+) -> None:
     """A note is observed no earlier than the child was born (and, by clean_draft, not in the future). Every post
-    asks, so the sealed identity alone is read, with a statement compiled once, not the child through the session."""
-    session.flush()  # a child new in this unit of work is read too
-    sealed = _SEALED_IDENTITY.rows(session.connection(), {"child_id": network.child_id})
-    assert sealed
-    child = Child.model_construct(id=network.child_id, sealed_identity=sealed[0][0])
+    asks, so the child's sealed identity alone is read (or given, read with the poster's standing), not the child
+    through the session."""
+    if sealed_identity is None:
+        session.flush()  # a child new in this unit of work is read too
+        found = _SEALED_IDENTITY.rows(session.connection(), {"child_id": network.child_id})
+        assert found
+        sealed_identity = found[0][0]
+    child = Child.model_construct(id=network.child_id, sealed_identity=sealed_identity)
     born = children.open_identity(keys.cipher, child).date_of_birth
     if observed_on < born:
         raise Invalid({"observed_on": "Date observed must be on or after the date the child was born"})

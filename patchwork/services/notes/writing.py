@@ -112,7 +112,13 @@ def post_note(
     if not decision:
         raise Conflict("This network is closed; notes cannot be added", code="network_closed")
     _check_audience(session, place.network, draft)
-    check_observed_on(session=session, keys=keys, network=place.network, observed_on=draft.observed_on)
+    check_observed_on(
+        session=session,
+        keys=keys,
+        network=place.network,
+        observed_on=draft.observed_on,
+        sealed_identity=place.child_sealed,
+    )
     if referral_route_unconfirmed(draft, acknowledged=referral_route_acknowledged):
         raise ReferralRouteNotAcknowledged(
             "An urgent note does not replace a referral. " + referral_route + " Confirm that you have followed "
