@@ -13,6 +13,7 @@ from typing import Any
 
 from patchwork import policy
 
+PREPARED = "prepared"  # an announced event's key for what only the committing process holds (see prepare)
 NOTE_EVENTS = frozenset({"note.created", "note.revised", "note.redacted", "note.replied", "note.acknowledged"})
 # Alert events carry, in `_to`, the leads who are shown the alert as it was raised or changed (judged then, by
 # services.alerts with the policy); `_`-prefixed facts steer delivery and never leave the server.
@@ -58,6 +59,18 @@ class SharedNotes:
         self.notes = notes  # each note's facts as the batch has them (its audience), when it has them
         self._reading: asyncio.Future[Any] | None = None
         self.made: dict[Any, str] = {}
+
+    @classmethod
+    def ready(cls, network_id: str, notes: dict[str, policy.NoteFacts | None], material: Any) -> SharedNotes:
+        """Notes already in hand (see events.prepare): nothing to read."""
+
+        async def unused(network_id: str, notes: dict[str, policy.NoteFacts | None]) -> Any:
+            return material
+
+        shared = cls(unused, network_id, notes)
+        shared._reading = asyncio.get_running_loop().create_future()
+        shared._reading.set_result(material)
+        return shared
 
     async def read(self) -> Any:
         if self._reading is not None and self._reading.done():
@@ -137,6 +150,9 @@ class Announced:
 
     network_id: str
     events: list[tuple[int, str, dict[str, Any], policy.NoteFacts | None]]
+    # In the committing process only (never through the broker): what its commit prepared for delivering a note
+    # event, by sequence, so that the note need not be read back (see `prepare`).
+    prepared: dict[int, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, network_id: str, events: list[dict[str, Any]]) -> Announced:
@@ -147,6 +163,7 @@ class Announced:
                 (int(e["seq"]), str(e["type"]), dict(e["data"]), _note_from(e["note"]) if e["note"] else None)
                 for e in events
             ],
+            {int(e["seq"]): e[PREPARED] for e in events if e.get(PREPARED) is not None},
         )
 
     @classmethod
@@ -167,8 +184,20 @@ def announcement(seq: int, type_: str, data: dict[str, Any], note: policy.NoteFa
 
 
 def announcement_message(network_id: str, events: list[dict[str, Any]]) -> str:
-    """The broker message for a network's announced events: JSON, where a plain doorbell is a bare id."""
-    return json.dumps({"network": network_id, "events": events}, separators=(",", ":"), sort_keys=True)
+    """The broker message for a network's announced events: JSON, where a plain doorbell is a bare id. What was
+    prepared for this process's own delivery stays here."""
+    sent = [{key: value for key, value in e.items() if key != PREPARED} for e in events]
+    return json.dumps({"network": network_id, "events": sent}, separators=(",", ":"), sort_keys=True)
+
+
+def prepare(announced: list[dict[str, Any]], note_id: str, material: Any) -> bool:
+    """Give the announced `note.created` of this note what its delivery in this process needs (the note as
+    written, see services.notes.carried), so it is not read back; False if no such event was announced."""
+    for event in announced:
+        if event["type"] == "note.created" and event["data"].get("note_id") == note_id:
+            event[PREPARED] = material
+            return True
+    return False
 
 
 def _note_json(note: policy.NoteFacts) -> dict[str, Any]:

@@ -42,6 +42,11 @@ def announce(session: Session, doorbell: str, fact: dict[str, Any]) -> None:
     session.info.setdefault(DOORBELLS, {}).setdefault(doorbell, []).append(fact)
 
 
+def announced(session: Session, doorbell: str) -> list[dict[str, Any]]:
+    """What this unit of work has announced so far with `doorbell` (for events.prepare)."""
+    return list(session.info.get(DOORBELLS, {}).get(doorbell, []))
+
+
 def ring_account(session: Session, account_id: str) -> None:
     ring(session, ACCOUNT_DOORBELL + account_id)
 

@@ -316,12 +316,12 @@ class Hub:
     async def _with_notes(self, network_id: str, group: list[Subscriber], batch: Batch) -> None:
         """Read the batch's notes first when a subscriber's frames carry them: once for all, and each connection
         is then woken once, with its note in hand."""
-        if self._load_notes is None or batch.notes is not None or not any(s.carries_notes for s in group):
+        if batch.notes is not None or not any(s.carries_notes for s in group):
             return
         if not _behind(group, network_id, batch.last):
             return
         notes = {f.note_id: f.note for f in batch.facts if f.type in NOTE_EVENTS and f.note_id}
-        if notes:
+        if notes and self._load_notes is not None:
             batch.notes = SharedNotes(self._load_notes, network_id, notes)
             await batch.notes.read()
 
@@ -434,7 +434,11 @@ def announced_batch(announced: Announced, followers: Followers, seal: Sealer) ->
     if not facts:
         return None
     first, last = facts[0].seq, facts[-1].seq
-    return Batch(network_id, first - 1, last, last, followers.history_rule, facts, followers.viewers)
+    batch = Batch(network_id, first - 1, last, last, followers.history_rule, facts, followers.viewers)
+    prepared = [announced.prepared.get(fact.seq) for fact in facts]
+    if len(facts) == 1 and prepared[0] is not None:  # its commit's own process: the note as it was written
+        batch.notes = SharedNotes.ready(network_id, {str(facts[0].note_id): facts[0].note}, prepared[0])
+    return batch
 
 
 def _behind(group: list[Subscriber], network_id: str, last: int) -> bool:

@@ -87,8 +87,11 @@ def test_an_announced_note_reaches_open_sockets_without_reading_the_outbox(clien
         assert officer.next()["type"] == "note.created"
         with counting() as statements:
             second = client.post(url, json=NOTE | {"body": "second"}, headers=bearer(t["teacher"])).json()
-            assert officer.next()["data"]["note_id"] == second["id"]
+            frame = officer.next()
+            assert frame["data"]["note_id"] == second["id"] and frame["data"]["note"]["body"] == "second"
         assert _outbox_reads(statements) == []
+        read_back = [s for s in statements if "FROM note " in s.replace("\n", " ") and "note.id IN" in s]
+        assert read_back == [], "the note as written goes with its announcement: it is not read back"
 
         # A change of standing is never taken from the announcement: it is read back, with everyone's standing.
         with counting() as statements:

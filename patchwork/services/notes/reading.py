@@ -10,16 +10,19 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from patchwork import policy
+from patchwork import outbox, policy
 from patchwork.crypto import Keyring
 from patchwork.errors import Invalid
+from patchwork.events import prepare
 from patchwork.models import Account
+from patchwork.models.networks import NetworkStatus
 from patchwork.models.notes import (
     Note,
 )
 from patchwork.services import audit
+from patchwork.services.notes import carried
 from patchwork.services.notes.standing import Standing, _network_for, _visible_note
-from patchwork.services.notes.views import NoteView, views
+from patchwork.services.notes.views import NoteView, gather, render, seeing, views
 from patchwork.services.notes.writing import Posted
 from patchwork.services.visibility import visible
 
@@ -162,10 +165,15 @@ def _record_read(session: Session, keys: Keyring, place: Standing, view: str, *,
 
 
 def posted_view(*, session: Session, keys: Keyring, posted: Posted) -> NoteView:
-    """What its author is shown of a note just posted, without reading back what was written."""
-    return views(
-        session=session, keys=keys, place=posted.place, notes=[posted.note], written={posted.note.id: posted.facts}
-    )[0]
+    """What its author is shown of a note just posted, without reading back what was written; what was gathered
+    for it also goes with the note's announced event, for this process's live delivery (a fresh note has no
+    replies, acknowledgements or revisions to hide anyone in, so it serves every viewer)."""
+    place, note = posted.place, posted.note
+    related = gather(session, keys, place.network.id, [note], written={note.id: posted.facts}, me=place.account)
+    network_open = place.network.status == NetworkStatus.open
+    shown = carried.Carried(keys=keys, network_open=network_open, notes={note.id: note}, related=related)
+    prepare(outbox.announced(session, place.network.id), note.id, shown)
+    return render(keys, note, related, seeing(place.viewer, note, related, network_open=network_open))
 
 
 def count_visible(*, session: Session, account: Account, network_id: str) -> int:
