@@ -177,7 +177,8 @@ def test_a_page_whose_network_drops_catches_up_once_when_it_comes_back(
     expect(page.locator(f"#note-{after}")).to_have_count(1)
     # While the relay refused connections, Chromium and htmx (its htmx:wsError event) logged each failed
     # reconnection attempt, and the menu's unread count may have been fetched on a connection the relay then cut
-    # (htmx:sendError, then htmx:afterRequest for the failed request): expected here, and nothing else may have been logged.
+    # (htmx:sendError, then htmx:afterRequest for the failed request): expected here, and nothing else may have
+    # been logged.
     problems = request.node.stash.get(PROBLEMS, [])
     problems[:] = [
         p
