@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     allowed: bool
     reason: str
@@ -14,9 +15,13 @@ class Decision:
         return self.allowed
 
 
+# A rule's reasons are its own literal strings, so each answer is made once and shared (live delivery asks the
+# rules for every recipient of every event).
+@lru_cache(maxsize=1024)  # bounded: one reason names a role it was given
 def allow(reason: str) -> Decision:
     return Decision(True, reason)
 
 
+@lru_cache(maxsize=1024)  # bounded: one reason names a role it was given
 def deny(reason: str) -> Decision:
     return Decision(False, reason)

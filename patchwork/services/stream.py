@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 from datetime import date
 
 from sqlmodel import Session
 
 from patchwork import outbox
+from patchwork.clock import uk_today
 from patchwork.crypto import BadCursor, Keyring
 from patchwork.errors import DomainError
 from patchwork.events import NOTE_EVENTS
@@ -95,12 +98,19 @@ class RecordedReads:
     of a network each day is recorded as a read of the notes (as opening the feed is), not every note on every
     connection (an integration's sockets would otherwise write the trail once per socket). Held by the runtime."""
 
+    DAY_CHECK_SECONDS = 30.0  # how often the UK date is looked at again (not for every note sent)
+
     def __init__(self) -> None:
         self._day: date | None = None
+        self._checked = -math.inf
         self._recorded: set[tuple[str, str]] = set()
 
-    def due(self, account_id: str, network_id: str, today: date) -> bool:
-        if today != self._day:
+    def due(self, account_id: str, network_id: str, today: date | None = None) -> bool:
+        now = time.monotonic()
+        if today is None and now - self._checked >= self.DAY_CHECK_SECONDS:
+            self._checked = now
+            today = uk_today()
+        if today is not None and today != self._day:
             self._day = today
             self._recorded.clear()
         return (account_id, network_id) not in self._recorded

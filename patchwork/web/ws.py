@@ -18,7 +18,6 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from patchwork import jsontext, outbox, policy
 from patchwork.auth.sessions import still_signed_in
-from patchwork.clock import uk_today
 from patchwork.errors import DomainError
 from patchwork.events import NOTE_EVENTS, Batch, Fact
 from patchwork.realtime import SIGNED_OUT, TOO_SLOW, Carry, Ended, Subscriber
@@ -250,8 +249,8 @@ class ApiStream(Live):
 
     async def _record_read(self, network_id: str) -> None:
         rt, account_id = self.runtime, self.viewer.account.id
-        reads, today = rt.stream_reads, uk_today()
-        if not reads.due(account_id, network_id, today):
+        reads = rt.stream_reads
+        if not reads.due(account_id, network_id):
             return
         reads.recorded(account_id, network_id)  # at once: the account's other sockets need not record it too
         try:

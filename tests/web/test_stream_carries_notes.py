@@ -4,7 +4,7 @@ once per connection as a read of the notes."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import select
 from starlette.testclient import TestClient
@@ -13,6 +13,7 @@ from patchwork import policy
 from patchwork.models.audit import AuditEvent
 from patchwork.runtime import keyring_for
 from patchwork.services.notes import carried
+from patchwork.services.stream import RecordedReads
 from tests.conftest import World
 from tests.helpers import bearer
 from tests.web.test_notes_api import NOTE
@@ -118,3 +119,12 @@ def test_a_note_is_rendered_once_for_every_viewer_who_sees_it_alike(
     assert shown.renderings == 2
     outsider = policy.NoteViewer("x", "practitioner", False, None, None, False, False, False)
     assert shown.seen_by(outsider, note_id, history_rule="full") is None
+
+
+def test_a_stream_read_is_recorded_again_the_next_day() -> None:
+    reads = RecordedReads()
+    assert reads.due("someone", "network", date(2026, 12, 3))
+    reads.recorded("someone", "network")
+    assert not reads.due("someone", "network", date(2026, 12, 3))
+    assert reads.due("someone else", "network", date(2026, 12, 3))
+    assert reads.due("someone", "network", date(2026, 12, 4)), "a new UK day: recorded again"
