@@ -80,6 +80,26 @@ def standing_in(session: Session, account: Account, network: Network) -> tuple[p
     return viewer, involvement
 
 
+def standing_from(
+    account: Account, *, involvement: Involvement | None, history_rule: str, history_opened: bool, family_member: bool
+) -> tuple[policy.NoteViewer, Involvement | None]:
+    """standing_in's answer from what one statement read (services/notes/standing.py): the account's active
+    involvement, whether a lead opened the history to it, whether it is an active family member."""
+    involvement = involvement if account.kind == "practitioner" else None
+    return (
+        viewer_of(
+            account.id,
+            account.kind,
+            membership=(involvement.organisation_id, involvement.started_at, involvement.is_lead)
+            if involvement
+            else None,
+            history_opened=involvement is not None and history_rule != "full" and history_opened,
+            family_member=account.kind == "family" and family_member,
+        ),
+        involvement,
+    )
+
+
 Membership = tuple[str, datetime, bool]  # an active involvement's organisation, start and whether it is a lead's
 
 

@@ -13,14 +13,14 @@ from sqlmodel import Session, SQLModel, col, select
 
 from patchwork import policy
 from patchwork.errors import NotFound
-from patchwork.models import Account, AccountKind
-from patchwork.models.networks import Child, HistoryRule, Involvement, InvolvementStatus, Network
+from patchwork.models import Account
+from patchwork.models.networks import Child, Involvement, InvolvementStatus, Network
 from patchwork.models.notes import (
     FamilyMembership,
     HistoryOpening,
     Note,
 )
-from patchwork.services.visibility import facts_of, viewer_in, viewer_of
+from patchwork.services.visibility import facts_of, standing_from, viewer_in
 from patchwork.statements import Statement
 
 Row = TypeVar("Row", bound=SQLModel)
@@ -88,15 +88,13 @@ def _network_for(session: Session, account: Account, network_id: str) -> Standin
         raise NotFound("No such network")
     network_values, involvement_values, child_sealed, history_opened, family_member = found
     network = _as_loaded(session, Network, network_values)
-    involvement = None
-    if account.kind == AccountKind.practitioner and involvement_values is not None:
-        involvement = _as_loaded(session, Involvement, involvement_values)
-    viewer = viewer_of(
-        account.id,
-        account.kind,
-        membership=(involvement.organisation_id, involvement.started_at, involvement.is_lead) if involvement else None,
-        history_opened=involvement is not None and network.history_rule != HistoryRule.full and history_opened,
-        family_member=account.kind == AccountKind.family and family_member,
+    involved = _as_loaded(session, Involvement, involvement_values) if involvement_values is not None else None
+    viewer, involvement = standing_from(
+        account,
+        involvement=involved,
+        history_rule=network.history_rule,
+        history_opened=history_opened,
+        family_member=family_member,
     )
     if not (viewer.member or viewer.family_member):
         raise NotFound("No such network")
