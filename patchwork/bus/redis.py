@@ -44,7 +44,7 @@ class RedisBroker:
             yield _messages(pubsub)
         finally:
             await pubsub.unsubscribe()
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed from redis 8.2
 
     async def ping(self) -> None:
         await self.client.ping()
