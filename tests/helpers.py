@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp
+
+from patchwork.settings import Settings
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -60,3 +64,16 @@ def api_token(client: TestClient, email: str, password: str, totp: str | None = 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def bench_settings() -> Settings:
+    """Settings for running a benchmark small in a test: cheap password hashing, fresh keys."""
+    return Settings(
+        env="local",
+        secret_key="bench-test-" + "x" * 32,
+        data_key=base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        argon2_time_cost=1,
+        argon2_memory_kib=8192,
+        argon2_parallelism=1,
+        password_hashing_threads=2,
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import subprocess
@@ -17,19 +16,7 @@ from bench import procs
 from bench.delivery import Follower, Ledger, limit_frame, limit_stage, run_delivery
 from bench.light_client import connect_http
 from bench.limit import UVICORN_OPTIONS
-from patchwork.settings import Settings
-
-
-def quick_settings() -> Settings:
-    return Settings(
-        env="local",
-        secret_key="bench-test-" + "x" * 32,
-        data_key=base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        argon2_time_cost=1,
-        argon2_memory_kib=8192,
-        argon2_parallelism=1,
-        password_hashing_threads=2,
-    )
+from tests.helpers import bench_settings
 
 
 async def test_the_limit_server_delivers_every_frame_to_every_client() -> None:
@@ -46,7 +33,7 @@ async def test_the_limit_server_delivers_every_frame_to_every_client() -> None:
 
 
 async def test_patchwork_and_the_limit_side_by_side_with_the_note_in_hand() -> None:
-    result = await run_delivery(quick_settings(), clients=3, notes=4, fetch=True)
+    result = await run_delivery(bench_settings(), clients=3, notes=4, fetch=True)
 
     ours, limit = result["patchwork"], result["limit"]
     assert (ours["delivered"], ours["losses"], ours["duplicates"]) == (12, 0, 0)
@@ -159,7 +146,7 @@ def test_the_limit_runs_under_uvicorn_as_patchwork_serve_does(monkeypatch: pytes
     monkeypatch.setattr(patchwork.cli, "_freeze_what_is_loaded", lambda: None)
     for name in ("PATCHWORK_SECRET_KEY", "PATCHWORK_DATA_KEY", "PATCHWORK_AUDIT_KEY"):
         monkeypatch.setenv(name, "unchanged-by-serve-" + "x" * 32)
-    settings = quick_settings().model_copy(update={"database_url": f"sqlite:///{tmp_path / 'x.db'}"})
+    settings = bench_settings().model_copy(update={"database_url": f"sqlite:///{tmp_path / 'x.db'}"})
 
     patchwork.cli._serve(settings, argparse.Namespace(host="127.0.0.1", port=9, workers=1))
 

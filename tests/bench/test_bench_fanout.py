@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import os
-
 import pytest
 
 from bench.fanout import Receiver, exit_status, run_fanout, run_idle, tally
 from patchwork.cli import main
-from patchwork.settings import Settings
-
-
-def quick_settings() -> Settings:
-    return Settings(
-        env="local",
-        secret_key="bench-test-" + "x" * 32,
-        data_key=base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        argon2_time_cost=1,
-        argon2_memory_kib=8192,
-        argon2_parallelism=1,
-        password_hashing_threads=2,
-    )
+from tests.helpers import bench_settings
 
 
 async def test_every_client_hears_every_note_once() -> None:
-    result = await run_fanout(quick_settings(), clients=3, notes=5)
+    result = await run_fanout(bench_settings(), clients=3, notes=5)
 
     assert (result["clients"], result["notes"], result["expected"]) == (3, 5, 15)
     assert result["delivered"] == 15
@@ -43,7 +28,7 @@ async def test_every_client_hears_every_note_once() -> None:
 
 
 async def test_idle_connections_share_tokens_and_report_server_memory() -> None:
-    result = await run_idle(quick_settings(), connections=20, accounts=4)
+    result = await run_idle(bench_settings(), connections=20, accounts=4)
 
     assert (result["connections"], result["connected"], result["failed_connections"]) == (20, 20, 0)
     assert (result["accounts"], result["connections_per_token"]) == (4, 5)

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import os
-
 import pytest
 
 from bench.signin import latency_summary, percentile, run
-from patchwork.settings import Settings
-
-
-def quick_settings() -> Settings:
-    return Settings(
-        env="local",
-        secret_key="bench-test-" + "x" * 32,
-        data_key=base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        argon2_time_cost=1,
-        argon2_memory_kib=8192,
-        argon2_parallelism=1,
-        password_hashing_threads=2,
-    )
+from tests.helpers import bench_settings
 
 
 async def test_a_small_run_signs_in_every_time_without_errors() -> None:
-    result = await run(quick_settings(), requests=10, background=5)
+    result = await run(bench_settings(), requests=10, background=5)
 
     sign_in = result["sign_in"]
     assert sign_in["requests"] == 10

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import sys
 from typing import Any
@@ -12,21 +11,9 @@ import pytest
 from bench.fanout import Spawn, run_idle
 from bench.suite import _post_cost, run_suite, targets
 from bench.throughput import run_throughput, what_caps_it
-from patchwork.settings import Settings
+from tests.helpers import bench_settings
 
 REDIS_URL = os.environ.get("PATCHWORK_TEST_REDIS_URL")
-
-
-def quick_settings() -> Settings:
-    return Settings(
-        env="local",
-        secret_key="bench-test-" + "x" * 32,
-        data_key=base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        argon2_time_cost=1,
-        argon2_memory_kib=8192,
-        argon2_parallelism=1,
-        password_hashing_threads=2,
-    )
 
 
 def delivery_round(cpu: float, p50: float, p99: float, losses: int = 0) -> dict[str, Any]:
@@ -97,7 +84,7 @@ def test_figures_not_measured_as_the_issue_states_are_not_judged() -> None:
 
 async def test_a_small_suite_is_one_document_with_every_part() -> None:
     found = await run_suite(
-        quick_settings(),
+        bench_settings(),
         sizes=(3,),
         notes=3,
         accounts=2,
@@ -121,11 +108,11 @@ async def test_a_small_suite_is_one_document_with_every_part() -> None:
 async def test_the_post_cost_part_says_when_its_bench_is_not_there(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "bench.post_cost", None)  # importing it raises ImportError
 
-    assert await _post_cost(quick_settings(), 5, None) == {"skipped": "bench/post_cost.py not present"}
+    assert await _post_cost(bench_settings(), 5, None) == {"skipped": "bench/post_cost.py not present"}
 
 
 async def test_posters_each_with_a_token_post_exactly_the_notes_asked_over_two_networks() -> None:
-    result = await run_throughput(quick_settings(), posters=3, notes=12, networks=2)
+    result = await run_throughput(bench_settings(), posters=3, notes=12, networks=2)
 
     assert (result["posters"], result["networks"]) == (3, 2)
     assert (result["notes_posted"], result["errors"]) == (12, 0)
@@ -136,7 +123,7 @@ async def test_posters_each_with_a_token_post_exactly_the_notes_asked_over_two_n
 
 async def test_several_workers_need_redis() -> None:
     with pytest.raises(ValueError, match="Redis"):
-        await run_throughput(quick_settings(), workers=2)
+        await run_throughput(bench_settings(), workers=2)
 
 
 def test_what_caps_it_names_the_busy_part() -> None:
@@ -160,7 +147,7 @@ async def test_idle_connections_spread_over_two_workers_all_hear_through_redis()
         if os.environ.get("CI"):
             pytest.fail("CI must run the Redis tests: set PATCHWORK_TEST_REDIS_URL")
         pytest.skip("Redis tests need PATCHWORK_TEST_REDIS_URL")
-    result = await run_idle(quick_settings(), connections=30, accounts=3, server=Spawn(redis_url=REDIS_URL, workers=2))
+    result = await run_idle(bench_settings(), connections=30, accounts=3, server=Spawn(redis_url=REDIS_URL, workers=2))
 
     assert (result["connected"], result["losses"], result["duplicates"]) == (30, 0, 0)
     workers = [p for p in result["server_processes"] if p["role"] == "worker"]
