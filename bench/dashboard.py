@@ -20,9 +20,9 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from bench.audit import _throwaway_postgres
-from bench.people import practitioners
+from bench.people import network_of, practitioners
 from bench.signin import _client, _server, percentile
-from patchwork import outbox, policy
+from patchwork import policy
 from patchwork.auth.sessions import Timeouts, issue_api_token, start_web_session
 from patchwork.clock import utcnow
 from patchwork.db import Database
@@ -32,7 +32,7 @@ from patchwork.models.alerts import Alert
 from patchwork.models.networks import Network
 from patchwork.models.notes import Acknowledgement, Note
 from patchwork.runtime import keyring_for
-from patchwork.services import alerts, children, sealed_facts
+from patchwork.services import alerts, children
 from patchwork.settings import Settings, new_data_key
 
 CATEGORIES = ["attendance", "hunger_nutrition", "injury", "behaviour_wellbeing", "home_environment", "health"]
@@ -51,30 +51,15 @@ def fill(database_url: str, settings: Settings, networks: int, notes: int) -> di
             people = practitioners(session, organisations=4, people=4)
             network_ids = []
             for n in range(networks):
-                child = children.seal(
-                    session=session,
-                    cipher=keys.cipher,
-                    index=keys.index,
-                    identity=children.ChildIdentity(
+                network = network_of(
+                    session,
+                    keys,
+                    people,
+                    child=children.ChildIdentity(
                         f"Bench{chr(97 + n % 26)}", "Child", date(2012, 1, 1) + timedelta(days=n)
                     ),
+                    joined_at=now - timedelta(days=400),
                 )
-                network = Network(child_id=child.id, created_by_id=people[0].id)
-                session.add(network)
-                session.flush()
-                outbox.start_counter(session=session, network_id=network.id)
-                for i, person in enumerate(people):
-                    involvement = sealed_facts.new_involvement(
-                        keys.cipher,
-                        network_id=network.id,
-                        account_id=person.id,
-                        organisation_id=person.organisation_id or "",
-                        sensitive=False,
-                        text=sealed_facts.InvolvementText("Role", "Bench", ""),
-                    )
-                    involvement.is_lead = i == 0
-                    involvement.started_at = now - timedelta(days=400)
-                    session.add(involvement)
                 network_ids.append(network.id)
             lead = people[0]
             cookie = start_web_session(

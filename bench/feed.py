@@ -15,16 +15,15 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.people import practitioners
+from bench.people import network_of, practitioners
 from bench.signin import _client, _server, percentile
 from patchwork.auth.sessions import Timeouts, issue_api_token, start_web_session
 from patchwork.clock import utcnow
 from patchwork.db import Database
 from patchwork.migrate import upgrade
-from patchwork.models.networks import Network
 from patchwork.models.notes import Acknowledgement, Note, NoteAudienceOrganisation, NoteReply, NoteRevision
 from patchwork.runtime import keyring_for
-from patchwork.services import children, sealed_facts
+from patchwork.services import children
 from patchwork.settings import Settings, new_data_key
 
 CATEGORIES = ["attendance", "hunger_nutrition", "injury", "behaviour_wellbeing", "home_environment", "health"]
@@ -39,27 +38,14 @@ def fill(database_url: str, settings: Settings, notes: int) -> dict[str, str]:
     try:
         with db.transaction() as session:
             people = practitioners(session, organisations=3, people=4)
-            child = children.seal(
-                session=session,
-                cipher=keys.cipher,
-                index=keys.index,
-                identity=children.ChildIdentity("Bench", "Child", date(2018, 1, 1)),
+            network = network_of(
+                session,
+                keys,
+                people,
+                child=children.ChildIdentity("Bench", "Child", date(2018, 1, 1)),
+                joined_at=now - timedelta(days=400),
+                counter=False,
             )
-            network = Network(child_id=child.id, created_by_id=people[0].id)
-            session.add(network)
-            session.flush()
-            for i, person in enumerate(people):
-                involvement = sealed_facts.new_involvement(
-                    keys.cipher,
-                    network_id=network.id,
-                    account_id=person.id,
-                    organisation_id=person.organisation_id or "",
-                    sensitive=False,
-                    text=sealed_facts.InvolvementText("Role", "Bench", ""),
-                )
-                involvement.is_lead = i == 0
-                involvement.started_at = now - timedelta(days=400)
-                session.add(involvement)
             viewer = people[1]
             token = start_web_session(
                 session=session,

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session
 
+from patchwork import outbox
+from patchwork.crypto import Keyring
 from patchwork.models import Account, Organisation
+from patchwork.models.networks import Network
+from patchwork.services import children, sealed_facts
 
 
 def practitioners(session: Session, *, organisations: int, people: int) -> list[Account]:
@@ -26,3 +32,36 @@ def practitioners(session: Session, *, organisations: int, people: int) -> list[
     session.add_all(accounts)
     session.flush()
     return accounts
+
+
+def network_of(
+    session: Session,
+    keys: Keyring,
+    people: list[Account],
+    *,
+    child: children.ChildIdentity,
+    joined_at: datetime,
+    counter: bool = True,
+) -> Network:
+    """A network around `child` with every one of `people` involved since `joined_at`, the first as its lead
+    (and, with `counter`, its event counter started, as the app does); flushed."""
+    sealed = children.seal(session=session, cipher=keys.cipher, index=keys.index, identity=child)
+    network = Network(child_id=sealed.id, created_by_id=people[0].id)
+    session.add(network)
+    session.flush()
+    if counter:
+        outbox.start_counter(session=session, network_id=network.id)
+    for i, person in enumerate(people):
+        involvement = sealed_facts.new_involvement(
+            keys.cipher,
+            network_id=network.id,
+            account_id=person.id,
+            organisation_id=person.organisation_id or "",
+            sensitive=False,
+            text=sealed_facts.InvolvementText("Role", "Bench", ""),
+        )
+        involvement.is_lead = i == 0
+        involvement.started_at = joined_at
+        session.add(involvement)
+    session.flush()
+    return network

@@ -31,17 +31,15 @@ from datetime import date, timedelta
 from typing import Any, TextIO
 
 from bench.audit import _throwaway_postgres
-from bench.people import practitioners
+from bench.people import network_of, practitioners
 from bench.signin import percentile
-from patchwork import outbox
 from patchwork.app import create_app
 from patchwork.auth.sessions import issue_api_token
 from patchwork.clock import utcnow
 from patchwork.db import Database, normalise_url
 from patchwork.migrate import upgrade
-from patchwork.models.networks import Network
 from patchwork.runtime import keyring_for
-from patchwork.services import audit, children, sealed_facts
+from patchwork.services import audit, children
 from patchwork.settings import Settings, new_data_key
 
 __all__ = ["BenchError", "run_post_cost"]
@@ -142,28 +140,13 @@ def _fill(settings: Settings) -> dict[str, str]:
     try:
         with db.transaction() as session:
             people = practitioners(session, organisations=3, people=MEMBERS)
-            child = children.seal(
-                session=session,
-                cipher=keys.cipher,
-                index=keys.index,
-                identity=children.ChildIdentity("Bench", "Child", date(2018, 1, 1)),
+            network = network_of(
+                session,
+                keys,
+                people,
+                child=children.ChildIdentity("Bench", "Child", date(2018, 1, 1)),
+                joined_at=now - timedelta(days=30),
             )
-            network = Network(child_id=child.id, created_by_id=people[0].id)
-            session.add(network)
-            session.flush()
-            outbox.start_counter(session=session, network_id=network.id)
-            for i, person in enumerate(people):
-                involvement = sealed_facts.new_involvement(
-                    keys.cipher,
-                    network_id=network.id,
-                    account_id=person.id,
-                    organisation_id=person.organisation_id or "",
-                    sensitive=False,
-                    text=sealed_facts.InvolvementText("Role", "Bench", ""),
-                )
-                involvement.is_lead = i == 0
-                involvement.started_at = now - timedelta(days=30)
-                session.add(involvement)
             token, _ = issue_api_token(session=session, account_id=people[1].id, lifetime=timedelta(hours=4))
             return {"network_id": network.id, "token": token}
     finally:
