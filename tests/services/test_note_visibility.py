@@ -794,6 +794,13 @@ def _check_services(
             assert [e.data["note_id"] for e in caught_up.events if e.type == "note.created"] == [
                 note_id for note_id in built.note_ids if note_id in expected
             ], "the catch-up endpoint shows exactly the visible notes' events, in order"
+            for event in caught_up.events:
+                if event.type.startswith("note."):
+                    carried_note = event.note
+                    assert carried_note is not None, "a note event carries its note"
+                    note_id = str(event.data["note_id"])
+                    own_read = notes.one_note(session=session, keys=keys, account=account, note_id=note_id)
+                    assert note_out(carried_note) == note_out(own_read), "carried as the viewer's own read"
             shown_alerts = {
                 view.alert.id
                 for view in alerts.for_person(
