@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 from starlette.requests import Request
@@ -13,6 +12,7 @@ from starlette.templating import Jinja2Templates
 
 from patchwork import __version__
 from patchwork.auth.csrf import csrf_token
+from patchwork.clock import LONDON, uk_time
 from patchwork.web.middleware import CSRF_FIELD, csrf_binding
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,25 +81,6 @@ def build_templates() -> Jinja2Templates:
     environment.filters["uk_time"] = uk_time
     environment.filters["uk_time_short"] = uk_time_short
     return Jinja2Templates(env=environment, context_processors=[_page_context])
-
-
-def _london() -> ZoneInfo | None:
-    try:
-        return ZoneInfo("Europe/London")
-    except ZoneInfoNotFoundError:  # a system without the time zone database
-        return None
-
-
-LONDON = _london()
-
-
-def uk_time(moment: datetime) -> str:
-    """A time as people here read it, labelled: "15:04 on 3 December 2026 (UK time)" (UTC, and said, without the
-    time zone database)."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if LONDON is None:
-        return aware.astimezone(UTC).strftime("%H:%M on %-d %B %Y (UTC)")
-    return aware.astimezone(LONDON).strftime("%H:%M on %-d %B %Y (UK time)")
 
 
 def uk_time_short(moment: datetime) -> str:

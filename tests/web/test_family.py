@@ -727,7 +727,7 @@ def test_the_leads_network_page_lists_the_family_members_who_joined(
 def test_an_invitations_expiry_is_shown_in_uk_time_and_labelled() -> None:
     from datetime import UTC, datetime
 
-    from patchwork.web.templating import LONDON, uk_time
+    from patchwork.clock import LONDON, uk_time
 
     summer, winter = datetime(2026, 7, 1, 12, 0, tzinfo=UTC), datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     if LONDON is None:

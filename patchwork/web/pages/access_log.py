@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 from starlette.requests import Request
@@ -11,24 +10,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from patchwork import policy
+from patchwork.clock import LONDON
 from patchwork.errors import Invalid
 from patchwork.services import access_log, family
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import redirect, render, signed_in
 
 
-def _uk_time() -> ZoneInfo | None:
-    try:
-        return ZoneInfo("Europe/London")
-    except ZoneInfoNotFoundError:  # a system without the time zone database: times are shown in UTC, and say so
-        return None
-
-
-UK = _uk_time()
-
-
 def _local(moment: datetime) -> datetime:
-    return moment.astimezone(UK) if UK is not None else moment
+    return moment.astimezone(LONDON) if LONDON is not None else moment
 
 
 def _day(visits: access_log.Visits) -> str:
@@ -65,11 +55,11 @@ async def show(request: Request) -> Response:
         return redirect(f"/networks/{log.network.id}/access-log")
     context = {
         "log": log,
-        "visits": [(_day(v), _span(v), v) for v in access_log.by_person_and_day(log.entries, UK)],
+        "visits": [(_day(v), _span(v), v) for v in access_log.by_person_and_day(log.entries, LONDON)],
         "first_page": before is None,
         "addressed": addressed,
         "back": f"/family/networks/{log.network.id}" if is_family else f"/networks/{log.network.id}",
-        "time_zone": "UK time" if UK is not None else "UTC",
+        "time_zone": "UK time" if LONDON is not None else "UTC",
     }
     return render(request, "family/access_log.html", context)
 

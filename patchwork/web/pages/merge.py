@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from patchwork.clock import uk_time
 from patchwork.errors import Invalid, NotFound
 from patchwork.services import admin_search, networks
 from patchwork.services.admin_search import NetworkChoice
 from patchwork.web.context import runtime
 from patchwork.web.pages.common import form_of, redirect, render, signed_in
-from patchwork.web.templating import uk_time
 
 # The two look-ups: each one's fields are prefixed with its name, and its choice is posted as `<name>_id`.
 SIDES = {"source": "the duplicate network", "target": "the network that stays"}
