@@ -3,8 +3,6 @@ and the rule that decides, for one recipient, whether an event may reach them.""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -48,45 +46,15 @@ class Fact:
 NoteLoader = Callable[[str, dict[str, policy.NoteFacts | None]], Awaitable[Any]]
 
 
+@dataclass
 class SharedNotes:
-    """The notes of one batch's note events, read when a connection first needs their content (at most once for
-    all the connections the batch is offered to), and what has been made of them for those connections: `made`
+    """The notes of one batch's note events as read for its delivery (once per process, before the batch is
+    offered: see Hub._with_notes), and what has been made of them for the connections it is offered to: `made`
     holds each frame by whatever the caller makes it from (the event and what the viewer is shown)."""
 
-    def __init__(self, load: NoteLoader, network_id: str, notes: dict[str, policy.NoteFacts | None]) -> None:
-        self._load = load
-        self.network_id = network_id
-        self.notes = notes  # each note's facts as the batch has them (its audience), when it has them
-        self._reading: asyncio.Future[Any] | None = None
-        self.made: dict[Any, str] = {}
-
-    @classmethod
-    def ready(cls, network_id: str, notes: dict[str, policy.NoteFacts | None], material: Any) -> SharedNotes:
-        """Notes already in hand (see events.prepare): nothing to read."""
-
-        async def unused(network_id: str, notes: dict[str, policy.NoteFacts | None]) -> Any:
-            return material
-
-        shared = cls(unused, network_id, notes)
-        shared._reading = asyncio.get_running_loop().create_future()
-        shared._reading.set_result(material)
-        return shared
-
-    async def read(self) -> Any:
-        if self._reading is not None and self._reading.done():
-            return self._reading.result()
-        if self._reading is None:
-            self._reading = asyncio.ensure_future(self._load(self.network_id, self.notes))
-        try:
-            return await asyncio.shield(self._reading)  # one connection closing does not cancel it for the others
-        except asyncio.CancelledError:
-            # but does not leave it behind either: a read begun is waited for (as Database.run waits for its work)
-            while not self._reading.done():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait({self._reading})
-            if not self._reading.cancelled():
-                self._reading.exception()
-            raise
+    network_id: str
+    material: Any  # services.notes.carried.Carried
+    made: dict[Any, str] = field(default_factory=dict)
 
 
 @dataclass

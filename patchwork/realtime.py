@@ -322,8 +322,7 @@ class Hub:
             return
         notes = {f.note_id: f.note for f in batch.facts if f.type in NOTE_EVENTS and f.note_id}
         if notes and self._load_notes is not None:
-            batch.notes = SharedNotes(self._load_notes, network_id, notes)
-            await batch.notes.read()
+            batch.notes = SharedNotes(network_id, await self._load_notes(network_id, notes))
 
     def _group(self, network_id: str) -> list[Subscriber]:
         return [s for s in self._by_network.get(network_id, ()) if network_id in s.positions and not s.holding]
@@ -437,7 +436,7 @@ def announced_batch(announced: Announced, followers: Followers, seal: Sealer) ->
     batch = Batch(network_id, first - 1, last, last, followers.history_rule, facts, followers.viewers)
     prepared = [announced.prepared.get(fact.seq) for fact in facts]
     if len(facts) == 1 and prepared[0] is not None:  # its commit's own process: the note as it was written
-        batch.notes = SharedNotes.ready(network_id, {str(facts[0].note_id): facts[0].note}, prepared[0])
+        batch.notes = SharedNotes(network_id, prepared[0])
     return batch
 
 

@@ -155,7 +155,7 @@ class PageStream(Live):
         fact = item.fact
         if not (self.view == LiveView.feed or (self.view == LiveView.note and fact.note_id == self.note_id)):
             return await self.render(fact)
-        shown: Carried = await item.notes.read()
+        shown: Carried = item.notes.material
         found = shown.seen_by(item.viewer, fact.note_id or "", history_rule=item.history_rule)
         text = self._cursor(fact)
         if found is not None:

@@ -241,7 +241,7 @@ class ApiStream(Live):
         """The event with `data.note`: the same JSON as GET .../notes gives this viewer, decided by the policy now
         (a note this viewer may no longer see is not sent). Viewers shown a note alike share one frame. The first
         note a person is sent of a network each day is recorded as a read of the notes ("notes.viewed", view stream)."""
-        text = carried_frame(item, await item.notes.read())
+        text = carried_frame(item, item.notes.material)
         if text is None:
             return None
         await self._record_read(item.fact.network_id)

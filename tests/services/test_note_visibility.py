@@ -658,13 +658,10 @@ def _offered(
     """Offer the batch to a stream subscriber for each viewer, following from `position`: each queues exactly the
     events of the notes the policy lets its viewer see, in order, each carrying its note as GET gives it to them."""
 
-    async def never(network_id: str, notes: object) -> object:
-        raise AssertionError("read here, in the transaction below")
-
     facts = {str(f.data["note_id"]): f.note for f in batch.facts}
-    batch.notes = SharedNotes(never, built.network_id, facts) if facts else None
     with db.transaction() as session:
         shown = carried.load(session=session, keys=keys, network_id=built.network_id, notes=facts)
+    batch.notes = SharedNotes(built.network_id, shown) if facts else None
     subscribers = {}
     for key, viewer in built.viewers.items():
         subscriber = ApiSubscriber(built.accounts[key].id)
