@@ -738,6 +738,18 @@ def _deaf(receivers: Sequence[Receiver], posted: set[str]) -> int:
     return sum(1 for r in receivers if not r.seen & posted)
 
 
+def network_note(text: str) -> dict[str, Any]:
+    """A benchmark's note: an observation of today for the whole network, shared as a public task."""
+    return {
+        "body": text,
+        "category": "other",
+        "level": "observation",
+        "observed_on": datetime.now(UTC).date().isoformat(),
+        "audience": {"kind": "network"},
+        "basis": BASIS,
+    }
+
+
 async def post_many(
     http: httpx.AsyncClient, token: str, network_id: str, count: int, interval: float, *, label: str = "bench"
 ) -> tuple[dict[str, float], list[float]]:
@@ -747,14 +759,7 @@ async def post_many(
     took_ms: list[float] = []
     run = secrets.token_hex(4)
     for n in range(count):
-        body = {
-            "body": f"Fan-out {label} note {n} of run {run}",
-            "category": "other",
-            "level": "observation",
-            "observed_on": datetime.now(UTC).date().isoformat(),
-            "audience": {"kind": "network"},
-            "basis": BASIS,
-        }
+        body = network_note(f"Fan-out {label} note {n} of run {run}")
         started = time.perf_counter()
         answer = await _call(http, "Posting a note", path, body, token=token)
         took_ms.append((time.perf_counter() - started) * 1000)

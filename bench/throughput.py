@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -27,7 +26,6 @@ from sqlalchemy import make_url
 
 from bench.audit import _throwaway_postgres
 from bench.fanout import (
-    BASIS,
     INVOLVEMENT,
     SETUP_CONCURRENCY,
     Spawn,
@@ -37,6 +35,7 @@ from bench.fanout import (
     _populate,
     _start_network,
     _target,
+    network_note,
 )
 from bench.procs import busy_fraction, cpu_by_process, machine_busy_ticks, role, tree
 from bench.signin import BenchError, _client, latency_summary
@@ -205,14 +204,7 @@ async def _measure(
 
 
 async def _post(http: httpx.AsyncClient, token: str, network_id: str, posts: Posts) -> None:
-    body = {
-        "body": f"Throughput bench note {secrets.token_hex(4)}",
-        "category": "other",
-        "level": "observation",
-        "observed_on": datetime.now(UTC).date().isoformat(),
-        "audience": {"kind": "network"},
-        "basis": BASIS,
-    }
+    body = network_note(f"Throughput bench note {secrets.token_hex(4)}")
     started = time.perf_counter()
     try:
         response = await http.post(
