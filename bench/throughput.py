@@ -38,6 +38,7 @@ from bench.fanout import (
     network_note,
 )
 from bench.procs import busy_fraction, cpu_by_process, machine_busy_ticks, role, tree
+from bench.rawhttp import Connection, RawHTTPError
 from bench.signin import BenchError, _client, latency_summary
 from patchwork.settings import Settings
 
@@ -95,15 +96,21 @@ async def _run(
             population = await _populate(http, target, posters)
             tokens = population.tokens
             network_ids = await _networks(http, tokens, population.network_id, networks)
-            jobs = [(token, network_ids[n % networks]) for n, token in enumerate(tokens)]
-            for _ in range(WARM_UP_PER_POSTER):
-                await asyncio.gather(*(_post(http, token, network, Posts()) for token, network in jobs))
-            measured = await _measure(http, target.server_pid, database_url, jobs, seconds, notes)
+            jobs = [(Connection(target.base), token, network_ids[n % networks]) for n, token in enumerate(tokens)]
+            try:
+                for _ in range(WARM_UP_PER_POSTER):
+                    await asyncio.gather(*(_post(*job, Posts()) for job in jobs))
+                measured = await _measure(target.server_pid, database_url, jobs, seconds, notes)
+            finally:
+                await asyncio.gather(*(connection.close() for connection, _, _ in jobs))
     return {
         "benchmark": "throughput",
         "server": {**target.description, "workers": workers},
         "posters": posters,
-        "each_poster": "its own practitioner account and API token, posting network notes back to back",
+        "each_poster": (
+            "its own practitioner account, API token and kept-alive connection (a bare HTTP/1.1 client, "
+            "bench/rawhttp.py), posting network notes back to back"
+        ),
         "networks": networks,
         "networks_means": "every poster in one network (one gap-free sequence)"
         if networks == 1
@@ -144,10 +151,9 @@ async def _networks(http: httpx.AsyncClient, tokens: list[str], first: str, coun
 
 
 async def _measure(
-    http: httpx.AsyncClient,
     server_pid: int | None,
     database_url: str | None,
-    jobs: list[tuple[str, str]],
+    jobs: list[tuple[Connection, str, str]],
     seconds: float,
     notes: int | None,
 ) -> dict[str, Any]:
@@ -162,15 +168,15 @@ async def _measure(
     started = time.perf_counter()
     deadline = started + seconds if notes is None else float("inf")
 
-    async def poster(token: str, network_id: str) -> None:
+    async def poster(connection: Connection, token: str, network_id: str) -> None:
         while time.perf_counter() < deadline:
             if remaining is not None:
                 if remaining[0] <= 0:
                     return
                 remaining[0] -= 1
-            await _post(http, token, network_id, posts)
+            await _post(connection, token, network_id, posts)
 
-    await asyncio.gather(*(poster(token, network) for token, network in jobs))
+    await asyncio.gather(*(poster(*job) for job in jobs))
     elapsed = time.perf_counter() - started
     # Backends that opened meanwhile count from zero: all they have used is the run's.
     database = sorted({*database, *_postgres_backends(database_url)})
@@ -200,24 +206,42 @@ async def _measure(
         "cpu_busy_means": "CPU seconds used over the run's seconds: 1.0 is one core all the time; the machine's is "
         "the fraction of all its CPUs (everyone's work, from /proc/stat)",
         "what_caps_it": what_caps_it(shares, cpus=len(_cpus_seen())),
+        **cpu_per_note(shares, posts.ok / elapsed if elapsed else 0.0, cpus=len(_cpus_seen())),
     }
 
 
-async def _post(http: httpx.AsyncClient, token: str, network_id: str, posts: Posts) -> None:
+def cpu_per_note(shares: dict[str, Any], rate: float, *, cpus: int) -> dict[str, Any]:
+    """Each part's CPU time per note posted, and the rate the machine's CPUs could carry at that cost if nothing
+    waited: a ceiling that only cheaper notes (or more cores) raise."""
+    if rate <= 0:
+        return {}
+    parts = {
+        "server": sum(p["busy"] for p in shares["server_processes"]),
+        "postgresql": shares["postgres_backends"] or 0.0,
+        "bench_posters": shares["bench_posters"],
+    }
+    per_note = {name: round(busy * 1000 / rate, 3) for name, busy in parts.items()}
+    total = sum(per_note.values())
+    return {
+        "cpu_ms_per_note": per_note | {"all": round(total, 3)},
+        "cpu_ceiling_notes_per_second": round(cpus * 1000 / total, 1) if total else None,
+        "cpu_ceiling_means": f"{cpus} CPUs divided by all the CPU time a note took (server, database, posters)",
+    }
+
+
+async def _post(connection: Connection, token: str, network_id: str, posts: Posts) -> None:
     body = network_note(f"Throughput bench note {secrets.token_hex(4)}")
     started = time.perf_counter()
     try:
-        response = await http.post(
-            f"/api/v1/networks/{network_id}/notes", json=body, headers={"Authorization": f"Bearer {token}"}
-        )
-    except httpx.HTTPError as error:
+        status, _ = await connection.post_json(f"/api/v1/networks/{network_id}/notes", body, token=token)
+    except (OSError, asyncio.IncompleteReadError, RawHTTPError) as error:
         posts.errors[type(error).__name__] += 1
         return
-    if response.status_code == 201:
+    if status == 201:
         posts.ok += 1
         posts.latencies_ms.append((time.perf_counter() - started) * 1000)
     else:
-        posts.errors[f"HTTP {response.status_code}"] += 1
+        posts.errors[f"HTTP {status}"] += 1
 
 
 def what_caps_it(shares: dict[str, Any], *, cpus: int) -> str:

@@ -13,11 +13,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from patchwork import policy
+from patchwork import last_writes, policy
 from patchwork.clock import utcnow
 from patchwork.events import announcement
 from patchwork.models import new_id
@@ -98,12 +98,13 @@ def append(
     type: str,
     note: policy.NoteFacts | None = None,
     **facts: str | int | bool | None,
-) -> int:
+) -> None:
     """Adds an event to the network's outbox inside the caller's transaction, and announces it after commit;
-    a note event's announcement carries `note`, its note's facts, when the caller has them. Returns its sequence
-    number. Written with plain SQL statements: every change others see comes this way."""
-    session.flush()  # the network (and its counter) may be new in this transaction
-    connection = session.connection()
+    a note event's announcement carries `note`, its note's facts, when the caller has them. Its sequence number is
+    taken when the transaction commits (see patchwork.last_writes), so the network's counter is locked only for
+    the commit; the announcement is made now and numbered then."""
+    told = announcement(0, type, facts, note)
+    announce(session, network_id, told)
     event = {
         "id": new_id(),
         "network_id": network_id,
@@ -112,20 +113,29 @@ def append(
         "at": utcnow(),
         "counter_network_id": network_id,
     }
-    if connection.dialect.name == "postgresql":
-        appended = _APPEND_POSTGRESQL.rows(connection, event)
-    else:
-        appended = _NEXT_SEQ.rows(connection, event)
+    last_writes.defer(session, last_writes.NETWORK_EVENTS, (event, told))
+
+
+@last_writes.writer(last_writes.NETWORK_EVENTS, tables=(_COUNTERS.name, _EVENTS.name))
+def _write_events(connection: Connection, events: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    """Number and write the events this unit of work appended, in the order it appended them. Written with plain
+    SQL statements: every change others see comes this way."""
+    postgresql = connection.dialect.name == "postgresql"
+    for event, told in events:
+        event["at"] = utcnow()  # the moment it took its number: times and numbers agree
+        if postgresql:
+            appended = _APPEND_POSTGRESQL.rows(connection, event)
+        else:
+            appended = _NEXT_SEQ.rows(connection, event)
+            if appended:
+                _INSERT_EVENT.run(connection, event | {"seq": appended[0][0]})
         if appended:
-            _INSERT_EVENT.run(connection, event | {"seq": appended[0][0]})
-    if appended:
-        seq = appended[0][0]
-    else:  # a network whose counter was never started
-        _INSERT_COUNTER.run(connection, {"network_id": network_id, "seq": 1})
-        seq = 1
-        _INSERT_EVENT.run(connection, event | {"seq": seq})
-    announce(session, network_id, announcement(seq, type, facts, note))
-    return int(seq)
+            seq = appended[0][0]
+        else:  # a network whose counter was never started
+            _INSERT_COUNTER.run(connection, {"network_id": event["network_id"], "seq": 1})
+            seq = 1
+            _INSERT_EVENT.run(connection, event | {"seq": seq})
+        told["seq"] = int(seq)
 
 
 def head(*, session: Session, network_id: str) -> int:

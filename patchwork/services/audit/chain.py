@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlmodel import Session, col
 
+from patchwork import last_writes
 from patchwork.clock import utcnow
 from patchwork.crypto import key_id
 from patchwork.models import AuditEvent, AuditHead, new_id
@@ -125,17 +126,18 @@ def _check_details(value: object) -> None:
         raise ValueError(f"audit details hold plain JSON values, not {type(value).__name__}")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Recorded:
-    """An event as appended to the trail."""
+    """An event as recorded: its id, action and details at once; its place in the chain (sequence number, time,
+    hashes) once the transaction that records it commits (see patchwork.last_writes)."""
 
     id: str
-    seq: int
-    at: datetime
     action: str
     details: str
-    prev_hash: str
-    hash: str
+    seq: int = 0
+    at: datetime | None = None
+    prev_hash: str = ""
+    hash: str = ""
 
 
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
@@ -183,39 +185,50 @@ def record(
     target_id: str | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> Recorded:
-    """Append one event inside the caller's transaction, so that a change and its audit commit together.
-    Written with plain SQL statements: every change others see comes this way, so it is kept cheap."""
+    """Append one event inside the caller's transaction, so that a change and its audit commit together. It is
+    checked now and chained when the transaction commits, so the chain's head is locked only for the commit."""
     if len(action) > 64 or not ACTION_PATTERN.match(action):
         raise ValueError(f"audit action {action!r} is not a dotted lowercase name of at most 64 characters")
-    details_text = details_json(details)
-    connection = session.connection()
+    recorded = Recorded(new_id(), action, details_json(details))
+    fields = {"actor_id": actor_id, "network_id": network_id, "target_type": target_type, "target_id": target_id}
+    last_writes.defer(session, last_writes.AUDIT_TRAIL, (key, recorded, fields))
+    return recorded
+
+
+@last_writes.writer(last_writes.AUDIT_TRAIL, tables=(_EVENTS.name, _HEAD.name))
+def _append(connection: Connection, queued: list[tuple[bytes, Recorded, dict[str, str | None]]]) -> None:
+    """Chain this unit of work's events after the head, in the order recorded, and move the head past them.
+    Written with plain SQL statements: every change others see comes this way, so it is kept cheap."""
     head_seq, head_hash = _lock_head(connection)
-    event_id, seq, at = new_id(), head_seq + 1, utcnow()
-    fields = (actor_id, action, network_id, target_type, target_id, details_text, head_hash)
-    event_hash = hash_fields(key, seq, event_id, at, *fields)  # the key id is not hashed: it names the key
-    event = {
-        "id": event_id,
-        "seq": seq,
-        "at": at,
-        "actor_id": actor_id,
-        "action": action,
-        "network_id": network_id,
-        "target_type": target_type,
-        "target_id": target_id,
-        "details": details_text,
-        "prev_hash": head_hash,
-        "hash": event_hash,
-        "key_id": audit_key_id(key),
-    }
-    head = {"head_seq": head_seq, "new_seq": seq, "new_hash": event_hash}
-    if connection.dialect.name == "postgresql":
-        moved = _APPEND_POSTGRESQL.run(connection, event | head)
+    first_seq, events = head_seq, []
+    for key, recorded, fields in queued:
+        seq, at = head_seq + 1, utcnow()
+        values = (fields["actor_id"], recorded.action, fields["network_id"], fields["target_type"])
+        chained = (*values, fields["target_id"], recorded.details, head_hash)
+        event_hash = hash_fields(key, seq, recorded.id, at, *chained)  # the key id is not hashed: it names the key
+        events.append(
+            {
+                "id": recorded.id,
+                "seq": seq,
+                "at": at,
+                **fields,
+                "action": recorded.action,
+                "details": recorded.details,
+                "prev_hash": head_hash,
+                "hash": event_hash,
+                "key_id": audit_key_id(key),
+            }
+        )
+        recorded.seq, recorded.at, recorded.prev_hash, recorded.hash = seq, at, head_hash, event_hash
+        head_seq, head_hash = seq, event_hash
+    head = {"head_seq": first_seq, "new_seq": head_seq, "new_hash": head_hash}
+    if connection.dialect.name == "postgresql" and len(events) == 1:
+        moved = _APPEND_POSTGRESQL.run(connection, events[0] | head)
     else:
-        _INSERT_EVENT.run(connection, event)
+        _INSERT_EVENT.run_many(connection, events)
         moved = _MOVE_HEAD.run(connection, head)
     if moved != 1:
         raise AuditTrailUnavailable("the audit head moved while it was locked; the event was not recorded")
-    return Recorded(event_id, seq, at, action, details_text, head_hash, event_hash)
 
 
 def _lock_head(connection: Connection) -> tuple[int, str]:

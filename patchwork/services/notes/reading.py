@@ -169,7 +169,12 @@ def posted_view(*, session: Session, keys: Keyring, posted: Posted) -> NoteView:
     for it also goes with the note's announced event, for this process's live delivery (a fresh note has no
     replies, acknowledgements or revisions to hide anyone in, so it serves every viewer)."""
     place, note = posted.place, posted.note
-    related = gather(session, keys, place.network.id, [note], written={note.id: posted.facts}, me=place.account)
+    known = {}
+    if place.involvement is not None and place.organisation_name is not None:
+        known[place.involvement.organisation_id] = place.organisation_name
+    related = gather(
+        session, keys, place.network.id, [note], written={note.id: posted.facts}, me=place.account, organisations=known
+    )
     network_open = place.network.status == NetworkStatus.open
     shown = carried.Carried(keys=keys, network_open=network_open, notes={note.id: note}, related=related)
     prepare(outbox.announced(session, place.network.id), note.id, shown)

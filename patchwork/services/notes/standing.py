@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from patchwork import policy
 from patchwork.errors import NotFound
-from patchwork.models import Account
+from patchwork.models import Account, Organisation
 from patchwork.models.networks import Child, Involvement, InvolvementStatus, Network
 from patchwork.models.notes import (
     FamilyMembership,
@@ -33,6 +33,7 @@ class Standing:
     viewer: policy.NoteViewer
     involvement: Involvement | None = None  # the viewer's, when they are a practitioner member
     child_sealed: str | None = None  # the child's sealed identity, read with the standing (see check_observed_on)
+    organisation_name: str | None = None  # the involvement's organisation's, read with it (for what a post shows)
 
 
 _NETWORKS = Network.__table__  # type: ignore[attr-defined]
@@ -40,6 +41,7 @@ _INVOLVEMENTS = Involvement.__table__  # type: ignore[attr-defined]
 _OPENINGS = HistoryOpening.__table__  # type: ignore[attr-defined]
 _FAMILY = FamilyMembership.__table__  # type: ignore[attr-defined]
 _CHILDREN = Child.__table__  # type: ignore[attr-defined]
+_ORGANISATIONS = Organisation.__table__  # type: ignore[attr-defined]
 # visibility.standing_in's three questions (the viewer's active involvement, a history opened to them, an active
 # family membership) and the network itself, in one statement: every request that reaches a network asks them.
 # The child's sealed identity comes along (a primary-key read; opened only by a post's observed-on check).
@@ -47,6 +49,7 @@ _STANDING = Statement(
     sa_select(
         *_NETWORKS.c,
         *_INVOLVEMENTS.c,
+        _ORGANISATIONS.c.name,
         _CHILDREN.c.sealed_identity,
         exists()
         .where(_OPENINGS.c.network_id == _NETWORKS.c.id, _OPENINGS.c.account_id == bindparam("account_id"))
@@ -60,7 +63,8 @@ _STANDING = Statement(
         .label("family_member"),
     )
     .select_from(
-        _NETWORKS.join(_CHILDREN, _CHILDREN.c.id == _NETWORKS.c.child_id).outerjoin(
+        _NETWORKS.join(_CHILDREN, _CHILDREN.c.id == _NETWORKS.c.child_id)
+        .outerjoin(
             _INVOLVEMENTS,
             and_(
                 _INVOLVEMENTS.c.network_id == _NETWORKS.c.id,
@@ -68,6 +72,7 @@ _STANDING = Statement(
                 _INVOLVEMENTS.c.status == InvolvementStatus.active,
             ),
         )
+        .outerjoin(_ORGANISATIONS, _ORGANISATIONS.c.id == _INVOLVEMENTS.c.organisation_id)
     )
     .where(_NETWORKS.c.id == bindparam("network_id"))
 )
@@ -86,7 +91,7 @@ def _network_for(session: Session, account: Account, network_id: str) -> Standin
         found = _standing_row(session, account, found[0]["merged_into_id"])
     if found is None or found[0]["merged_into_id"]:
         raise NotFound("No such network")
-    network_values, involvement_values, child_sealed, history_opened, family_member = found
+    network_values, involvement_values, organisation_name, child_sealed, history_opened, family_member = found
     network = _as_loaded(session, Network, network_values)
     involved = _as_loaded(session, Involvement, involvement_values) if involvement_values is not None else None
     viewer, involvement = standing_from(
@@ -98,12 +103,19 @@ def _network_for(session: Session, account: Account, network_id: str) -> Standin
     )
     if not (viewer.member or viewer.family_member):
         raise NotFound("No such network")
-    return Standing(account=account, network=network, viewer=viewer, involvement=involvement, child_sealed=child_sealed)
+    return Standing(
+        account=account,
+        network=network,
+        viewer=viewer,
+        involvement=involvement,
+        child_sealed=child_sealed,
+        organisation_name=organisation_name if involvement is not None else None,
+    )
 
 
 def _standing_row(
     session: Session, account: Account, network_id: str
-) -> tuple[dict[str, Any], dict[str, Any] | None, str, bool, bool] | None:
+) -> tuple[dict[str, Any], dict[str, Any] | None, str | None, str, bool, bool] | None:
     session.flush()  # what this unit of work changed is read back, as a query through the session would
     rows = _STANDING.rows(session.connection(), {"network_id": network_id, "account_id": account.id})
     if not rows:
@@ -112,9 +124,9 @@ def _standing_row(
     split = len(_NETWORK_KEYS)
     network = dict(zip(_NETWORK_KEYS, row[:split], strict=True))
     involvement = dict(zip(_INVOLVEMENT_KEYS, row[split : split + len(_INVOLVEMENT_KEYS)], strict=True))
-    child_sealed, history_opened, family_member = row[-3:]
+    organisation_name, child_sealed, history_opened, family_member = row[-4:]
     found = involvement if involvement["id"] is not None else None
-    return network, found, str(child_sealed), bool(history_opened), bool(family_member)
+    return network, found, organisation_name, str(child_sealed), bool(history_opened), bool(family_member)
 
 
 def _as_loaded(session: Session, model: type[Row], values: dict[str, Any]) -> Row:

@@ -169,10 +169,12 @@ def gather(
     audiences: Mapping[str, policy.NoteFacts] | None = None,
     me: Account | None = None,
     hidden: bool = True,
+    organisations: Mapping[str, str] | None = None,
 ) -> Related:
     """What `render` needs of these notes besides the notes, for any viewer (`hidden`: also who of the people
-    named is a sensitive practitioner, for viewers who may not see them; `me`: the viewer, when there is one).
-    A note's audience never changes once posted: for notes in `audiences` it is taken from their facts."""
+    named is a sensitive practitioner, for viewers who may not see them; `me`: the viewer, when there is one;
+    `organisations`: names the caller has read already, by id). A note's audience never changes once posted: for
+    notes in `audiences` it is taken from their facts."""
     written = written or {}
     known = {**(audiences or {}), **written}
     related = Related(people={n.author_id for n in notes} | {n.redacted_by_id for n in notes if n.redacted_by_id})
@@ -186,7 +188,7 @@ def gather(
         revised = [n.id for n in notes if n.revision_count > 1]
         unknown = [note_id for note_id in ids if note_id not in known]
         _read_related(session, related, ids, revised=revised, unknown_audience=unknown)
-    _read_names(session, keys, network_id, notes, related, me=me, hidden=hidden)
+    _read_names(session, keys, network_id, notes, related, me=me, hidden=hidden, organisations=organisations or {})
     return related
 
 
@@ -310,6 +312,7 @@ def _read_names(
     *,
     me: Account | None,
     hidden: bool,
+    organisations: Mapping[str, str],
 ) -> None:
     related.names = (
         {me.id: me.name}
@@ -321,7 +324,10 @@ def _read_names(
         r.author_organisation_id for rs in related.replies.values() for r in rs if r.author_organisation_id
     }
     organisation_ids |= {o for orgs in related.audience_orgs.values() for o in orgs}
-    related.organisations = dict(session.exec(_ORGANISATION_NAMES, params={"ids": list(organisation_ids)}).all())
+    unknown = organisation_ids - organisations.keys()
+    related.organisations = {o: organisations[o] for o in organisation_ids - unknown}
+    if unknown:
+        related.organisations |= dict(session.exec(_ORGANISATION_NAMES, params={"ids": list(unknown)}).all())
     if any(related.family_shares.values()):
         related.relationships = {
             m.account_id: sealed_facts.relationship(keys.cipher, m)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import bindparam, insert, inspect, update
+from sqlalchemy import bindparam, insert, inspect
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm.attributes import instance_state
 from sqlmodel import Session, SQLModel, col, select
 
 from patchwork import policy
@@ -210,19 +210,16 @@ def _write(
         "created_at": note.created_at,
     }
     written = {key: getattr(note, key) for key in _NOTE_KEYS}
-    touched = {"network_id": place.network.id, "at": utcnow()}
     if connection.dialect.name == "postgresql":
         _WRITE_POSTGRESQL.run(
-            connection,
-            touched | {f"note_{k}": v for k, v in written.items()} | {f"revision_{k}": v for k, v in revision.items()},
+            connection, {f"note_{k}": v for k, v in written.items()} | {f"revision_{k}": v for k, v in revision.items()}
         )
     else:
         _INSERT_NOTE.run(connection, written)
         _INSERT_REVISION.run(connection, revision)
-        _TOUCH_NETWORK.run(connection, touched)
     make_transient_to_detached(note)  # written: kept in the session as if loaded, later changes saved as usual
     session.add(note)
-    set_committed_value(place.network, "last_activity_at", touched["at"])  # written: not a pending change
+    rows.touch(session, place.network, utcnow())
     note_id = {"note_id": note.id}
     _INSERT_AUDIENCE_ORGANISATION.run_many(
         connection, [note_id | {"organisation_id": i} for i in sorted(facts.audience_organisations)]
@@ -272,9 +269,6 @@ _INSERT_REVISION = _insert(NoteRevision)
 _INSERT_AUDIENCE_ORGANISATION = _insert(NoteAudienceOrganisation)
 _INSERT_AUDIENCE_PERSON = _insert(NoteAudiencePerson)
 _INSERT_FAMILY_SHARE = _insert(NoteFamilyShare)
-_NETWORKS = Network.__table__  # type: ignore[attr-defined]
-_TOUCH = update(_NETWORKS).where(_NETWORKS.c.id == bindparam("network_id")).values(last_activity_at=bindparam("at"))
-_TOUCH_NETWORK = Statement(_TOUCH)
 
 
 def _inserted(model: type[SQLModel], prefix: str) -> Any:
@@ -283,6 +277,12 @@ def _inserted(model: type[SQLModel], prefix: str) -> Any:
     return insert(table).values(values).cte(f"written_{prefix.rstrip('_')}")
 
 
-# PostgreSQL: the note, its first revision and the network's touch in one statement (two round trips fewer); the
-# revision's reference to the note is checked at the statement's end, when both rows are there.
-_WRITE_POSTGRESQL = Statement(_TOUCH.add_cte(_inserted(Note, "note_")).add_cte(_inserted(NoteRevision, "revision_")))
+def _revision_after(note: Any) -> Any:
+    table = NoteRevision.__table__  # type: ignore[attr-defined]
+    values = {column.key: bindparam("revision_" + column.key, type_=column.type) for column in table.columns}
+    return insert(table).values(values).add_cte(note)
+
+
+# PostgreSQL: the note and its first revision in one statement (a round trip fewer); the revision's reference to
+# the note is checked at the statement's end, when both rows are there.
+_WRITE_POSTGRESQL = Statement(_revision_after(_inserted(Note, "note_")))
