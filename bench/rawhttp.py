@@ -16,14 +16,18 @@ class RawHTTPError(RuntimeError):
 
 
 class Connection:
-    """One kept-alive connection to `base` (http://host:port); reopened when the server closes it."""
+    """One kept-alive connection to `base` (http://host:port); reopened when the server closes it, and after
+    `requests_each` requests: several workers share one listening socket, and connections opened all at once are
+    mostly taken by one of them; opened again now and then, they go to whichever worker is readier, as requests
+    behind a load balancer would."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, *, requests_each: int = 25) -> None:
         parts = urlsplit(base)
         if parts.scheme != "http" or parts.hostname is None or parts.port is None:
             raise ValueError(f"a plain http://host:port address is needed, not {base!r}")
         self.host, self.port = parts.hostname, parts.port
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._requests_each, self._requests = requests_each, 0
 
     async def post_json(self, path: str, body: Any, *, token: str) -> tuple[int, bytes]:
         """POST `body` as JSON; the answer's status and body."""
@@ -39,7 +43,8 @@ class Connection:
         except (OSError, asyncio.IncompleteReadError, RawHTTPError):
             await self.close()
             raise
-        if not kept_alive:
+        self._requests += 1
+        if not kept_alive or self._requests >= self._requests_each:
             await self.close()
         return status, answer
 
@@ -49,6 +54,7 @@ class Connection:
         return self._streams
 
     async def close(self) -> None:
+        self._requests = 0
         if self._streams is not None:
             _, writer = self._streams
             self._streams = None

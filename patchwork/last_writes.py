@@ -13,16 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
 PENDING = "patchwork.last_writes"
-Writer = Callable[[Connection, list[Any]], None]
+# Where a writer that locked and read the audit chain's head in its own last statement (a round trip fewer with
+# the locks held) leaves it, as (seq, hash), for the audit trail's writer.
+AUDIT_HEAD_READ = "patchwork.audit_head_read"
+Writer = Callable[[Session, list[Any]], None]
 
-# Every unit of work takes these locks in this order, so two of them never wait for each other in a circle.
-NETWORK_ACTIVITY, NETWORK_EVENTS, AUDIT_TRAIL = 1, 2, 3
+# Every unit of work takes these locks in this order, so two of them never wait for each other in a circle:
+# a network's rows (its activity time, its event counter), then the audit chain's head.
+NETWORK_EVENTS, AUDIT_TRAIL = 1, 2
 _writers: dict[int, Writer] = {}
 _tables: dict[int, frozenset[str]] = {}
 
@@ -57,9 +61,11 @@ def write(session: Session) -> None:
     if not queued:
         return
     session.flush()  # the rows the deferred writes refer to (a new network, its counter) go first
-    connection = session.connection()
-    for rank in sorted(queued):
-        _writers[rank](connection, queued[rank])
+    try:
+        for rank in sorted(queued):
+            _writers[rank](session, queued[rank])
+    finally:
+        session.info.pop(AUDIT_HEAD_READ, None)
 
 
 @event.listens_for(Session, "before_commit")
@@ -81,3 +87,4 @@ def _before_reading(state: ORMExecuteState) -> None:
 def _after_rollback(session: Session, previous: SessionTransaction) -> None:
     if previous.parent is None:  # the whole transaction, not a savepoint
         session.info.pop(PENDING, None)
+        session.info.pop(AUDIT_HEAD_READ, None)

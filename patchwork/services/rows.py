@@ -10,14 +10,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Connection, Insert, Table, bindparam, insert, update
+from sqlalchemy import Insert, Table, insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel
 
-from patchwork import last_writes
+from patchwork import outbox
 from patchwork.models.networks import Network
-from patchwork.statements import Statement
 
 
 def add(session: Session, row: SQLModel) -> None:
@@ -43,20 +42,8 @@ def add_all(session: Session, rows: Iterable[SQLModel]) -> None:
 def touch(session: Session, network: Network, at: datetime) -> None:
     """Mark the network as active at `at`: on the loaded object now, in the database when the transaction commits
     (its row is locked only for the commit, see patchwork.last_writes)."""
-    last_writes.defer(session, last_writes.NETWORK_ACTIVITY, (network.id, at))
+    outbox.touch(session, network.id, at)
     set_committed_value(network, "last_activity_at", at)  # to be written: not a pending change of the session
-
-
-@last_writes.writer(last_writes.NETWORK_ACTIVITY, tables=())
-def _write_touches(connection: Connection, touches: list[tuple[str, datetime]]) -> None:
-    latest = dict(sorted(touches, key=lambda touched: touched[1]))
-    _TOUCH_NETWORK.run_many(connection, [{"network_id": n, "at": at} for n, at in sorted(latest.items())])
-
-
-_NETWORKS: Table = Network.__table__  # type: ignore[attr-defined]
-_TOUCH_NETWORK = Statement(
-    update(_NETWORKS).where(_NETWORKS.c.id == bindparam("network_id")).values(last_activity_at=bindparam("at"))
-)
 
 
 def _table(model: type[SQLModel]) -> Table:

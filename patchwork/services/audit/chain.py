@@ -15,6 +15,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col
 
 from patchwork import last_writes
@@ -196,10 +197,12 @@ def record(
 
 
 @last_writes.writer(last_writes.AUDIT_TRAIL, tables=(_EVENTS.name, _HEAD.name))
-def _append(connection: Connection, queued: list[tuple[bytes, Recorded, dict[str, str | None]]]) -> None:
+def _append(session: OrmSession, queued: list[tuple[bytes, Recorded, dict[str, str | None]]]) -> None:
     """Chain this unit of work's events after the head, in the order recorded, and move the head past them.
     Written with plain SQL statements: every change others see comes this way, so it is kept cheap."""
-    head_seq, head_hash = _lock_head(connection)
+    connection = session.connection()
+    locked = session.info.pop(last_writes.AUDIT_HEAD_READ, None)
+    head_seq, head_hash = locked if locked is not None else _lock_head(connection)
     first_seq, events = head_seq, []
     for key, recorded, fields in queued:
         seq, at = head_seq + 1, utcnow()
