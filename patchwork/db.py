@@ -55,8 +55,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """The engine and its session factory; lives in the app's lifespan state."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, write_concurrency: int = 2) -> None:
         self.url = normalise_url(url)
+        self.write_concurrency = write_concurrency
+        self._writers: anyio.CapacityLimiter | None = None  # made on first use, in the event loop that uses it
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
         self.on_commit: CommitListener | None = None
@@ -78,9 +80,11 @@ class Database:
         finally:
             session.close()
 
-    async def run(self, work: Callable[[Session], T]) -> T:
+    async def run(self, work: Callable[[Session], T], *, writes_notes: bool = False) -> T:
         """Run a unit of work in a worker thread so the event loop stays free; once it has committed,
-        ring the doorbells it set (see `outbox.ring`)."""
+        ring the doorbells it set (see `outbox.ring`). A unit that `writes_notes` waits for one of the process's
+        few writer slots first (PATCHWORK_WRITE_CONCURRENCY): a slot is taken before the unit starts, so it
+        never waits for a slot while holding a database lock."""
 
         def in_thread() -> tuple[T, Rung]:
             with self.transaction() as session:
@@ -91,7 +95,10 @@ class Database:
         # anyio keeps a worker thread only from its own cancel scopes; asyncio's Task.cancel() (a supervised
         # loop or a hub reader being stopped) would abandon it mid-work, still holding a connection that nobody
         # closes once the engine is disposed. A unit of work that has started cannot be stopped: wait for it.
-        unit = asyncio.ensure_future(anyio.to_thread.run_sync(in_thread))
+        if writes_notes and self._writers is None:
+            self._writers = anyio.CapacityLimiter(self.write_concurrency)
+        limiter = self._writers if writes_notes else None
+        unit = asyncio.ensure_future(anyio.to_thread.run_sync(in_thread, limiter=limiter))
         try:
             result, touched = await asyncio.shield(unit)
         except asyncio.CancelledError:

@@ -73,7 +73,7 @@ class Runtime:
     async def start(cls, settings: Settings) -> Runtime:
         broker = broker_for(settings.redis_url, prefix=settings.redis_prefix)
         await broker.connect()
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, write_concurrency=settings.write_concurrency)
         keys = keyring_for(settings)
 
         async def read(network_id: str, after: int, account_ids: frozenset[str]) -> Batch:

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     urgent_escalation_minutes: float = Field(default=240, gt=0)
     alert_poll_seconds: float = Field(default=30, gt=0)
     stream_resume_wait_seconds: float = Field(default=1.0, gt=0, le=30)
+    # How many notes (posts, replies, revisions, acknowledgements) one worker process writes at once; more wait
+    # their turn in the process. Writers of a network take its rows in turn anyway: a few at a time keep the
+    # database's lock queue and the interpreter's lock short (see `patchwork bench throughput`).
+    write_concurrency: int = Field(default=2, ge=1, le=64)
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -73,3 +73,40 @@ def test_a_unit_of_work_cancelled_again_while_waited_for_still_finishes_first(da
     finally:
         release.set()
         db.dispose()
+
+
+def test_note_writers_take_turns_and_nothing_else_waits_for_them(database_url: str) -> None:
+    db = Database(database_url, write_concurrency=2)
+    lock, running, most = threading.Lock(), [0], [0]
+    release, two_running = threading.Event(), threading.Event()
+
+    def write(session: Session) -> None:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            if running[0] == 2:
+                two_running.set()
+        release.wait(5)
+        session.execute(text("SELECT 1"))
+        with lock:
+            running[0] -= 1
+
+    def read(session: Session) -> int:
+        return int(session.execute(text("SELECT 1")).scalar_one())
+
+    async def scenario() -> tuple[int, int]:
+        writers = [asyncio.ensure_future(db.run(write, writes_notes=True)) for _ in range(5)]
+        assert await asyncio.to_thread(two_running.wait, 5)
+        await asyncio.sleep(0.1)  # time for a third writer to start, were it let in
+        during = running[0]
+        answered = await asyncio.wait_for(db.run(read), 5)  # a reader is not held behind the writers
+        release.set()
+        await asyncio.gather(*writers)
+        return during, answered
+
+    try:
+        during, answered = asyncio.run(scenario())
+    finally:
+        release.set()
+        db.dispose()
+    assert (during, most[0], answered) == (2, 2, 1)

@@ -80,7 +80,7 @@ async def post_note(request: Request) -> Response:
         )
         return notes.posted_view(session=session, keys=rt.keys, posted=posted)
 
-    return json_response(note_out(await rt.db.run(write)), 201)
+    return json_response(note_out(await rt.db.run(write, writes_notes=True)), 201)
 
 
 async def _post_family_voice(request: Request, account: Account, network_id: str) -> Response:
@@ -93,7 +93,7 @@ async def _post_family_voice(request: Request, account: Account, network_id: str
         )
         return notes.posted_view(session=session, keys=rt.keys, posted=posted)
 
-    return json_response(note_out(await rt.db.run(write)), 201)
+    return json_response(note_out(await rt.db.run(write, writes_notes=True)), 201)
 
 
 @operation(
@@ -152,7 +152,7 @@ async def _change_then_show(request: Request, change: NoteChange) -> Response:
         change(session, account, note_id)
         return notes.one_note(session=session, keys=rt.keys, account=account, note_id=note_id)
 
-    return json_response(note_out(await rt.db.run(act)), 201)
+    return json_response(note_out(await rt.db.run(act, writes_notes=True)), 201)
 
 
 @operation(
@@ -238,7 +238,8 @@ async def acknowledge_note(request: Request) -> Response:
     rt = runtime(request)
     note_id = request.path_params["note_id"]
     acknowledgement = await rt.db.run(
-        lambda session: notes.acknowledge(session=session, keys=rt.keys, account=viewer.account, note_id=note_id)
+        lambda session: notes.acknowledge(session=session, keys=rt.keys, account=viewer.account, note_id=note_id),
+        writes_notes=True,
     )
     return json_response(AcknowledgementOut(note_id=note_id, at=isoformat(acknowledgement.at)), 201)
 

@@ -193,7 +193,8 @@ async def post_voice(request: Request) -> Response:
                 notes.post_family_voice(
                     session=session, keys=rt.keys, account=viewer.account, network_id=network_id, body=form.get("body")
                 ).note
-            )
+            ),
+            writes_notes=True,
         )
     except Invalid as problem:
         return await _network_page(request, values={"body": form.get("body", "")}, errors=problem.fields, status=422)

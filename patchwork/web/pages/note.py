@@ -141,7 +141,7 @@ async def _note_action(
     note_id = request.path_params["note_id"]
     form = await form_of(request)
     try:
-        network_id = await rt.db.run(lambda session: change(session, viewer.account, note_id, form))
+        network_id = await rt.db.run(lambda session: change(session, viewer.account, note_id, form), writes_notes=True)
     except Invalid as problem:
         if on_invalid is None:
             raise

@@ -198,7 +198,8 @@ async def post_note(request: Request) -> Response:
                 referral_route=rt.settings.referral_route,
                 referral_route_acknowledged=values["referral_route_acknowledged"] == "yes",
                 thresholds=rt.settings.alert_thresholds,
-            )
+            ),
+            writes_notes=True,
         )
     except Invalid as problem:
         return await _note_form(request, values, errors=problem.fields, status=422)
