@@ -80,12 +80,16 @@ class BenchError(RuntimeError):
     """The benchmark could not run, or a post was refused; the message says why."""
 
 
-def run_post_cost(settings: Settings, *, notes: int = 500, database_url: str | None = None) -> dict[str, Any]:
-    """Post `notes` notes (after a warm-up) to a fresh database and report each one's server CPU time.
+def run_post_cost(
+    settings: Settings, *, notes: int = 500, database_url: str | None = None, passes: int = 3
+) -> dict[str, Any]:
+    """Post `notes` notes (after a warm-up) to a fresh database and report each one's server CPU time, `passes`
+    times over (each pass a fresh app on the same database): the figures are the middle pass's by p50, and every
+    pass's p50 is shown, since one pass on a shared machine can land anywhere in a wide spread.
     `database_url` is a PostgreSQL admin URL (a throwaway database is made and dropped); None is a temporary
     SQLite file. The settings give the keys and the broker; their database is never touched."""
-    if notes < 1:
-        raise BenchError("notes must be 1 or more")
+    if notes < 1 or passes < 1:
+        raise BenchError("notes and passes must be 1 or more")
     with _database(database_url) as (url, kind):
         bench_settings = settings.model_copy(
             update={
@@ -96,7 +100,10 @@ def run_post_cost(settings: Settings, *, notes: int = 500, database_url: str | N
         )
         upgrade(url)
         made = _fill(bench_settings)
-        measured = asyncio.run(_measure(bench_settings, made, notes))
+        runs = sorted(
+            (asyncio.run(_measure(bench_settings, made, notes)) for _ in range(passes)), key=lambda r: r["cpu"]["p50"]
+        )
+        measured = runs[len(runs) // 2]
         profile = _profile(bench_settings, made, PROFILED, measured["cpu_per_post_ms"])
         _check_chain(bench_settings)
     return {
@@ -108,6 +115,8 @@ def run_post_cost(settings: Settings, *, notes: int = 500, database_url: str | N
         "warm_up": WARM_UP,
         "note": "observation, audience network, consent basis, 4 members in 3 organisations",
         "log_level": bench_settings.log_level,
+        "passes": passes,
+        "p50_ms_of_each_pass": [run["cpu"]["p50"] for run in runs],
         "cpu_ms": measured["cpu"],
         "p50_ms": measured["cpu"]["p50"],
         "p99_ms": measured["cpu"]["p99"],
@@ -361,11 +370,13 @@ def _check_chain(settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.post_cost", description=__doc__.splitlines()[0])
     parser.add_argument("--notes", type=int, default=500)
+    parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--database-url", help="PostgreSQL admin URL (default: a temporary SQLite file)")
     args = parser.parse_args(argv)
     settings = Settings(env="local", secret_key=secrets.token_urlsafe(48), data_key=new_data_key())
     try:
-        print(json.dumps(run_post_cost(settings, notes=args.notes, database_url=args.database_url), indent=2))
+        found = run_post_cost(settings, notes=args.notes, database_url=args.database_url, passes=args.passes)
+        print(json.dumps(found, indent=2))
     except BenchError as error:
         print(f"post_cost: {error}", file=sys.stderr)
         return 1

@@ -42,12 +42,15 @@ def test_each_target_is_judged_from_its_figure() -> None:
     found = {
         "delivery": {"100_clients": delivery_round(2.5, 1.9, 9.9), "500_clients": delivery_round(1.6, 2.1, 30.0)},
         "in_hand": {"clients": 100, "latency_ms": {"p50": 4.2}},
+        "post_cost": {"sqlite": {"p50_ms": 1.5}, "postgresql": {"p50_ms": 2.01}},
         "throughput": {"notes_per_second": 612.0, "as_the_issue_asks": True},
         "idle": {"one_worker": idle(10_000, 599.0), "two_workers": idle(10_000, 700.0, losses=1)},
     }
 
     verdicts = targets(found)
 
+    assert verdicts["post_fixed_cost_p50_ms_sqlite"] == {"measured": 1.5, "at_most": 1.5, "met": True}
+    assert verdicts["post_fixed_cost_p50_ms_postgresql"] == {"measured": 2.01, "at_most": 2.0, "met": False}
     assert verdicts["server_cpu_per_delivery_ratio_100_clients"] == {"measured": 2.5, "at_most": 2.5, "met": True}
     assert verdicts["server_cpu_per_delivery_ratio_500_clients"]["met"] is False
     assert verdicts["p50_ratio_100_clients"]["met"] is True
@@ -67,12 +70,14 @@ def test_figures_not_measured_as_the_issue_states_are_not_judged() -> None:
     found = {
         "delivery": {"20_clients": delivery_round(1.0, 1.0, 1.0, losses=2)},
         "in_hand": {"clients": 20, "latency_ms": {"p50": 4.2}},
+        "post_cost": {"sqlite": {"p50_ms": 1.0}, "postgresql": {"skipped": "no PATCHWORK_BENCH_DATABASE_URL"}},
         "throughput": {"notes_per_second": 900.0, "as_the_issue_asks": False},
         "idle": {"one_worker": idle(500, 100.0), "two_workers": {"skipped": "needs a Redis URL"}},
     }
 
     verdicts = targets(found)
 
+    assert verdicts["post_fixed_cost_p50_ms_postgresql"]["met"] is None
     assert verdicts["p99_ms_100_clients"]["met"] is None
     assert "measured at 20" in verdicts["p99_ms_100_clients"]["why_not_judged"]
     assert verdicts["delivery_no_loss_or_duplicate"]["met"] is False
