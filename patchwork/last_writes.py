@@ -19,6 +19,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
 PENDING = "patchwork.last_writes"
+WRITING = "patchwork.last_writes.writing"  # what `write` is writing now, for `pending`
 # Where a writer that locked and read the audit chain's head in its own last statement (a round trip fewer with
 # the locks held) leaves it, as (seq, hash), for the audit trail's writer.
 AUDIT_HEAD_READ = "patchwork.audit_head_read"
@@ -50,8 +51,9 @@ def defer(session: Session, rank: int, item: Any) -> None:
 
 
 def pending(session: Session, rank: int) -> list[Any]:
-    """What is queued for `rank` and not yet written (a unit of work may look before it commits)."""
-    return list(session.info.get(PENDING, {}).get(rank, ()))
+    """What is queued for `rank` and not yet written (a writer of a lower rank may look while it writes)."""
+    queued = session.info.get(WRITING) or session.info.get(PENDING) or {}
+    return list(queued.get(rank, ()))
 
 
 def write(session: Session) -> None:
@@ -61,10 +63,12 @@ def write(session: Session) -> None:
     if not queued:
         return
     session.flush()  # the rows the deferred writes refer to (a new network, its counter) go first
+    session.info[WRITING] = queued
     try:
         for rank in sorted(queued):
             _writers[rank](session, queued[rank])
     finally:
+        session.info.pop(WRITING, None)
         session.info.pop(AUDIT_HEAD_READ, None)
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import threading
 from datetime import date
 
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
-from patchwork import outbox, policy
+from patchwork import last_writes, outbox, policy
 from patchwork.db import Database
 from patchwork.models import Account, AuditEvent, Network, new_id
 from patchwork.models.events import NetworkEvent
@@ -110,3 +111,27 @@ def test_a_rolled_back_unit_of_work_leaves_nothing_to_write_later(db: Database, 
         assert session.exec(select(AuditEvent)).all() == []
         assert outbox.head(session=session, network_id=network_id) == 0
         assert audit.list_events(session=session, key=keyring_for(settings).audit, actor=ADMIN) == []
+
+
+_SEEN_BY_LOWER_RANK: list[list[object]] = []
+
+
+@last_writes.writer(90, tables=())
+def _lower(session: OrmSession, items: list[object]) -> None:
+    _SEEN_BY_LOWER_RANK.append(last_writes.pending(session, 91))
+
+
+@last_writes.writer(91, tables=())
+def _higher(session: OrmSession, items: list[object]) -> None:
+    _SEEN_BY_LOWER_RANK.append(list(items))
+
+
+def test_a_writer_sees_what_the_writers_after_it_will_write(db: Database) -> None:
+    # The outbox's writer locks the audit head in its own statement when audit events are to follow.
+    _SEEN_BY_LOWER_RANK.clear()
+    with db.transaction() as session:
+        last_writes.defer(session, 90, "event")
+        last_writes.defer(session, 91, "audit one")
+        last_writes.defer(session, 91, "audit two")
+        assert last_writes.pending(session, 91) == ["audit one", "audit two"]
+    assert _SEEN_BY_LOWER_RANK == [["audit one", "audit two"], ["audit one", "audit two"]]
