@@ -206,9 +206,19 @@ def _append(session: OrmSession, queued: list[tuple[bytes, Recorded, dict[str, s
     first_seq, events = head_seq, []
     for key, recorded, fields in queued:
         seq, at = head_seq + 1, utcnow()
-        values = (fields["actor_id"], recorded.action, fields["network_id"], fields["target_type"])
-        chained = (*values, fields["target_id"], recorded.details, head_hash)
-        event_hash = hash_fields(key, seq, recorded.id, at, *chained)  # the key id is not hashed: it names the key
+        event_hash = hash_fields(  # the key id is not hashed: it names the key
+            key,
+            seq,
+            recorded.id,
+            at,
+            fields["actor_id"],
+            recorded.action,
+            fields["network_id"],
+            fields["target_type"],
+            fields["target_id"],
+            recorded.details,
+            head_hash,
+        )
         events.append(
             {
                 "id": recorded.id,

@@ -271,18 +271,14 @@ _INSERT_AUDIENCE_PERSON = _insert(NoteAudiencePerson)
 _INSERT_FAMILY_SHARE = _insert(NoteFamilyShare)
 
 
-def _inserted(model: type[SQLModel], prefix: str) -> Any:
+def _prefixed_insert(model: type[SQLModel], prefix: str) -> Any:
+    """An INSERT of one row whose values are bound as `prefix` + column name."""
     table = model.__table__  # type: ignore[attr-defined]
-    values = {column.key: bindparam(prefix + column.key, type_=column.type) for column in table.columns}
-    return insert(table).values(values).cte(f"written_{prefix.rstrip('_')}")
-
-
-def _revision_after(note: Any) -> Any:
-    table = NoteRevision.__table__  # type: ignore[attr-defined]
-    values = {column.key: bindparam("revision_" + column.key, type_=column.type) for column in table.columns}
-    return insert(table).values(values).add_cte(note)
+    return insert(table).values({c.key: bindparam(prefix + c.key, type_=c.type) for c in table.columns})
 
 
 # PostgreSQL: the note and its first revision in one statement (a round trip fewer); the revision's reference to
 # the note is checked at the statement's end, when both rows are there.
-_WRITE_POSTGRESQL = Statement(_revision_after(_inserted(Note, "note_")))
+_WRITE_POSTGRESQL = Statement(
+    _prefixed_insert(NoteRevision, "revision_").add_cte(_prefixed_insert(Note, "note_").cte("written_note"))
+)
