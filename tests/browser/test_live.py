@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -94,12 +95,17 @@ class Relay:
         self._ready.set()
         self._loop.run_forever()
         server.close()
-        # Connections still being piped (or being opened) are ended here, not left for the garbage collector to
-        # find unclosed in a later test.
-        pending = asyncio.all_tasks(self._loop)
-        for task in pending:
+        # Connections still being accepted, opened or piped are let finish here (the relay is cut: each ends at
+        # once), not cancelled halfway (an accept cancelled halfway leaves its socket open) nor left for the
+        # garbage collector to find unclosed in a later test.
+        deadline = time.monotonic() + 5
+        while (pending := asyncio.all_tasks(self._loop)) and time.monotonic() < deadline:
+            for writer in list(self._transports):
+                writer.transport.abort()
+            self._loop.run_until_complete(asyncio.wait(pending, timeout=0.5))
+        for task in asyncio.all_tasks(self._loop):
             task.cancel()
-        self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self._loop.run_until_complete(asyncio.gather(*asyncio.all_tasks(self._loop), return_exceptions=True))
         self._loop.run_until_complete(server.wait_closed())
         self._loop.close()
 
